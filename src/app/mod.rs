@@ -1,0 +1,1 @@
+//! The leptos app (wasm only).

@@ -1,0 +1,1 @@
+//! The heavy kernels (covariance / Gram, ...) behind one interface. CPU backend today.

@@ -1,0 +1,1 @@
+//! File formats: `.npy`, `.npz`, `.safetensors` (readers and writers), and the app's manifest.

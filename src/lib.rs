@@ -1,0 +1,22 @@
+//! sae-geometry: the three scales of *The Geometry of Concepts: Sparse Autoencoder Feature
+//! Structure* (Li et al. 2024), computed from SAE decoder matrices.
+//!
+//! Data flows one way: bytes -> [`formats`] -> [`matrix::Matrix`] -> [`geometry`] (through
+//! [`compute`]) -> serde result structs -> the app ([`app`], wasm only) or the CLI ([`cli`], native
+//! only).
+
+pub mod compute;
+pub mod formats;
+pub mod geometry;
+pub mod matrix;
+pub mod protocol;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+
+pub use matrix::Matrix;

@@ -1,0 +1,1 @@
+//! Messages between the UI thread and the compute worker.
