@@ -5,6 +5,7 @@
 //! [`compute`]) -> serde result structs -> the app ([`app`], wasm only) or the CLI ([`cli`], native
 //! only).
 
+pub mod analysis;
 pub mod compute;
 pub mod formats;
 pub mod geometry;

@@ -1,1 +1,112 @@
-//! Messages between the UI thread and the compute worker.
+//! Messages between the UI thread and the compute worker, as JSON text.
+//!
+//! A request travels as a JS object `{ request: "<json Request>", file?: File }`: a local file
+//! goes as its `File` handle (structured clone copies the handle, not the bytes), so the worker
+//! reads the bytes and the UI thread never holds them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::GalaxyReport;
+use crate::geometry::galaxy::GalaxyParams;
+
+/// Where the worker gets the bytes to analyse.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Source {
+    /// Fetch this URL (relative to the page, e.g. a bundled dataset).
+    Url { url: String, name: String },
+    /// The `File` sent in the same message under `file`.
+    File { name: String },
+}
+
+impl Source {
+    /// The name shown to the user and written into reports.
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Url { name, .. } | Source::File { name } => name,
+        }
+    }
+}
+
+/// UI -> worker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Compute the galaxy spectrum of one matrix.
+    Galaxy { job: u32, source: Source, tensor: Option<String>, params: GalaxyParams },
+}
+
+/// A failure, as the UI shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorReport {
+    /// Stable short name, e.g. "truncated", "fetch", "worker-crashed".
+    pub kind: String,
+    /// What went wrong and what to do, in words.
+    pub message: String,
+}
+
+/// Timings of one job, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct Timings {
+    pub load_ms: f64,
+    pub compute_ms: f64,
+}
+
+/// Worker -> UI.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// The worker has started and takes requests.
+    Ready,
+    /// Work in progress: `fraction` of the whole job in 0..=1, `stage` names the step.
+    Progress { job: u32, stage: String, fraction: f64 },
+    /// A galaxy job finished.
+    GalaxyDone { job: u32, report: Box<GalaxyReport>, timings: Timings, backend: String },
+    /// A job failed.
+    Failed { job: u32, error: ErrorReport },
+}
+
+impl Request {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("requests always serialise")
+    }
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl Response {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("responses always serialise")
+    }
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_round_trips_through_json() {
+        let r = Request::Galaxy {
+            job: 7,
+            source: Source::Url { url: "data/x.safetensors".into(), name: "x".into() },
+            tensor: None,
+            params: GalaxyParams::default(),
+        };
+        let text = r.to_json();
+        assert!(text.contains("\"type\":\"galaxy\""));
+        assert_eq!(Request::from_json(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn failure_round_trips_through_json() {
+        let r = Response::Failed {
+            job: 1,
+            error: ErrorReport { kind: "truncated".into(), message: "short".into() },
+        };
+        assert_eq!(Response::from_json(&r.to_json()).unwrap(), r);
+    }
+}

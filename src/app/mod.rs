@@ -1,1 +1,43 @@
-//! The leptos app (wasm only).
+//! The leptos app (wasm only): a data panel, one page per scale, plots on canvas, and the bridge
+//! to the compute worker. The UI thread never runs an analysis.
+
+mod bridge;
+mod data_panel;
+mod galaxy_page;
+pub mod plots;
+mod state;
+
+use leptos::prelude::*;
+
+pub use state::{AppState, RunState, Selection};
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole page: header, data panel, and the galaxy page.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    bridge::install(state);
+    data_panel::load_manifest(state);
+
+    view! {
+        <header class="top">
+            <h1>"sae-geometry"</h1>
+            <p class="tagline">
+                "The Geometry of Concepts: Sparse Autoencoder Feature Structure (Li et al. 2024), computed in your browser"
+            </p>
+            <nav class="scales">
+                <span class="tab active">"Galaxy"</span>
+            </nav>
+        </header>
+        <main class="layout">
+            <data_panel::DataPanel />
+            <galaxy_page::GalaxyPage />
+        </main>
+    }
+}

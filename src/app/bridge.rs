@@ -1,0 +1,231 @@
+//! The UI side of the compute worker: spawn it, send jobs, receive progress and results, cancel
+//! by terminating it (and start a fresh one), recover from a crash. Results are cached by
+//! (dataset, tensor, parameters) so that returning to an earlier choice does not recompute.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+use super::state::{AppState, RunState};
+use crate::analysis::GalaxyReport;
+use crate::geometry::galaxy::GalaxyParams;
+use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
+
+/// Path of the worker script that trunk writes (data-type="worker" data-loader-shim).
+const WORKER_SCRIPT: &str = "./worker_loader.js";
+
+struct Bridge {
+    worker: Worker,
+    ready: bool,
+    queued: Vec<JsValue>,
+    current: Option<u32>,
+    /// Cache key of the current job.
+    current_key: String,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+type Cached = (GalaxyReport, Timings, String);
+
+thread_local! {
+    static BRIDGE: RefCell<Option<Bridge>> = const { RefCell::new(None) };
+    static STATE: RefCell<Option<AppState>> = const { RefCell::new(None) };
+    static NEXT_JOB: RefCell<u32> = const { RefCell::new(1) };
+    static CACHE: RefCell<HashMap<String, Cached>> = RefCell::new(HashMap::new());
+}
+
+fn state() -> Option<AppState> {
+    STATE.with(|s| *s.borrow())
+}
+
+/// Starts the worker; responses update `state`.
+pub fn install(state: AppState) {
+    STATE.with(|s| *s.borrow_mut() = Some(state));
+    spawn_worker();
+}
+
+fn spawn_worker() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        match ev.data().as_string().as_deref().map(Response::from_json) {
+            Some(Ok(response)) => handle(response),
+            _ => web_sys::console::error_1(&"sae-geometry: unreadable message from the worker".into()),
+        }
+    });
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(|ev: ErrorEvent| {
+        ev.prevent_default();
+        crashed(ev.message());
+    });
+    let worker = match Worker::new(WORKER_SCRIPT) {
+        Ok(w) => w,
+        Err(e) => {
+            if let Some(s) = state() {
+                s.notice.set(Some(ErrorReport {
+                    kind: "worker".into(),
+                    message: format!("the compute worker could not start ({e:?}); analyses cannot run in this browser"),
+                }));
+            }
+            return;
+        }
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    BRIDGE.with(|b| {
+        *b.borrow_mut() = Some(Bridge {
+            worker,
+            ready: false,
+            queued: Vec::new(),
+            current: None,
+            current_key: String::new(),
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    });
+}
+
+/// The job currently running, if any.
+fn current_job() -> Option<u32> {
+    BRIDGE.with(|b| b.borrow().as_ref().and_then(|b| b.current))
+}
+
+/// Marks the current job finished and returns its cache key.
+fn finish_job() -> String {
+    BRIDGE.with(|b| match b.borrow_mut().as_mut() {
+        Some(b) => {
+            b.current = None;
+            std::mem::take(&mut b.current_key)
+        }
+        None => String::new(),
+    })
+}
+
+fn handle(response: Response) {
+    let Some(state) = state() else { return };
+    match response {
+        Response::Ready => {
+            let queued = BRIDGE.with(|b| {
+                let mut b = b.borrow_mut();
+                let Some(b) = b.as_mut() else { return Vec::new() };
+                b.ready = true;
+                std::mem::take(&mut b.queued).into_iter().map(|m| (b.worker.clone(), m)).collect::<Vec<_>>()
+            });
+            for (worker, message) in queued {
+                let _ = worker.post_message(&message);
+            }
+        }
+        Response::Progress { job, stage, fraction } => {
+            if current_job() == Some(job) {
+                let started_ms = match state.galaxy.get_untracked() {
+                    RunState::Running { started_ms, .. } => started_ms,
+                    _ => js_sys::Date::now(),
+                };
+                state.galaxy.set(RunState::Running { job, stage, fraction, started_ms });
+            }
+        }
+        Response::GalaxyDone { job, report, timings, backend } => {
+            if current_job() == Some(job) {
+                let key = finish_job();
+                CACHE.with(|c| c.borrow_mut().insert(key, ((*report).clone(), timings, backend.clone())));
+                state.galaxy.set(RunState::Done { report, timings, backend, cached: false });
+            }
+        }
+        Response::Failed { job, error } => {
+            if current_job() == Some(job) || job == 0 {
+                finish_job();
+                state.galaxy.set(RunState::Failed(error));
+            }
+        }
+    }
+}
+
+fn crashed(message: String) {
+    let job = current_job();
+    terminate();
+    spawn_worker();
+    if let (Some(state), Some(_)) = (state(), job) {
+        state.galaxy.set(RunState::Failed(ErrorReport {
+            kind: "worker-crashed".into(),
+            message: format!("the compute worker stopped ({message}); a fresh one has started: run again"),
+        }));
+    }
+}
+
+fn terminate() {
+    BRIDGE.with(|b| {
+        if let Some(b) = b.borrow_mut().take() {
+            b.worker.terminate();
+        }
+    });
+}
+
+/// What identifies a result: the source, the tensor and the parameters.
+fn cache_key(identity: &str, tensor: Option<&str>, params: &GalaxyParams) -> String {
+    format!("{identity}\u{0}{}\u{0}{}", tensor.unwrap_or(""), serde_json::to_string(params).unwrap_or_default())
+}
+
+/// Starts the galaxy analysis of `source` in the worker, or shows the cached result. A job
+/// already running is cancelled first.
+pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<String>, params: GalaxyParams) {
+    let Some(state) = state() else { return };
+    let identity = match (&source, &file) {
+        (_, Some(f)) => format!("file:{}:{}:{}", f.name(), f.size(), f.last_modified()),
+        (Source::Url { url, .. }, None) => format!("url:{url}"),
+        (Source::File { name }, None) => format!("file:{name}"),
+    };
+    let key = cache_key(&identity, tensor.as_deref(), &params);
+    if let Some((report, timings, backend)) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        cancel_silently();
+        state.galaxy.set(RunState::Done { report: Box::new(report), timings, backend, cached: true });
+        return;
+    }
+    cancel_silently();
+    let job = NEXT_JOB.with(|n| {
+        let mut n = n.borrow_mut();
+        *n += 1;
+        *n
+    });
+    let request = Request::Galaxy { job, source, tensor, params };
+    let message = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&message, &"request".into(), &JsValue::from_str(&request.to_json()));
+    if let Some(file) = file {
+        let _ = js_sys::Reflect::set(&message, &"file".into(), &file);
+    }
+    let message: JsValue = message.into();
+    let worker = BRIDGE.with(|b| {
+        let mut b = b.borrow_mut();
+        let b = b.as_mut()?;
+        b.current = Some(job);
+        b.current_key = key;
+        if b.ready {
+            Some(b.worker.clone())
+        } else {
+            b.queued.push(message.clone());
+            None
+        }
+    });
+    state.galaxy.set(RunState::Running { job, stage: "starting".into(), fraction: 0.0, started_ms: js_sys::Date::now() });
+    if let Some(worker) = worker {
+        let _ = worker.post_message(&message);
+    }
+}
+
+/// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
+/// worker takes its place at once.
+pub fn cancel() {
+    if current_job().is_some() {
+        cancel_silently();
+        if let Some(state) = state() {
+            state.galaxy.set(RunState::Cancelled);
+        }
+    }
+}
+
+fn cancel_silently() {
+    if current_job().is_some() {
+        terminate();
+        spawn_worker();
+    }
+}

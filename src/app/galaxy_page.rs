@@ -1,0 +1,154 @@
+//! The galaxy page: the eigenvalue spectrum of the chosen point cloud, its power-law fit and
+//! log-volume, against an isotropic Gaussian cloud of the same N and d.
+
+use leptos::prelude::*;
+
+use super::bridge;
+use super::plots::spectrum::draw_spectrum;
+use super::state::{AppState, RunState, Selection};
+use crate::geometry::galaxy::{GalaxyParams, RankRange};
+use crate::protocol::{ErrorReport, Source};
+
+/// Runs the galaxy analysis of the current selection with the current parameters.
+pub fn start_galaxy(state: AppState) {
+    let Some(selection) = state.selection.get_untracked() else {
+        state.notice.set(Some(ErrorReport {
+            kind: "no-data".into(),
+            message: "choose a dataset or drop a file first".into(),
+        }));
+        return;
+    };
+    let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
+    let params = state.galaxy_params.get_untracked();
+    match selection {
+        Selection::Bundled(entry) => {
+            let source = Source::Url { url: format!("data/{}", entry.file), name: entry.file.clone() };
+            bridge::run_galaxy(source, None, tensor, params);
+        }
+        Selection::Local { name, .. } => {
+            let file = state.local_file.get_untracked();
+            bridge::run_galaxy(Source::File { name }, file, tensor, params);
+        }
+    }
+}
+
+fn fmt(v: f64, digits: usize) -> String {
+    format!("{v:.digits$}")
+}
+
+#[component]
+pub fn GalaxyPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+
+    // Parameter inputs, kept as text so that a half-typed number is not rejected mid-edit.
+    let first = RwSignal::new(state.galaxy_params.get_untracked().ranks.first.to_string());
+    let last = RwSignal::new(state.galaxy_params.get_untracked().ranks.last.to_string());
+    let seed = RwSignal::new(state.galaxy_params.get_untracked().seed.to_string());
+    let input_error = RwSignal::new(None::<String>);
+
+    let apply_and_run = move || {
+        let parsed = (first.get_untracked().trim().parse::<usize>(), last.get_untracked().trim().parse::<usize>(), seed.get_untracked().trim().parse::<u64>());
+        match parsed {
+            (Ok(f), Ok(l), Ok(s)) => {
+                input_error.set(None);
+                state.galaxy_params.set(GalaxyParams { ranks: RankRange { first: f, last: l }, seed: s, isotropic: true });
+                start_galaxy(state);
+            }
+            _ => input_error.set(Some("ranks and seed must be whole numbers".into())),
+        }
+    };
+    let preset = move |r: RankRange| {
+        first.set(r.first.to_string());
+        last.set(r.last.to_string());
+        apply_and_run();
+    };
+
+    Effect::new(move |_| {
+        if let (RunState::Done { report, .. }, Some(canvas)) = (state.galaxy.get(), canvas.get()) {
+            if let Err(e) = draw_spectrum(&canvas, &report) {
+                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the spectrum: {e}") }));
+            }
+        }
+    });
+
+    let running = move || matches!(state.galaxy.get(), RunState::Running { .. });
+    let has_result = move || matches!(state.galaxy.get(), RunState::Done { .. });
+
+    view! {
+        <section class="page galaxy">
+            <h2>"Galaxy scale: the shape of the whole cloud"</h2>
+            <p class="explain">
+                "Eigenvalues of the covariance of the points (np.cov: centred, ddof = 1), by rank on log-log axes. "
+                "A power law over the shaded ranks measures how far the cloud is from round; the isotropic "
+                "Gaussian cloud of the same N and d is nearly flat (paper, section 3)."
+            </p>
+            <div class="controls">
+                <label>"Fit ranks "
+                    <input type="number" min="1" data-testid="rank-first" prop:value=first on:input=move |ev| first.set(event_target_value(&ev)) />
+                    " to "
+                    <input type="number" min="3" data-testid="rank-last" prop:value=last on:input=move |ev| last.set(event_target_value(&ev)) />
+                </label>
+                <button class="preset" on:click=move |_| preset(RankRange::default()) title="The authors' code fits ranks 11..150">"11–150 (code)"</button>
+                <button class="preset" on:click=move |_| preset(RankRange::TOP_100) title="The paper's text speaks of the 100 largest eigenvalues">"top 100 (text)"</button>
+                <label>"Seed "
+                    <input type="number" min="0" data-testid="seed" prop:value=seed on:input=move |ev| seed.set(event_target_value(&ev)) />
+                </label>
+                <label>"Tensor "
+                    <input type="text" placeholder="W_dec" data-testid="tensor" prop:value=move || state.tensor.get() on:input=move |ev| state.tensor.set(event_target_value(&ev)) />
+                </label>
+                <button class="run" data-testid="run" on:click=move |_| apply_and_run()>"Run"</button>
+                <button class="cancel" data-testid="cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
+            </div>
+            {move || input_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || state.notice.get().map(|e| view! {
+                <p class="error" role="alert" data-testid="notice" data-kind=e.kind.clone()>{e.message}</p>
+            })}
+            {move || match state.galaxy.get() {
+                RunState::Idle => view! { <p class="muted" data-testid="status">"Choose a dataset on the left, or drop a file."</p> }.into_any(),
+                RunState::Running { stage, fraction, .. } => view! {
+                    <div class="progress" data-testid="progress">
+                        <progress max="1" value=fraction></progress>
+                        <span data-testid="status">{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
+                    </div>
+                }.into_any(),
+                RunState::Failed(error) => view! {
+                    <p class="error" role="alert" data-testid="error" data-kind=error.kind.clone()>
+                        <strong>"Could not analyse this data: "</strong>{error.message}
+                    </p>
+                }.into_any(),
+                RunState::Cancelled => view! { <p class="muted" data-testid="status">"Cancelled. Nothing was kept; run again when ready."</p> }.into_any(),
+                RunState::Done { .. } => ().into_any(),
+            }}
+            <div class="result" class:hidden=move || !has_result()>
+                <canvas node_ref=canvas class="plot" width="960" height="560" data-testid="spectrum-canvas"></canvas>
+                {move || match state.galaxy.get() {
+                    RunState::Done { report, timings, backend, cached } => {
+                        let fit = report.spectrum.power_law.clone();
+                        view! {
+                            <dl class="summary" data-testid="summary">
+                                <dt>"Data"</dt>
+                                <dd>{format!("{} — tensor {}{} ({}), {} points × {} dimensions", report.input.input, report.input.tensor,
+                                    if report.input.transposed { " (transposed)" } else { "" }, report.input.source_dtype, report.spectrum.n, report.spectrum.d)}</dd>
+                                <dt>{format!("Power-law slope, ranks {}–{}", fit.first_rank, fit.last_rank)}</dt>
+                                <dd class="big" data-testid="slope" data-value=fit.slope.to_string()>{fmt(fit.slope, 4)}</dd>
+                                <dt>"95% interval"</dt>
+                                <dd data-testid="ci95" data-low=fit.ci95[0].to_string() data-high=fit.ci95[1].to_string()>
+                                    {format!("[{}, {}]  (r = {})", fmt(fit.ci95[0], 4), fmt(fit.ci95[1], 4), fmt(fit.r_value, 4))}
+                                </dd>
+                                <dt>"Log-volume (Σ ln λ over the same ranks)"</dt>
+                                <dd data-testid="log-volume" data-value=report.spectrum.log_volume.to_string()>{fmt(report.spectrum.log_volume, 3)}</dd>
+                                <dt>"Isotropic Gaussian slope"</dt>
+                                <dd data-testid="isotropic-slope">{report.spectrum.isotropic_slope.map(|s| fmt(s, 4)).unwrap_or_else(|| "not computed".into())}</dd>
+                                <dt>"Ran on"</dt>
+                                <dd data-testid="backend">{if cached { format!("{backend} (cached result)") } else {
+                                    format!("{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms) }}</dd>
+                            </dl>
+                        }.into_any()
+                    }
+                    _ => ().into_any(),
+                }}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,3 @@
+//! Plots drawn with plotters on canvas.
+
+pub mod spectrum;

@@ -1,0 +1,79 @@
+//! The app's shared reactive state.
+
+use leptos::prelude::*;
+
+use crate::analysis::GalaxyReport;
+use crate::formats::manifest::DatasetEntry;
+use crate::geometry::galaxy::GalaxyParams;
+use crate::protocol::{ErrorReport, Timings};
+
+/// What the data panel offers and what the user picked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// A dataset of `data/manifest.json`.
+    Bundled(DatasetEntry),
+    /// A file the user dropped or chose; the `File` handle is in [`AppState::local_file`].
+    Local { name: String, bytes: u64 },
+}
+
+impl Selection {
+    pub fn name(&self) -> String {
+        match self {
+            Selection::Bundled(d) => d.title.clone(),
+            Selection::Local { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// The bundled datasets, as loaded from the manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Datasets {
+    Loading,
+    Loaded(Vec<DatasetEntry>),
+    Failed(String),
+}
+
+/// One analysis run as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    Idle,
+    Running { job: u32, stage: String, fraction: f64, started_ms: f64 },
+    Done { report: Box<GalaxyReport>, timings: Timings, backend: String, cached: bool },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
+/// All shared signals; `Copy`, provided as context.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub datasets: RwSignal<Datasets>,
+    pub selection: RwSignal<Option<Selection>>,
+    pub local_file: RwSignal<Option<web_sys::File>, LocalStorage>,
+    pub galaxy: RwSignal<RunState>,
+    /// Parameters of the galaxy analysis.
+    pub galaxy_params: RwSignal<GalaxyParams>,
+    /// Tensor to read from npz/safetensors files; empty = the default choice.
+    pub tensor: RwSignal<String>,
+    /// A message about the page as a whole (e.g. a refused file), shown above the results.
+    pub notice: RwSignal<Option<ErrorReport>>,
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        Self {
+            datasets: RwSignal::new(Datasets::Loading),
+            selection: RwSignal::new(None),
+            local_file: RwSignal::new_local(None),
+            galaxy: RwSignal::new(RunState::Idle),
+            galaxy_params: RwSignal::new(GalaxyParams::default()),
+            tensor: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
+        }
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

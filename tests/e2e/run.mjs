@@ -1,0 +1,149 @@
+// End-to-end test of the built app (dist/), served from a sub-path by a small static server, driven
+// by Playwright (playwright-core) in Debian's headless Chromium. Run by scripts/test.sh after
+// `trunk build --release` and `cargo build --release --bin sae-geometry`.
+//
+// Checks: the bundled dataset's galaxy analysis runs in the worker while the page stays responsive;
+// the slope, interval and log-volume shown equal the CLI's on the same file; cancel works and the
+// app stays usable; every malformed file gives its error kind in the page; screenshots are saved in
+// tests/e2e/artifacts/.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+const DIST = join(ROOT, 'dist');
+const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
+const CLI = join(ROOT, 'target/release/sae-geometry');
+const SUB_PATH = '/sae-geometry/';
+const BUNDLED_ID = 'minilm-l6-token-embeddings';
+const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
+const MALFORMED = join(ROOT, 'tests/fixtures/malformed');
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
+
+let failures = 0;
+function check(ok, what, detail = '') {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` (${detail})` : ''}`);
+  if (!ok) failures += 1;
+}
+const relClose = (a, b, rtol) => Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), 1e-300);
+
+function serve() {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!url.pathname.startsWith(SUB_PATH)) { res.writeHead(404).end('not under the sub-path'); return; }
+    let rel = decodeURIComponent(url.pathname.slice(SUB_PATH.length)) || 'index.html';
+    const path = normalize(join(DIST, rel));
+    if (!path.startsWith(DIST)) { res.writeHead(403).end(); return; }
+    let size;
+    try { size = statSync(path).size; } catch { res.writeHead(404).end('not found'); return; }
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] || 'application/octet-stream', 'content-length': size });
+    createReadStream(path).pipe(res);
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+function cli(args) {
+  return JSON.parse(execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
+}
+
+async function waitForResult(page, timeout = 240_000) {
+  await page.getByTestId('summary').waitFor({ timeout });
+  const slope = page.getByTestId('slope');
+  return {
+    slope: Number(await slope.getAttribute('data-value')),
+    shown: (await slope.textContent()).trim(),
+    low: Number(await page.getByTestId('ci95').getAttribute('data-low')),
+    high: Number(await page.getByTestId('ci95').getAttribute('data-high')),
+    logVolume: Number(await page.getByTestId('log-volume').getAttribute('data-value')),
+  };
+}
+
+function compareWithCli(ui, ref, label) {
+  // Same code, same f16 file; only the order of floating-point sums differs (wasm scalar vs native SIMD).
+  check(relClose(ui.slope, ref.power_law.slope, 1e-9), `${label}: slope equals the CLI's`, `${ui.slope} vs ${ref.power_law.slope}`);
+  check(ui.shown === ref.power_law.slope.toFixed(4), `${label}: slope shown to 4 places`, `${ui.shown} vs ${ref.power_law.slope.toFixed(4)}`);
+  check(relClose(ui.low, ref.power_law.ci95[0], 1e-9) && relClose(ui.high, ref.power_law.ci95[1], 1e-9), `${label}: 95% interval equals the CLI's`);
+  check(relClose(ui.logVolume, ref.log_volume, 1e-9), `${label}: log-volume equals the CLI's`, `${ui.logVolume} vs ${ref.log_volume}`);
+}
+
+const server = await serve();
+const base = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+mkdirSync(ARTIFACTS, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const pageErrors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`  [browser console] ${m.text()}`); });
+  await page.goto(base);
+
+  // 1. The bundled dataset, default ranks 11..150.
+  await page.getByTestId(`dataset-${BUNDLED_ID}`).click();
+  await page.getByTestId('progress').waitFor({ timeout: 30_000 });
+  const t0 = Date.now();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  const frameMs = Date.now() - t0;
+  check(frameMs < 1000, 'the page paints while the worker computes', `${frameMs} ms for one frame`);
+  const status = await page.getByTestId('status').textContent();
+  check(/%/.test(status), 'progress is shown', status.trim());
+  const ui = await waitForResult(page);
+  compareWithCli(ui, cli(['analyze', 'galaxy', BUNDLED_FILE]), 'ranks 11..150');
+  await page.screenshot({ path: join(ARTIFACTS, 'galaxy.png'), fullPage: true });
+
+  // 2. Cancel a run, then run again with the paper text's top-100 ranks.
+  await page.getByTestId('rank-first').fill('1');
+  await page.getByTestId('rank-last').fill('100');
+  await page.getByTestId('seed').fill('7');
+  await page.getByTestId('run').click();
+  await page.getByTestId('progress').waitFor({ timeout: 30_000 });
+  await page.getByTestId('cancel').click();
+  await page.getByText('Cancelled').waitFor({ timeout: 10_000 });
+  check(true, 'cancel stops the run');
+  await page.getByTestId('run').click();
+  const top100 = await waitForResult(page);
+  compareWithCli(top100, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', '1..100', '--seed', '7']), 'ranks 1..100 after cancel');
+  await page.screenshot({ path: join(ARTIFACTS, 'galaxy-top100.png'), fullPage: true });
+
+  // 3. Malformed files: each gives its error kind in the page.
+  const expected = JSON.parse(readFileSync(join(MALFORMED, 'expected.json'), 'utf8'));
+  for (const [name, want] of Object.entries(expected)) {
+    await page.getByTestId('file-input').setInputFiles(join(MALFORMED, name));
+    await page.locator('.local-file code', { hasText: name }).waitFor({ timeout: 10_000 });
+    const error = page.locator(`[data-testid=error][data-kind="${want.kind}"]`);
+    try {
+      await error.waitFor({ timeout: 30_000 });
+      const text = (await error.textContent()).trim();
+      check(text.length > 30, `${name}: "${want.kind}" error shown`, text.slice(0, 110));
+    } catch {
+      const got = await page.locator('[data-testid=error]').getAttribute('data-kind').catch(() => 'none');
+      check(false, `${name}: "${want.kind}" error shown`, `got ${got}`);
+    }
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'malformed.png'), fullPage: true });
+
+  // 4. A valid local file (dropped files take the same path as chosen ones) gives the CLI's numbers.
+  const valid = join(ROOT, 'tests/golden/galaxy_powerlaw.npy');
+  await page.getByTestId('rank-first').fill('11');
+  await page.getByTestId('rank-last').fill('150');
+  await page.getByTestId('seed').fill('0');
+  await page.getByTestId('run').click(); // applies the parameters (to the last malformed file: an error)
+  await page.locator('[data-testid=error]').waitFor({ timeout: 30_000 });
+  await page.getByTestId('file-input').setInputFiles(valid);
+  compareWithCli(await waitForResult(page), cli(['analyze', 'galaxy', valid]), 'local .npy file');
+  check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
+} finally {
+  await browser.close();
+  server.close();
+}
+if (failures) {
+  console.error(`\n${failures} end-to-end check(s) failed`);
+  process.exit(1);
+}
+console.log('\nend-to-end: all checks passed');
