@@ -2,6 +2,12 @@
 """Writes the golden format fixtures for `tests/formats.rs`.
 
 Run from anywhere: `python3 tests/golden/formats/make_format_fixtures.py`.
+
+`--check DIR` instead reads the files that this crate's writers put in DIR (see the ignored
+`export_for_numpy` test in tests/formats.rs) with numpy and safetensors, and checks their values:
+
+    SAE_FORMATS_EXPORT_DIR=/tmp/x cargo test --test formats -- --ignored export_for_numpy
+    python3 tests/golden/formats/make_format_fixtures.py --check /tmp/x
 Needs numpy and safetensors (the numpy API; torch is not needed).
 Every file is tiny (well under 100 KB in total) and deterministic.
 Values are recorded in expected.json as float64 of what was actually stored
@@ -10,6 +16,7 @@ Values are recorded in expected.json as float64 of what was actually stored
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 from safetensors.numpy import save_file
@@ -178,5 +185,42 @@ def main():
         f.write("\n")
 
 
+def check(d):
+    """Reads files written by the Rust writers with numpy / safetensors and checks the values."""
+    from safetensors import safe_open
+
+    vals = np.arange(12, dtype=np.float32) * 0.25 - 1.0
+    w = vals.reshape(3, 4)
+    a = np.load(os.path.join(d, "rust_f32.npy"))
+    assert a.dtype == np.dtype("<f4") and a.shape == (3, 4) and np.array_equal(a, w), a
+    a = np.load(os.path.join(d, "rust_f16.npy"))
+    assert a.dtype == np.dtype("<f2") and np.array_equal(a, vals.astype("<f2").reshape(4, 3)), a
+    for name in ("rust_stored.npz", "rust_compressed.npz"):
+        z = np.load(os.path.join(d, name))
+        assert sorted(z.files) == ["W_dec", "n"], z.files
+        assert np.array_equal(z["W_dec"], w)
+        assert z["n"].dtype == np.dtype("<i8") and list(z["n"]) == [-1, 1 << 40]
+    path_st = os.path.join(d, "rust.safetensors")
+    with safe_open(path_st, framework="np") as f:
+        assert f.metadata() == {"model": "rust"}, f.metadata()
+        assert np.array_equal(f.get_tensor("W_dec"), w)
+        t = f.get_tensor("dec16")
+        assert t.dtype == np.float16 and np.array_equal(t, vals.astype("<f2").reshape(4, 3))
+        assert list(f.get_tensor("n")) == [-1, 1 << 40]
+    with open(path_st, "rb") as fh:
+        raw = fh.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    bf = header["bf"]
+    assert bf["dtype"] == "BF16" and bf["shape"] == [12], bf
+    s, e = bf["data_offsets"]
+    bits = np.frombuffer(raw[8 + n + s:8 + n + e], dtype="<u2")
+    assert np.array_equal(bf16_to_f32(bits), vals), bits  # these values are exact in bf16
+    print("ok: numpy and safetensors read every file the Rust writers made")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check(sys.argv[2])
+    else:
+        main()
