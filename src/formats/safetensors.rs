@@ -1,0 +1,405 @@
+//! Hugging Face `.safetensors` files, read and written through the `safetensors` crate.
+//!
+//! Before the crate sees a file, the header is checked here so each malformed case gets a precise
+//! [`FormatError`] (offsets beyond the file, sizes that disagree with shapes, overflow, ...).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use ::safetensors::tensor::{serialize, View};
+use ::safetensors::SafeTensors;
+
+use super::array::{byte_count, decode_le, encode_le, show_bytes, Array, Dtype};
+use super::error::{shape_x, FormatError};
+
+/// The safetensors crate refuses headers over 100 MB; so do we, before reading them.
+const MAX_HEADER: u64 = 100_000_000;
+
+/// One tensor as the header describes it; `dtype` is the file's own name ("F16", "I8", ...), so
+/// tensors of dtypes this crate cannot decode can still be listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Byte range within the data section (after the header).
+    pub data_offsets: (usize, usize),
+}
+
+/// The tensors whose dtype this crate decodes, in file (offset) order: name, dtype, shape.
+/// Others (I8, BOOL, F8_*, ...) are left out; [`list_all`] shows them too.
+pub fn list(bytes: &[u8]) -> Result<Vec<(String, Dtype, Vec<usize>)>, FormatError> {
+    Ok(parse_header(bytes)?
+        .0
+        .into_iter()
+        .filter_map(|e| Some((e.name, to_dtype(&e.dtype)?, e.shape)))
+        .collect())
+}
+
+/// Every tensor the header declares, in file (offset) order, whatever its dtype.
+pub fn list_all(bytes: &[u8]) -> Result<Vec<RawEntry>, FormatError> {
+    Ok(parse_header(bytes)?.0)
+}
+
+/// The free-form `__metadata__` string map (empty when the file has none).
+pub fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, FormatError> {
+    parse_header(bytes)?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(crate_error)?;
+    Ok(meta.metadata().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// Reads tensor `name`: F16, BF16, F32, F64, I32, I64, U8, U16 or U32 (f16/bf16 decode to f32).
+pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
+    let (entries, _) = parse_header(bytes)?;
+    let Some(entry) = entries.iter().find(|e| e.name == name) else {
+        return Err(FormatError::MissingTensor { name: name.to_string(), available: describe(&entries) });
+    };
+    let dtype = to_dtype(&entry.dtype)
+        .ok_or_else(|| FormatError::UnsupportedDtype { format: "safetensors", dtype: entry.dtype.clone() })?;
+    let file = SafeTensors::deserialize(bytes).map_err(crate_error)?;
+    let view = file.tensor(name).map_err(crate_error)?;
+    Ok(Array { dtype, shape: view.shape().to_vec(), data: decode_le(dtype, view.data()) })
+}
+
+/// `name (AxB dtype)` per tensor, for error messages.
+pub(crate) fn describe(entries: &[RawEntry]) -> Vec<String> {
+    entries.iter().map(|e| format!("{} ({} {})", e.name, shape_x(&e.shape), e.dtype)).collect()
+}
+
+/// Writes a `.safetensors` file. Each tensor is stored as its `dtype` (so
+/// [`Array::f16_from_f32`] gives an F16 tensor); `metadata` goes to `__metadata__` (omitted when
+/// empty).
+///
+/// # Panics
+/// If a name repeats or an array's data length disagrees with its shape (use [`try_write`]).
+pub fn write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>) -> Vec<u8> {
+    try_write(tensors, metadata).unwrap_or_else(|e| panic!("safetensors::write: {e}"))
+}
+
+/// Like [`write`], but returns an error instead of panicking.
+pub fn try_write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, FormatError> {
+    let mut views = Vec::with_capacity(tensors.len());
+    for (i, (name, array)) in tensors.iter().enumerate() {
+        if tensors[..i].iter().any(|(n, _)| n == name) {
+            return Err(bad(format!("the tensor name '{name}' is used twice")));
+        }
+        let data = encode_le(array);
+        let expected = byte_count(&array.shape, array.dtype, "tensor shape")?;
+        if data.len() != expected {
+            return Err(FormatError::ShapeMismatch {
+                what: format!("tensor '{name}' of shape {}", shape_x(&array.shape)),
+                expected: expected as u64,
+                actual: data.len() as u64,
+            });
+        }
+        views.push((name.to_string(), Owned { dtype: to_crate(array.dtype), shape: array.shape.clone(), data }));
+    }
+    let meta: Option<HashMap<String, String>> =
+        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    serialize(views, meta).map_err(crate_error)
+}
+
+struct Owned {
+    dtype: ::safetensors::Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for Owned {
+    fn dtype(&self) -> ::safetensors::Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Parses and validates the header: returns the entries in offset order and the metadata.
+fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>), FormatError> {
+    let total = bytes.len() as u64;
+    let Some(len_bytes) = bytes.get(..8) else {
+        return Err(FormatError::Truncated { what: "safetensors header length".into(), needed: 8, available: total });
+    };
+    let n = u64::from_le_bytes(len_bytes.try_into().unwrap_or([0; 8]));
+    if bytes.get(8).is_some_and(|&b| b != b'{') {
+        return Err(FormatError::BadMagic { format: "safetensors", found: show_bytes(bytes) });
+    }
+    if n > MAX_HEADER {
+        return Err(FormatError::TooLarge { what: "safetensors header".into(), bytes: n });
+    }
+    if n > total - 8 {
+        return Err(FormatError::Truncated { what: "safetensors header".into(), needed: n, available: total - 8 });
+    }
+    let n = n as usize; // <= total - 8, so it fits
+    let header = &bytes[8..8 + n];
+    if header.first() != Some(&b'{') {
+        return Err(FormatError::BadMagic { format: "safetensors", found: show_bytes(bytes) });
+    }
+    let text = std::str::from_utf8(header).map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
+
+    let data_len = bytes.len() - 8 - n;
+    let mut metadata = BTreeMap::new();
+    let mut entries = Vec::new();
+    for (name, value) in json {
+        if name == "__metadata__" {
+            let map = value.as_object().ok_or_else(|| bad("__metadata__ is not an object".into()))?;
+            for (k, v) in map {
+                let v = v.as_str().ok_or_else(|| bad(format!("__metadata__ value for '{k}' is not a string")))?;
+                metadata.insert(k.clone(), v.to_string());
+            }
+            continue;
+        }
+        entries.push(parse_entry(name, &value)?);
+    }
+    entries.sort_by_key(|e| e.data_offsets);
+
+    let mut expected_start = 0usize;
+    for e in &entries {
+        let (start, end) = e.data_offsets;
+        if start > end {
+            return Err(bad(format!("tensor '{}' has data_offsets [{start}, {end}] that run backwards", e.name)));
+        }
+        if end > data_len {
+            return Err(FormatError::Truncated {
+                what: format!("safetensors tensor '{}' (data_offsets [{start}, {end}])", e.name),
+                needed: end as u64,
+                available: data_len as u64,
+            });
+        }
+        if start != expected_start {
+            return Err(bad(format!(
+                "tensor '{}' starts at byte {start} but the previous data ends at {expected_start}; tensors must be contiguous",
+                e.name
+            )));
+        }
+        expected_start = end;
+        if let Some(dtype) = to_dtype(&e.dtype) {
+            let needed = byte_count(&e.shape, dtype, &format!("safetensors tensor '{}' shape", e.name))?;
+            if needed != end - start {
+                return Err(FormatError::ShapeMismatch {
+                    what: format!("safetensors tensor '{}' ({} {})", e.name, shape_x(&e.shape), e.dtype),
+                    expected: needed as u64,
+                    actual: (end - start) as u64,
+                });
+            }
+        }
+    }
+    if expected_start != data_len {
+        return Err(FormatError::ShapeMismatch {
+            what: "safetensors data section (the tensors must cover it exactly)".into(),
+            expected: expected_start as u64,
+            actual: data_len as u64,
+        });
+    }
+    Ok((entries, metadata))
+}
+
+fn parse_entry(name: String, value: &serde_json::Value) -> Result<RawEntry, FormatError> {
+    let field = |key: &str| value.get(key).ok_or_else(|| bad(format!("tensor '{name}' has no '{key}'")));
+    let dtype = field("dtype")?.as_str().ok_or_else(|| bad(format!("tensor '{name}': 'dtype' is not a string")))?;
+    let as_usize = |v: &serde_json::Value, what: &str| -> Result<usize, FormatError> {
+        let n = v.as_u64().ok_or_else(|| bad(format!("tensor '{name}': {what} holds {v}, not a non-negative integer")))?;
+        usize::try_from(n).map_err(|_| FormatError::TooLarge { what: format!("safetensors tensor '{name}' {what}"), bytes: n })
+    };
+    let shape = field("shape")?
+        .as_array()
+        .ok_or_else(|| bad(format!("tensor '{name}': 'shape' is not a list")))?
+        .iter()
+        .map(|d| as_usize(d, "shape"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let offsets = field("data_offsets")?
+        .as_array()
+        .filter(|a| a.len() == 2)
+        .ok_or_else(|| bad(format!("tensor '{name}': 'data_offsets' is not a [start, end] pair")))?;
+    let data_offsets = (as_usize(&offsets[0], "data_offsets")?, as_usize(&offsets[1], "data_offsets")?);
+    Ok(RawEntry { dtype: dtype.to_string(), shape, data_offsets, name })
+}
+
+fn to_dtype(name: &str) -> Option<Dtype> {
+    Some(match name {
+        "F16" => Dtype::F16,
+        "BF16" => Dtype::BF16,
+        "F32" => Dtype::F32,
+        "F64" => Dtype::F64,
+        "I32" => Dtype::I32,
+        "I64" => Dtype::I64,
+        "U8" => Dtype::U8,
+        "U16" => Dtype::U16,
+        "U32" => Dtype::U32,
+        _ => return None,
+    })
+}
+
+fn to_crate(dtype: Dtype) -> ::safetensors::Dtype {
+    use ::safetensors::Dtype as D;
+    match dtype {
+        Dtype::F16 => D::F16,
+        Dtype::BF16 => D::BF16,
+        Dtype::F32 => D::F32,
+        Dtype::F64 => D::F64,
+        Dtype::I32 => D::I32,
+        Dtype::I64 => D::I64,
+        Dtype::U8 => D::U8,
+        Dtype::U16 => D::U16,
+        Dtype::U32 => D::U32,
+    }
+}
+
+fn bad(reason: String) -> FormatError {
+    FormatError::BadHeader { format: "safetensors", reason }
+}
+
+fn crate_error(e: ::safetensors::SafeTensorError) -> FormatError {
+    bad(format!("{e} (reported by the safetensors library)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::ArrayData;
+
+    /// A file with a hand-written JSON header and raw data.
+    fn by_hand(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn sample() -> Vec<u8> {
+        let dec = Array::f16_from_f32(vec![2, 3], &[0.1, 0.2, 0.3, -1.0, 2.0, 65504.0]);
+        let enc = Array::bf16_from_f32(vec![3, 2], &[1.0, 0.5, 0.25, -0.1, 3.0, 4.0]);
+        let b = Array::f32(vec![2], vec![1.5, -2.5]);
+        let meta = BTreeMap::from([("model".to_string(), "tiny".to_string())]);
+        write(&[("decoder.weight", &dec), ("encoder.weight", &enc), ("b_dec", &b)], &meta)
+    }
+
+    #[test]
+    fn round_trip_all_dtypes_and_metadata() {
+        let bytes = sample();
+        let l = list(&bytes).unwrap();
+        let names: Vec<_> = l.iter().map(|(n, d, s)| (n.as_str(), *d, s.clone())).collect();
+        assert!(names.contains(&("decoder.weight", Dtype::F16, vec![2, 3])));
+        assert!(names.contains(&("encoder.weight", Dtype::BF16, vec![3, 2])));
+        assert_eq!(metadata(&bytes).unwrap().get("model").map(String::as_str), Some("tiny"));
+        let dec = read(&bytes, "decoder.weight").unwrap();
+        assert_eq!(dec, Array::f16_from_f32(vec![2, 3], &[0.1, 0.2, 0.3, -1.0, 2.0, 65504.0]));
+        let enc = read(&bytes, "encoder.weight").unwrap();
+        assert_eq!(enc.to_f32_vec(), Array::bf16_from_f32(vec![3, 2], &[1.0, 0.5, 0.25, -0.1, 3.0, 4.0]).to_f32_vec());
+        assert_eq!(read(&bytes, "b_dec").unwrap().data, ArrayData::F32(vec![1.5, -2.5]));
+
+        let all = [
+            ("f64", Array::f64(vec![2], vec![1.0, -2.0])),
+            ("i32", Array::i32(vec![1], vec![-9])),
+            ("i64", Array { dtype: Dtype::I64, shape: vec![1], data: ArrayData::I64(vec![1 << 40]) }),
+            ("u8", Array { dtype: Dtype::U8, shape: vec![3], data: ArrayData::U8(vec![0, 1, 255]) }),
+            ("u16", Array { dtype: Dtype::U16, shape: vec![1], data: ArrayData::U16(vec![65535]) }),
+            ("u32", Array { dtype: Dtype::U32, shape: vec![], data: ArrayData::U32(vec![7]) }),
+        ];
+        let refs: Vec<(&str, &Array)> = all.iter().map(|(n, a)| (*n, a)).collect();
+        let bytes = write(&refs, &BTreeMap::new());
+        assert!(metadata(&bytes).unwrap().is_empty());
+        for (n, a) in &all {
+            assert_eq!(&read(&bytes, n).unwrap(), a, "{n}");
+        }
+        let empty = write(&[], &BTreeMap::new());
+        assert!(list(&empty).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_dtypes_are_listed_but_not_read() {
+        let bytes = by_hand(r#"{"q":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},"w":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#, &[1, 2, 0, 0, 128, 63]);
+        assert_eq!(list(&bytes).unwrap(), vec![("w".to_string(), Dtype::F32, vec![1])]);
+        assert_eq!(list_all(&bytes).unwrap().len(), 2);
+        assert_eq!(read(&bytes, "w").unwrap().to_f32_vec(), vec![1.0]);
+        let e = read(&bytes, "q").unwrap_err();
+        assert_eq!(e.kind(), "unsupported-dtype");
+        assert!(e.to_string().contains("I8"));
+    }
+
+    #[test]
+    fn error_missing_tensor() {
+        let e = read(&sample(), "W_dec").unwrap_err();
+        assert_eq!(e.kind(), "missing-tensor");
+        let msg = e.to_string();
+        assert!(msg.contains("'W_dec'") && msg.contains("decoder.weight (2x3 F16)") && msg.contains("--tensor"), "{msg}");
+    }
+
+    #[test]
+    fn error_truncated() {
+        let bytes = sample();
+        for cut in [0, 5, 8, 20, bytes.len() - 1] {
+            let e = read(&bytes[..cut], "b_dec").unwrap_err();
+            assert_eq!(e.kind(), "truncated", "cut {cut}: {e}");
+        }
+    }
+
+    #[test]
+    fn error_offsets_out_of_range() {
+        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4]), "w").unwrap_err();
+        assert!(matches!(e, FormatError::Truncated { needed: 8, available: 4, .. }), "{e}");
+        let e = list(&by_hand(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551615,4]}}"#, &[0; 4]))
+            .unwrap_err();
+        assert_eq!(e.kind(), "bad-header", "{e}");
+        let e = list(&by_hand(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, &[0; 8])).unwrap_err();
+        assert_eq!(e.kind(), "bad-header", "{e}"); // gap before the first tensor
+    }
+
+    #[test]
+    fn error_shape_mismatch() {
+        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, &[0; 8]), "w").unwrap_err();
+        assert!(matches!(e, FormatError::ShapeMismatch { expected: 12, actual: 8, .. }), "{e}");
+        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 12]), "w").unwrap_err();
+        assert_eq!(e.kind(), "shape-mismatch", "{e}"); // trailing bytes
+        let bad_array = Array::f32(vec![2, 2], vec![1.0]);
+        assert_eq!(try_write(&[("x", &bad_array)], &BTreeMap::new()).unwrap_err().kind(), "shape-mismatch");
+    }
+
+    #[test]
+    fn error_too_large() {
+        let e = list(&by_hand(r#"{"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, &[0; 8]))
+            .unwrap_err();
+        assert_eq!(e.kind(), "too-large", "{e}");
+        let mut huge = u64::MAX.to_le_bytes().to_vec();
+        huge.extend_from_slice(b"{}");
+        assert_eq!(list(&huge).unwrap_err().kind(), "too-large");
+    }
+
+    #[test]
+    fn error_bad_magic_and_bad_header() {
+        let e = list(&by_hand("[1, 2, 3]", &[])).unwrap_err();
+        assert_eq!(e.kind(), "bad-magic");
+        let e = list(b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'}").unwrap_err();
+        assert_eq!(e.kind(), "bad-magic", "{e}");
+        assert!(e.to_string().contains("NUMPY"), "{e}");
+        for header in [
+            "{not json}",
+            r#"{"w":{"shape":[1],"data_offsets":[0,4]}}"#,
+            r#"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#,
+            r#"{"w":{"dtype":"F32","shape":[1]}}"#,
+            r#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#,
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            r#"{"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}"#,
+            r#"{"__metadata__":{"a":1}}"#,
+            r#"{"__metadata__":[]}"#,
+        ] {
+            let e = list(&by_hand(header, &[0; 4])).unwrap_err();
+            assert!(matches!(e.kind(), "bad-header"), "{header}: {e}");
+        }
+        let header: &[u8] = b"{\"\xff\":1}"; // not UTF-8
+        let mut raw = (header.len() as u64).to_le_bytes().to_vec();
+        raw.extend_from_slice(header);
+        assert_eq!(list(&raw).unwrap_err().kind(), "bad-header");
+        let b = Array::f32(vec![1], vec![1.0]);
+        assert_eq!(try_write(&[("x", &b), ("x", &b)], &BTreeMap::new()).unwrap_err().kind(), "bad-header");
+    }
+}
