@@ -98,7 +98,7 @@ pub fn write(arrays: &[(&str, &Array)], compressed: bool) -> Vec<u8> {
     try_write(arrays, compressed).unwrap_or_else(|e| panic!("npz::write: {e}"))
 }
 
-/// Like [`write`], but returns an error for duplicate names instead of panicking.
+/// Like [`write()`], but returns an error for duplicate names instead of panicking.
 pub fn try_write(arrays: &[(&str, &Array)], compressed: bool) -> Result<Vec<u8>, FormatError> {
     let method = if compressed {
         CompressionMethod::Deflated

@@ -93,7 +93,7 @@ pub fn write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>) ->
     try_write(tensors, metadata).unwrap_or_else(|e| panic!("safetensors::write: {e}"))
 }
 
-/// Like [`write`], but returns an error instead of panicking.
+/// Like [`write()`], but returns an error instead of panicking.
 pub fn try_write(
     tensors: &[(&str, &Array)],
     metadata: &BTreeMap<String, String>,
