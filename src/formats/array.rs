@@ -22,8 +22,17 @@ pub enum Dtype {
 
 impl Dtype {
     /// All dtypes, in declaration order.
-    pub const ALL: [Dtype; 9] =
-        [Dtype::F16, Dtype::BF16, Dtype::F32, Dtype::F64, Dtype::I32, Dtype::I64, Dtype::U8, Dtype::U16, Dtype::U32];
+    pub const ALL: [Dtype; 9] = [
+        Dtype::F16,
+        Dtype::BF16,
+        Dtype::F32,
+        Dtype::F64,
+        Dtype::I32,
+        Dtype::I64,
+        Dtype::U8,
+        Dtype::U16,
+        Dtype::U32,
+    ];
 
     /// Bytes per element as stored in a file.
     pub fn size(self) -> usize {
@@ -52,7 +61,9 @@ impl Dtype {
 
     /// Parses a name as [`Dtype::name`] prints it (case-insensitive: "F16" and "f16" both work).
     pub fn parse(name: &str) -> Option<Dtype> {
-        Dtype::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name))
+        Dtype::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(name))
     }
 
     /// True for the floating-point dtypes.
@@ -131,7 +142,11 @@ impl Array {
         let expected = element_count(&shape, "array shape")?;
         if expected != data.len() {
             return Err(FormatError::ShapeMismatch {
-                what: format!("array of shape {} ({} values expected)", shape_str(&shape), expected),
+                what: format!(
+                    "array of shape {} ({} values expected)",
+                    shape_str(&shape),
+                    expected
+                ),
                 expected: expected as u64,
                 actual: data.len() as u64,
             });
@@ -147,29 +162,49 @@ impl Array {
 
     /// An f32 array.
     pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> Array {
-        Array { dtype: Dtype::F32, shape, data: ArrayData::F32(data) }
+        Array {
+            dtype: Dtype::F32,
+            shape,
+            data: ArrayData::F32(data),
+        }
     }
 
     /// An f64 array.
     pub fn f64(shape: Vec<usize>, data: Vec<f64>) -> Array {
-        Array { dtype: Dtype::F64, shape, data: ArrayData::F64(data) }
+        Array {
+            dtype: Dtype::F64,
+            shape,
+            data: ArrayData::F64(data),
+        }
     }
 
     /// An i32 array.
     pub fn i32(shape: Vec<usize>, data: Vec<i32>) -> Array {
-        Array { dtype: Dtype::I32, shape, data: ArrayData::I32(data) }
+        Array {
+            dtype: Dtype::I32,
+            shape,
+            data: ArrayData::I32(data),
+        }
     }
 
     /// An array stored as f16: values are rounded to f16 now, so what is written is what is held.
     pub fn f16_from_f32(shape: Vec<usize>, values: &[f32]) -> Array {
         let data = values.iter().map(|&v| f16::from_f32(v).to_f32()).collect();
-        Array { dtype: Dtype::F16, shape, data: ArrayData::F32(data) }
+        Array {
+            dtype: Dtype::F16,
+            shape,
+            data: ArrayData::F32(data),
+        }
     }
 
     /// An array stored as bf16: values are rounded to bf16 now, so what is written is what is held.
     pub fn bf16_from_f32(shape: Vec<usize>, values: &[f32]) -> Array {
         let data = values.iter().map(|&v| bf16::from_f32(v).to_f32()).collect();
-        Array { dtype: Dtype::BF16, shape, data: ArrayData::F32(data) }
+        Array {
+            dtype: Dtype::BF16,
+            shape,
+            data: ArrayData::F32(data),
+        }
     }
 
     /// All values converted to `f32` (integers and f64 by `as`), row-major.
@@ -182,6 +217,14 @@ impl Array {
             ArrayData::U8(v) => v.iter().map(|&x| x as f32).collect(),
             ArrayData::U16(v) => v.iter().map(|&x| x as f32).collect(),
             ArrayData::U32(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+
+    /// Consumes the array, returning its values as `f32` (no copy when it already holds `f32`).
+    pub fn into_f32_vec(self) -> Vec<f32> {
+        match self.data {
+            ArrayData::F32(v) => v,
+            _ => self.to_f32_vec(),
         }
     }
 
@@ -211,7 +254,10 @@ impl Array {
 
 /// Product of `shape`, refusing overflow (as [`FormatError::TooLarge`]).
 pub(crate) fn element_count(shape: &[usize], what: &str) -> Result<usize, FormatError> {
-    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| too_large(shape, 1, what))
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| too_large(shape, 1, what))
 }
 
 /// Bytes needed for `shape` elements of `dtype`, refusing overflow (as [`FormatError::TooLarge`]).
@@ -223,7 +269,9 @@ pub(crate) fn byte_count(shape: &[usize], dtype: Dtype, what: &str) -> Result<us
 }
 
 fn too_large(shape: &[usize], item: usize, what: &str) -> FormatError {
-    let bytes = shape.iter().fold(item as u128, |acc, &d| acc.saturating_mul(d as u128));
+    let bytes = shape
+        .iter()
+        .fold(item as u128, |acc, &d| acc.saturating_mul(d as u128));
     FormatError::TooLarge {
         what: format!("{what} {}", shape_str(shape)),
         bytes: u64::try_from(bytes).unwrap_or(u64::MAX),
@@ -234,7 +282,10 @@ fn too_large(shape: &[usize], item: usize, what: &str) -> FormatError {
 /// (callers check the length against the shape first); a ragged tail is ignored.
 pub(crate) fn decode_le(dtype: Dtype, bytes: &[u8]) -> ArrayData {
     fn map<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-        bytes.chunks_exact(N).map(|c| f(c.try_into().unwrap_or([0; N]))).collect()
+        bytes
+            .chunks_exact(N)
+            .map(|c| f(c.try_into().unwrap_or([0; N])))
+            .collect()
     }
     match dtype {
         Dtype::F16 => ArrayData::F32(map(bytes, |b| f16::from_le_bytes(b).to_f32())),
@@ -249,12 +300,25 @@ pub(crate) fn decode_le(dtype: Dtype, bytes: &[u8]) -> ArrayData {
     }
 }
 
-/// Encodes `array` as little-endian bytes of `array.dtype`, converting values with `as` casts
-/// (and `half` rounding for f16/bf16) when `data` holds another type.
-pub(crate) fn encode_le(array: &Array) -> Vec<u8> {
-    let f = || array.to_f64_vec();
-    let mut out = Vec::with_capacity(array.len().saturating_mul(array.dtype.size()));
-    match (array.dtype, &array.data) {
+/// Encodes `data` as little-endian bytes of `dtype`, converting values with `as` casts (and
+/// `half` rounding for f16/bf16) when `data` holds another type.
+pub(crate) fn encode_le(dtype: Dtype, data: &ArrayData) -> Vec<u8> {
+    let f = || {
+        Array {
+            dtype,
+            shape: Vec::new(),
+            data: data.clone(),
+        }
+        .to_f64_vec()
+    };
+    let mut out = Vec::with_capacity(data.len().saturating_mul(dtype.size()));
+    match (dtype, data) {
+        (Dtype::F16, ArrayData::F32(v)) => v
+            .iter()
+            .for_each(|&x| out.extend(f16::from_f32(x).to_le_bytes())),
+        (Dtype::BF16, ArrayData::F32(v)) => v
+            .iter()
+            .for_each(|&x| out.extend(bf16::from_f32(x).to_le_bytes())),
         (Dtype::F32, ArrayData::F32(v)) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
         (Dtype::F64, ArrayData::F64(v)) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
         (Dtype::I32, ArrayData::I32(v)) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
@@ -262,15 +326,29 @@ pub(crate) fn encode_le(array: &Array) -> Vec<u8> {
         (Dtype::U8, ArrayData::U8(v)) => out.extend_from_slice(v),
         (Dtype::U16, ArrayData::U16(v)) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
         (Dtype::U32, ArrayData::U32(v)) => v.iter().for_each(|x| out.extend(x.to_le_bytes())),
-        (Dtype::F16, _) => f().iter().for_each(|&x| out.extend(f16::from_f64(x).to_le_bytes())),
-        (Dtype::BF16, _) => f().iter().for_each(|&x| out.extend(bf16::from_f64(x).to_le_bytes())),
-        (Dtype::F32, _) => f().iter().for_each(|&x| out.extend((x as f32).to_le_bytes())),
+        (Dtype::F16, _) => f()
+            .iter()
+            .for_each(|&x| out.extend(f16::from_f64(x).to_le_bytes())),
+        (Dtype::BF16, _) => f()
+            .iter()
+            .for_each(|&x| out.extend(bf16::from_f64(x).to_le_bytes())),
+        (Dtype::F32, _) => f()
+            .iter()
+            .for_each(|&x| out.extend((x as f32).to_le_bytes())),
         (Dtype::F64, _) => f().iter().for_each(|&x| out.extend(x.to_le_bytes())),
-        (Dtype::I32, _) => f().iter().for_each(|&x| out.extend((x as i32).to_le_bytes())),
-        (Dtype::I64, _) => f().iter().for_each(|&x| out.extend((x as i64).to_le_bytes())),
+        (Dtype::I32, _) => f()
+            .iter()
+            .for_each(|&x| out.extend((x as i32).to_le_bytes())),
+        (Dtype::I64, _) => f()
+            .iter()
+            .for_each(|&x| out.extend((x as i64).to_le_bytes())),
         (Dtype::U8, _) => f().iter().for_each(|&x| out.push(x as u8)),
-        (Dtype::U16, _) => f().iter().for_each(|&x| out.extend((x as u16).to_le_bytes())),
-        (Dtype::U32, _) => f().iter().for_each(|&x| out.extend((x as u32).to_le_bytes())),
+        (Dtype::U16, _) => f()
+            .iter()
+            .for_each(|&x| out.extend((x as u16).to_le_bytes())),
+        (Dtype::U32, _) => f()
+            .iter()
+            .for_each(|&x| out.extend((x as u32).to_le_bytes())),
     }
     out
 }
@@ -280,7 +358,12 @@ pub(crate) fn show_bytes(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "an empty file".to_string();
     }
-    let head: String = bytes.iter().take(8).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
+    let head: String = bytes
+        .iter()
+        .take(8)
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
     format!("\"{head}{}\"", if bytes.len() > 8 { "..." } else { "" })
 }
 
@@ -293,7 +376,10 @@ mod tests {
         for d in Dtype::ALL {
             assert_eq!(Dtype::parse(d.name()), Some(d));
             assert_eq!(d.to_string(), d.name());
-            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{}\"", d.name()));
+            assert_eq!(
+                serde_json::to_string(&d).unwrap(),
+                format!("\"{}\"", d.name())
+            );
         }
         assert_eq!(Dtype::parse("BF16"), Some(Dtype::BF16));
         assert_eq!(Dtype::parse("f128"), None);
@@ -303,11 +389,19 @@ mod tests {
     fn codec_round_trips_every_dtype() {
         let vals = [0.0f32, 1.5, -2.0, 3.0];
         for d in Dtype::ALL {
-            let a = Array { dtype: d, shape: vec![2, 2], data: ArrayData::F32(vals.to_vec()) };
-            let bytes = encode_le(&a);
+            let a = Array {
+                dtype: d,
+                shape: vec![2, 2],
+                data: ArrayData::F32(vals.to_vec()),
+            };
+            let bytes = encode_le(a.dtype, &a.data);
             assert_eq!(bytes.len(), 4 * d.size());
             let back = decode_le(d, &bytes);
-            let back = Array { dtype: d, shape: vec![2, 2], data: back };
+            let back = Array {
+                dtype: d,
+                shape: vec![2, 2],
+                data: back,
+            };
             let expect: Vec<f32> = match d {
                 Dtype::U8 | Dtype::U16 | Dtype::U32 => vec![0.0, 1.0, 0.0, 3.0],
                 Dtype::I32 | Dtype::I64 => vec![0.0, 1.0, -2.0, 3.0],

@@ -14,7 +14,11 @@ pub enum FormatError {
 
     /// The file ends before something it declares.
     #[error("{what}: needs {needed} bytes but only {available} are present; the file is truncated or corrupt, download or export it again")]
-    Truncated { what: String, needed: u64, available: u64 },
+    Truncated {
+        what: String,
+        needed: u64,
+        available: u64,
+    },
 
     /// A dtype this crate cannot decode (big-endian, structured, complex, ...).
     #[error("{format}: unsupported dtype '{dtype}'; supported are little-endian f16, bf16, f32, f64, i32, i64, u8, u16, u32 (in numpy: a = a.astype('<f4') before saving)")]
@@ -22,7 +26,11 @@ pub enum FormatError {
 
     /// The declared shape and the number of values present disagree.
     #[error("{what}: the shape declares {expected} bytes of data but {actual} are present; the file is corrupt or was written by a buggy tool")]
-    ShapeMismatch { what: String, expected: u64, actual: u64 },
+    ShapeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
 
     /// An `.npy` array stored in Fortran (column-major) order.
     #[error("npy: the array is stored in Fortran (column-major) order, which is not supported; save it with np.save(path, np.ascontiguousarray(a))")]
@@ -30,7 +38,10 @@ pub enum FormatError {
 
     /// The requested array is not in the file. `available` lists what is, as `name (shape)`.
     #[error("no tensor named '{name}'; the file has: {}; pass --tensor NAME", list_or_none(.available))]
-    MissingTensor { name: String, available: Vec<String> },
+    MissingTensor {
+        name: String,
+        available: Vec<String>,
+    },
 
     /// A matrix was wanted but the array is not 2-D.
     #[error("'{name}' has shape {} ({} dimensions), but a 2-D matrix (features x dimensions) is needed; pick another tensor with --tensor NAME or reshape it to 2-D", shape_str(.shape), .shape.len())]
@@ -38,7 +49,10 @@ pub enum FormatError {
 
     /// The header could not be parsed or is inconsistent.
     #[error("{format}: bad header: {reason}")]
-    BadHeader { format: &'static str, reason: String },
+    BadHeader {
+        format: &'static str,
+        reason: String,
+    },
 
     /// Neither the magic bytes nor the extension say what the file is.
     #[error("'{file_name}': unknown file format; expected a .npy, .npz or .safetensors file")]
@@ -87,7 +101,14 @@ pub(crate) fn shape_str(shape: &[usize]) -> String {
     match shape {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -96,7 +117,11 @@ pub(crate) fn shape_x(shape: &[usize]) -> String {
     if shape.is_empty() {
         "scalar".to_string()
     } else {
-        shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x")
     }
 }
 
@@ -115,18 +140,46 @@ mod tests {
     #[test]
     fn kinds_are_distinct_and_messages_mention_the_fix() {
         let all = vec![
-            FormatError::BadMagic { format: "npy", found: "\"PK\"".into() },
-            FormatError::Truncated { what: "npy data".into(), needed: 10, available: 4 },
-            FormatError::UnsupportedDtype { format: "npy", dtype: ">f4".into() },
-            FormatError::ShapeMismatch { what: "npy data".into(), expected: 8, actual: 12 },
+            FormatError::BadMagic {
+                format: "npy",
+                found: "\"PK\"".into(),
+            },
+            FormatError::Truncated {
+                what: "npy data".into(),
+                needed: 10,
+                available: 4,
+            },
+            FormatError::UnsupportedDtype {
+                format: "npy",
+                dtype: ">f4".into(),
+            },
+            FormatError::ShapeMismatch {
+                what: "npy data".into(),
+                expected: 8,
+                actual: 12,
+            },
             FormatError::FortranOrder,
-            FormatError::MissingTensor { name: "W_dec".into(), available: vec!["a (2x3)".into()] },
-            FormatError::NotAMatrix { name: "x".into(), shape: vec![2, 3, 4] },
-            FormatError::BadHeader { format: "npy", reason: "r".into() },
-            FormatError::UnknownFormat { file_name: "a.txt".into() },
+            FormatError::MissingTensor {
+                name: "W_dec".into(),
+                available: vec!["a (2x3)".into()],
+            },
+            FormatError::NotAMatrix {
+                name: "x".into(),
+                shape: vec![2, 3, 4],
+            },
+            FormatError::BadHeader {
+                format: "npy",
+                reason: "r".into(),
+            },
+            FormatError::UnknownFormat {
+                file_name: "a.txt".into(),
+            },
             FormatError::Zip("z".into()),
             FormatError::Empty { name: "e".into() },
-            FormatError::TooLarge { what: "t".into(), bytes: 1 },
+            FormatError::TooLarge {
+                what: "t".into(),
+                bytes: 1,
+            },
             FormatError::Manifest("m".into()),
         ];
         let mut kinds: Vec<_> = all.iter().map(|e| e.kind()).collect();
@@ -134,11 +187,17 @@ mod tests {
         kinds.dedup();
         assert_eq!(kinds.len(), all.len());
         let missing = all[5].to_string();
-        assert!(missing.contains("a (2x3)") && missing.contains("--tensor"), "{missing}");
+        assert!(
+            missing.contains("a (2x3)") && missing.contains("--tensor"),
+            "{missing}"
+        );
         assert!(all[6].to_string().contains("(2, 3, 4)"));
-        assert!(FormatError::MissingTensor { name: "x".into(), available: vec![] }
-            .to_string()
-            .contains("no tensors"));
+        assert!(FormatError::MissingTensor {
+            name: "x".into(),
+            available: vec![]
+        }
+        .to_string()
+        .contains("no tensors"));
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub fn detect_kind(bytes: &[u8], file_name: &str) -> Result<FileKind, FormatErro
         Some("npy") => Ok(FileKind::Npy),
         Some("npz") => Ok(FileKind::Npz),
         Some("safetensors") => Ok(FileKind::Safetensors),
-        _ => Err(FormatError::UnknownFormat { file_name: file_name.to_string() }),
+        _ => Err(FormatError::UnknownFormat {
+            file_name: file_name.to_string(),
+        }),
     }
 }
 
@@ -67,13 +69,19 @@ pub const TORCH_DECODER: &str = "decoder.weight";
 /// there is. For `.npy` there is one array: `tensor` is ignored and the file name is reported.
 /// Integer arrays are converted to `f32`. A non-2-D array is [`FormatError::NotAMatrix`]; one
 /// with 0 rows or 0 columns is [`FormatError::Empty`].
-pub fn read_matrix(bytes: &[u8], file_name: &str, tensor: Option<&str>) -> Result<LoadedMatrix, FormatError> {
+pub fn read_matrix(
+    bytes: &[u8],
+    file_name: &str,
+    tensor: Option<&str>,
+) -> Result<LoadedMatrix, FormatError> {
     let (array, name, metadata) = match detect_kind(bytes, file_name)? {
         FileKind::Npy => (npy::read(bytes)?, file_name.to_string(), BTreeMap::new()),
         FileKind::Npz => {
             let entries = npz::entries(bytes)?;
-            let listed: Vec<(String, Vec<usize>, String)> =
-                entries.into_iter().map(|e| (e.name, e.shape, e.dtype.to_string())).collect();
+            let listed: Vec<(String, Vec<usize>, String)> = entries
+                .into_iter()
+                .map(|e| (e.name, e.shape, e.dtype.to_string()))
+                .collect();
             // "W_dec.npy" names the same array as "W_dec".
             let tensor = tensor.map(|t| match t.strip_suffix(".npy") {
                 Some(s) if listed.iter().any(|(n, _, _)| n == s) => s,
@@ -83,39 +91,60 @@ pub fn read_matrix(bytes: &[u8], file_name: &str, tensor: Option<&str>) -> Resul
             (npz::read(bytes, &name)?, name, BTreeMap::new())
         }
         FileKind::Safetensors => {
-            let listed: Vec<(String, Vec<usize>, String)> =
-                safetensors::list_all(bytes)?.into_iter().map(|e| (e.name, e.shape, e.dtype)).collect();
+            let listed: Vec<(String, Vec<usize>, String)> = safetensors::list_all(bytes)?
+                .into_iter()
+                .map(|e| (e.name, e.shape, e.dtype))
+                .collect();
             let name = choose(&listed, tensor)?;
-            (safetensors::read(bytes, &name)?, name, safetensors::metadata(bytes)?)
+            (
+                safetensors::read(bytes, &name)?,
+                name,
+                safetensors::metadata(bytes)?,
+            )
         }
     };
     let [rows, cols] = array.shape[..] else {
-        return Err(FormatError::NotAMatrix { name, shape: array.shape });
+        return Err(FormatError::NotAMatrix {
+            name,
+            shape: array.shape,
+        });
     };
     if rows == 0 || cols == 0 {
         return Err(FormatError::Empty { name });
     }
-    let matrix = Matrix::new(rows, cols, array.to_f32_vec()).map_err(|e| FormatError::ShapeMismatch {
-        what: format!("'{name}'"),
-        expected: e.expected as u64,
-        actual: e.actual as u64,
-    })?;
+    let source_dtype = array.dtype;
+    let matrix =
+        Matrix::new(rows, cols, array.into_f32_vec()).map_err(|e| FormatError::ShapeMismatch {
+            what: format!("'{name}'"),
+            expected: e.expected as u64,
+            actual: e.actual as u64,
+        })?;
     let transposed = name == TORCH_DECODER;
     Ok(LoadedMatrix {
-        matrix: if transposed { matrix.transpose() } else { matrix },
+        matrix: if transposed {
+            matrix.transpose()
+        } else {
+            matrix
+        },
         tensor: name,
-        source_dtype: array.dtype,
+        source_dtype,
         transposed,
         metadata,
     })
 }
 
 /// Picks the tensor name from `(name, shape, dtype)` entries (see [`read_matrix`]).
-fn choose(entries: &[(String, Vec<usize>, String)], tensor: Option<&str>) -> Result<String, FormatError> {
+fn choose(
+    entries: &[(String, Vec<usize>, String)],
+    tensor: Option<&str>,
+) -> Result<String, FormatError> {
     let has = |n: &str| entries.iter().any(|(name, _, _)| name == n);
     let missing = |name: &str| FormatError::MissingTensor {
         name: name.to_string(),
-        available: entries.iter().map(|(n, s, d)| format!("{n} ({} {d})", shape_x(s))).collect(),
+        available: entries
+            .iter()
+            .map(|(n, s, d)| format!("{n} ({} {d})", shape_x(s)))
+            .collect(),
     };
     match tensor {
         Some(t) if has(t) => Ok(t.to_string()),
@@ -143,21 +172,33 @@ mod tests {
         assert_eq!(detect_kind(&npy_bytes, "x.bin").unwrap(), FileKind::Npy);
         assert_eq!(detect_kind(b"PK\x03\x04rest", "x").unwrap(), FileKind::Npz);
         assert_eq!(detect_kind(b"PK\x05\x06rest", "x").unwrap(), FileKind::Npz);
-        assert_eq!(detect_kind(b"\x02\0\0\0\0\0\0\0{}", "x").unwrap(), FileKind::Safetensors);
+        assert_eq!(
+            detect_kind(b"\x02\0\0\0\0\0\0\0{}", "x").unwrap(),
+            FileKind::Safetensors
+        );
         assert_eq!(detect_kind(b"", "dir.v2/A.NPY").unwrap(), FileKind::Npy);
         assert_eq!(detect_kind(b"junk", "a.npz").unwrap(), FileKind::Npz);
-        assert_eq!(detect_kind(b"junk", "model.SafeTensors").unwrap(), FileKind::Safetensors);
+        assert_eq!(
+            detect_kind(b"junk", "model.SafeTensors").unwrap(),
+            FileKind::Safetensors
+        );
         let e = detect_kind(b"hello world", "notes.txt").unwrap_err();
         assert_eq!(e.kind(), "unknown-format");
         assert!(e.to_string().contains("notes.txt"));
-        assert_eq!(detect_kind(b"", "npy").unwrap_err().kind(), "unknown-format");
+        assert_eq!(
+            detect_kind(b"", "npy").unwrap_err().kind(),
+            "unknown-format"
+        );
     }
 
     #[test]
     fn npy_matrix() {
         let bytes = npy::write_f32(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let m = read_matrix(&bytes, "points.npy", Some("ignored")).unwrap();
-        assert_eq!((m.matrix.rows(), m.matrix.cols(), m.tensor.as_str()), (2, 3, "points.npy"));
+        assert_eq!(
+            (m.matrix.rows(), m.matrix.cols(), m.tensor.as_str()),
+            (2, 3, "points.npy")
+        );
         assert_eq!((m.source_dtype, m.transposed), (Dtype::F32, false));
         assert_eq!(m.matrix.row(1), &[4.0, 5.0, 6.0]);
     }
@@ -176,7 +217,10 @@ mod tests {
         assert_eq!(m.metadata, meta);
 
         // decoder.weight is transposed to (N, d).
-        let st = safetensors::write(&[("decoder.weight", &wt), ("encoder.weight", &w), ("b", &v)], &meta);
+        let st = safetensors::write(
+            &[("decoder.weight", &wt), ("encoder.weight", &w), ("b", &v)],
+            &meta,
+        );
         let m = read_matrix(&st, "x.safetensors", None).unwrap();
         assert_eq!((m.tensor.as_str(), m.transposed), ("decoder.weight", true));
         assert_eq!((m.matrix.rows(), m.matrix.cols()), (3, 2));
@@ -203,7 +247,10 @@ mod tests {
         match &e {
             FormatError::MissingTensor { name, available } => {
                 assert_eq!(name, "W_dec");
-                assert_eq!(available, &vec!["a (3x2 F32)".to_string(), "b (3x2 F32)".to_string()]);
+                assert_eq!(
+                    available,
+                    &vec!["a (3x2 F32)".to_string(), "b (3x2 F32)".to_string()]
+                );
             }
             other => panic!("{other}"),
         }
@@ -218,22 +265,73 @@ mod tests {
         let cube = Array::f32(vec![2, 2, 2], vec![0.0; 8]);
         let z = npz::write(&[("W_dec", &cube)], false);
         let e = read_matrix(&z, "x.npz", None).unwrap_err();
-        assert_eq!(e, FormatError::NotAMatrix { name: "W_dec".into(), shape: vec![2, 2, 2] });
+        assert_eq!(
+            e,
+            FormatError::NotAMatrix {
+                name: "W_dec".into(),
+                shape: vec![2, 2, 2]
+            }
+        );
         let e = read_matrix(&npy::write_f32(&[4], &[0.0; 4]), "v.npy", None).unwrap_err();
         assert_eq!(e.kind(), "not-a-matrix");
         let e = read_matrix(&npy::write_f32(&[], &[0.0]), "s.npy", None).unwrap_err();
         assert_eq!(e.kind(), "not-a-matrix");
         for shape in [[0usize, 5], [5, 0]] {
             let e = read_matrix(&npy::write_f32(&shape, &[]), "e.npy", None).unwrap_err();
-            assert_eq!(e, FormatError::Empty { name: "e.npy".into() });
+            assert_eq!(
+                e,
+                FormatError::Empty {
+                    name: "e.npy".into()
+                }
+            );
         }
     }
 
     #[test]
     fn errors_pass_through_from_each_format() {
-        assert_eq!(read_matrix(b"junk", "a.npy", None).unwrap_err().kind(), "bad-magic");
-        assert_eq!(read_matrix(b"junk", "a.npz", None).unwrap_err().kind(), "bad-magic");
-        assert_eq!(read_matrix(b"junk", "a.safetensors", None).unwrap_err().kind(), "truncated");
-        assert_eq!(read_matrix(b"junk", "a.csv", None).unwrap_err().kind(), "unknown-format");
+        assert_eq!(
+            read_matrix(b"junk", "a.npy", None).unwrap_err().kind(),
+            "bad-magic"
+        );
+        assert_eq!(
+            read_matrix(b"junk", "a.npz", None).unwrap_err().kind(),
+            "bad-magic"
+        );
+        assert_eq!(
+            read_matrix(b"junk", "a.safetensors", None)
+                .unwrap_err()
+                .kind(),
+            "truncated"
+        );
+        assert_eq!(
+            read_matrix(b"junk", "a.csv", None).unwrap_err().kind(),
+            "unknown-format"
+        );
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let prefixes: [&[u8]; 5] = [
+            b"\x93NUMPY\x01\x00",
+            b"\x93NUMPY\x02\x00",
+            b"PK\x03\x04",
+            b"\x40\0\0\0\0\0\0\0{\"a\":{\"dtype\":\"F32\",\"shape\":[",
+            b"",
+        ];
+        for round in 0..3000 {
+            let mut bytes = prefixes[round % prefixes.len()].to_vec();
+            let extra = (next() % 120) as usize;
+            bytes.extend((0..extra).map(|_| next() as u8));
+            for name in ["a.npy", "a.npz", "a.safetensors", "a"] {
+                let _ = read_matrix(&bytes, name, None);
+            }
+        }
     }
 }

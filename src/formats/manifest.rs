@@ -44,8 +44,8 @@ pub struct DatasetEntry {
 
 /// Parses and validates a manifest (see [`validate`]).
 pub fn parse(text: &str) -> Result<Manifest, FormatError> {
-    let manifest: Manifest =
-        serde_json::from_str(text).map_err(|e| FormatError::Manifest(format!("not a valid manifest.json ({e})")))?;
+    let manifest: Manifest = serde_json::from_str(text)
+        .map_err(|e| FormatError::Manifest(format!("not a valid manifest.json ({e})")))?;
     validate(&manifest)?;
     Ok(manifest)
 }
@@ -55,10 +55,16 @@ pub fn validate(manifest: &Manifest) -> Result<(), FormatError> {
     let mut seen = BTreeSet::new();
     for (i, d) in manifest.datasets.iter().enumerate() {
         if d.id.trim().is_empty() {
-            return Err(FormatError::Manifest(format!("dataset #{} has an empty id; give every dataset a unique id", i + 1)));
+            return Err(FormatError::Manifest(format!(
+                "dataset #{} has an empty id; give every dataset a unique id",
+                i + 1
+            )));
         }
         if !seen.insert(d.id.as_str()) {
-            return Err(FormatError::Manifest(format!("the id '{}' is used by more than one dataset; ids must be unique", d.id)));
+            return Err(FormatError::Manifest(format!(
+                "the id '{}' is used by more than one dataset; ids must be unique",
+                d.id
+            )));
         }
         check_file_name(&d.id, &d.file)?;
     }
@@ -113,7 +119,9 @@ mod tests {
 
     #[test]
     fn round_trip_and_default_metadata() {
-        let m = Manifest { datasets: vec![entry("a", "a.safetensors"), entry("b", "sub/b.npz")] };
+        let m = Manifest {
+            datasets: vec![entry("a", "a.safetensors"), entry("b", "sub/b.npz")],
+        };
         assert_eq!(parse(&to_json(&m)).unwrap(), m);
         let text = r#"{"datasets":[{"id":"x","title":"t","file":"x.npy","tensor":"x.npy","kind":"points",
             "n":3,"d":2,"dtype":"f32","bytes":152,"description":"","source":""}]}"#;
@@ -125,22 +133,45 @@ mod tests {
     #[test]
     fn error_manifest_cases() {
         let bad = [
-            Manifest { datasets: vec![entry("", "a.npy")] },
-            Manifest { datasets: vec![entry("a", "a.npy"), entry("a", "b.npy")] },
-            Manifest { datasets: vec![entry("a", "../secret.npy")] },
-            Manifest { datasets: vec![entry("a", "x/../../y.npy")] },
-            Manifest { datasets: vec![entry("a", "/etc/passwd")] },
-            Manifest { datasets: vec![entry("a", "")] },
-            Manifest { datasets: vec![entry("a", "https://evil/x.npy")] },
+            Manifest {
+                datasets: vec![entry("", "a.npy")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "a.npy"), entry("a", "b.npy")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "../secret.npy")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "x/../../y.npy")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "/etc/passwd")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "")],
+            },
+            Manifest {
+                datasets: vec![entry("a", "https://evil/x.npy")],
+            },
         ];
         for m in bad {
             let e = parse(&to_json(&m)).unwrap_err();
             assert_eq!(e.kind(), "manifest", "{e}");
         }
-        for text in ["", "[]", "{}", r#"{"datasets":[{"id":"x"}]}"#, r#"{"datasets":[{"id":1}]}"#] {
+        for text in [
+            "",
+            "[]",
+            "{}",
+            r#"{"datasets":[{"id":"x"}]}"#,
+            r#"{"datasets":[{"id":1}]}"#,
+        ] {
             assert_eq!(parse(text).unwrap_err().kind(), "manifest", "{text}");
         }
-        let e = parse(&to_json(&Manifest { datasets: vec![entry("a", "a.npy"), entry("a", "b.npy")] })).unwrap_err();
+        let e = parse(&to_json(&Manifest {
+            datasets: vec![entry("a", "a.npy"), entry("a", "b.npy")],
+        }))
+        .unwrap_err();
         assert!(e.to_string().contains("'a'") && e.to_string().contains("unique"));
     }
 }

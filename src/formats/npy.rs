@@ -35,10 +35,16 @@ pub fn header_size(prefix: &[u8]) -> Result<usize, FormatError> {
         if MAGIC.starts_with(prefix) {
             return Err(truncated("npy magic and version", 10, n));
         }
-        return Err(FormatError::BadMagic { format: "npy", found: show_bytes(prefix) });
+        return Err(FormatError::BadMagic {
+            format: "npy",
+            found: show_bytes(prefix),
+        });
     }
     if &prefix[..6] != MAGIC {
-        return Err(FormatError::BadMagic { format: "npy", found: show_bytes(prefix) });
+        return Err(FormatError::BadMagic {
+            format: "npy",
+            found: show_bytes(prefix),
+        });
     }
     if n < 8 {
         return Err(truncated("npy version", 8, n));
@@ -65,7 +71,10 @@ pub fn header_size(prefix: &[u8]) -> Result<usize, FormatError> {
     usize::try_from(header_len)
         .ok()
         .and_then(|h| h.checked_add(start))
-        .ok_or(FormatError::TooLarge { what: "npy header".into(), bytes: header_len })
+        .ok_or(FormatError::TooLarge {
+            what: "npy header".into(),
+            bytes: header_len,
+        })
 }
 
 /// Parses the header of an `.npy` file (`bytes` may hold just the header, without the data).
@@ -73,11 +82,17 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
     let end = header_size(bytes)?;
     let start = if bytes[6] == 1 { 10 } else { 12 };
     if end > bytes.len() {
-        return Err(truncated("npy header", (end - start) as u64, bytes.len() - start));
+        return Err(truncated(
+            "npy header",
+            (end - start) as u64,
+            bytes.len() - start,
+        ));
     }
     let raw = &bytes[start..end];
     let text: String = if bytes[6] == 3 {
-        std::str::from_utf8(raw).map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?.to_string()
+        std::str::from_utf8(raw)
+            .map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?
+            .to_string()
     } else {
         raw.iter().map(|&b| b as char).collect() // latin-1
     };
@@ -85,15 +100,23 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
         Lit::Dict(d) => d,
         _ => return Err(bad("the header is not a Python dict".into())),
     };
-    let get = |key: &str| dict.iter().find(|(k, _)| *k == Lit::Str(key.into())).map(|(_, v)| v);
+    let get = |key: &str| {
+        dict.iter()
+            .find(|(k, _)| *k == Lit::Str(key.into()))
+            .map(|(_, v)| v)
+    };
     let descr = get("descr").ok_or_else(|| bad("the header has no 'descr' key".into()))?;
-    let fortran = get("fortran_order").ok_or_else(|| bad("the header has no 'fortran_order' key".into()))?;
+    let fortran =
+        get("fortran_order").ok_or_else(|| bad("the header has no 'fortran_order' key".into()))?;
     let shape = get("shape").ok_or_else(|| bad("the header has no 'shape' key".into()))?;
 
     let dtype = match descr {
         Lit::Str(s) => parse_descr(s)?,
         Lit::List(_) => {
-            return Err(FormatError::UnsupportedDtype { format: "npy", dtype: "a structured dtype (record fields)".into() })
+            return Err(FormatError::UnsupportedDtype {
+                format: "npy",
+                dtype: "a structured dtype (record fields)".into(),
+            })
         }
         other => return Err(bad(format!("'descr' should be a string, found {other:?}"))),
     };
@@ -105,7 +128,10 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
                     if *v < 0 {
                         bad(format!("the shape has a negative dimension {v}"))
                     } else {
-                        FormatError::TooLarge { what: "npy shape dimension".into(), bytes: u64::try_from(*v).unwrap_or(u64::MAX) }
+                        FormatError::TooLarge {
+                            what: "npy shape dimension".into(),
+                            bytes: u64::try_from(*v).unwrap_or(u64::MAX),
+                        }
                     }
                 }),
                 other => Err(bad(format!("the shape holds {other:?}, not an integer"))),
@@ -115,11 +141,22 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
     };
     match fortran {
         Lit::Bool(false) => {}
-        Lit::Bool(true) if shape.iter().filter(|&&d| d > 1).count() > 1 => return Err(FormatError::FortranOrder),
+        Lit::Bool(true) if shape.iter().filter(|&&d| d > 1).count() > 1 => {
+            return Err(FormatError::FortranOrder)
+        }
         Lit::Bool(true) => {} // 0-d, 1-d or a single non-trivial axis: Fortran and C order coincide
-        other => return Err(bad(format!("'fortran_order' should be True or False, found {other:?}"))),
+        other => {
+            return Err(bad(format!(
+                "'fortran_order' should be True or False, found {other:?}"
+            )))
+        }
     }
-    Ok(Header { version: (bytes[6], bytes[7]), dtype, shape, data_offset: end })
+    Ok(Header {
+        version: (bytes[6], bytes[7]),
+        dtype,
+        shape,
+        data_offset: end,
+    })
 }
 
 /// Reads a whole `.npy` file held in memory.
@@ -132,15 +169,26 @@ pub fn read(bytes: &[u8]) -> Result<Array, FormatError> {
         return Err(truncated(&what, needed as u64, available));
     }
     if needed < available {
-        return Err(FormatError::ShapeMismatch { what, expected: needed as u64, actual: available as u64 });
+        return Err(FormatError::ShapeMismatch {
+            what,
+            expected: needed as u64,
+            actual: available as u64,
+        });
     }
     let data = decode_le(h.dtype, &bytes[h.data_offset..]);
-    Ok(Array { dtype: h.dtype, shape: h.shape, data })
+    Ok(Array {
+        dtype: h.dtype,
+        shape: h.shape,
+        data,
+    })
 }
 
 /// Maps a numpy `descr` string to a [`Dtype`].
 fn parse_descr(descr: &str) -> Result<Dtype, FormatError> {
-    let unsupported = || FormatError::UnsupportedDtype { format: "npy", dtype: descr.to_string() };
+    let unsupported = || FormatError::UnsupportedDtype {
+        format: "npy",
+        dtype: descr.to_string(),
+    };
     let (order, code) = match descr.as_bytes().first() {
         Some(&c @ (b'<' | b'>' | b'=' | b'|')) => (c, &descr[1..]),
         _ => (b'=', descr),
@@ -182,21 +230,36 @@ fn descr_for(dtype: Dtype) -> &'static str {
 /// so the data starts at a multiple of 64 bytes, as numpy does. The shape is written as given:
 /// keep its product equal to the number of values ([`Array::new`] checks this).
 pub fn write(array: &Array) -> Vec<u8> {
-    let mut a = array.clone();
-    if a.dtype == Dtype::BF16 {
-        a.dtype = Dtype::F32;
-    }
-    let shape = match a.shape.as_slice() {
+    let dtype = if array.dtype == Dtype::BF16 {
+        Dtype::F32
+    } else {
+        array.dtype
+    };
+    let shape = match array.shape.as_slice() {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", descr_for(a.dtype));
+    let dict = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        descr_for(dtype)
+    );
     let padded = |prefix: usize| (prefix + dict.len() + 1).div_ceil(64) * 64;
-    let (version, prefix) = if padded(10) - 10 <= u16::MAX as usize { (1u8, 10) } else { (2u8, 12) };
+    let (version, prefix) = if padded(10) - 10 <= u16::MAX as usize {
+        (1u8, 10)
+    } else {
+        (2u8, 12)
+    };
     let total = padded(prefix);
     let header_len = total - prefix;
-    let mut out = Vec::with_capacity(total + a.len() * a.dtype.size());
+    let mut out =
+        Vec::with_capacity(total.saturating_add(array.len().saturating_mul(dtype.size())));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[version, 0]);
     if version == 1 {
@@ -207,18 +270,26 @@ pub fn write(array: &Array) -> Vec<u8> {
     out.extend_from_slice(dict.as_bytes());
     out.resize(total - 1, b' ');
     out.push(b'\n');
-    out.extend(encode_le(&a));
+    out.extend(encode_le(dtype, &array.data));
     out
 }
 
 /// Writes f32 values as an `.npy` file with the given shape.
 pub fn write_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    write(&Array { dtype: Dtype::F32, shape: shape.to_vec(), data: ArrayData::F32(data.to_vec()) })
+    write(&Array {
+        dtype: Dtype::F32,
+        shape: shape.to_vec(),
+        data: ArrayData::F32(data.to_vec()),
+    })
 }
 
 /// Writes f64 values as an `.npy` file with the given shape.
 pub fn write_f64(shape: &[usize], data: &[f64]) -> Vec<u8> {
-    write(&Array { dtype: Dtype::F64, shape: shape.to_vec(), data: ArrayData::F64(data.to_vec()) })
+    write(&Array {
+        dtype: Dtype::F64,
+        shape: shape.to_vec(),
+        data: ArrayData::F64(data.to_vec()),
+    })
 }
 
 /// Writes f32 values rounded to f16 (`<f2`) as an `.npy` file with the given shape.
@@ -228,15 +299,26 @@ pub fn write_f16(shape: &[usize], data: &[f32]) -> Vec<u8> {
 
 /// Writes i32 values as an `.npy` file with the given shape.
 pub fn write_i32(shape: &[usize], data: &[i32]) -> Vec<u8> {
-    write(&Array { dtype: Dtype::I32, shape: shape.to_vec(), data: ArrayData::I32(data.to_vec()) })
+    write(&Array {
+        dtype: Dtype::I32,
+        shape: shape.to_vec(),
+        data: ArrayData::I32(data.to_vec()),
+    })
 }
 
 fn bad(reason: String) -> FormatError {
-    FormatError::BadHeader { format: "npy", reason }
+    FormatError::BadHeader {
+        format: "npy",
+        reason,
+    }
 }
 
 fn truncated(what: &str, needed: u64, available: usize) -> FormatError {
-    FormatError::Truncated { what: what.to_string(), needed, available: available as u64 }
+    FormatError::Truncated {
+        what: what.to_string(),
+        needed,
+        available: available as u64,
+    }
 }
 
 #[cfg(test)]
@@ -300,13 +382,20 @@ mod tests {
             (Dtype::U16, ArrayData::U16(vec![1, 65535])),
             (Dtype::U32, ArrayData::U32(vec![1, u32::MAX])),
         ] {
-            let arr = Array { dtype, shape: vec![2], data };
+            let arr = Array {
+                dtype,
+                shape: vec![2],
+                data,
+            };
             assert_eq!(read(&write(&arr)).unwrap(), arr);
         }
         // bf16 has no numpy dtype: written as f32, values preserved.
         let b = Array::bf16_from_f32(vec![2], &[1.0, 0.1]);
         let back = read(&write(&b)).unwrap();
-        assert_eq!((back.dtype, back.to_f32_vec()), (Dtype::F32, b.to_f32_vec()));
+        assert_eq!(
+            (back.dtype, back.to_f32_vec()),
+            (Dtype::F32, b.to_f32_vec())
+        );
     }
 
     #[test]
@@ -331,16 +420,29 @@ mod tests {
             let a = read(&with_header(dict, &d)).unwrap_or_else(|e| panic!("{dict}: {e}"));
             assert_eq!(a.to_f32_vec(), vec![1.0, 2.0]);
         }
-        let a = read(&with_header("{'descr': '|b1', 'fortran_order': False, 'shape': (3,)}", &[1, 0, 1])).unwrap();
+        let a = read(&with_header(
+            "{'descr': '|b1', 'fortran_order': False, 'shape': (3,)}",
+            &[1, 0, 1],
+        ))
+        .unwrap();
         assert_eq!(a.data, ArrayData::U8(vec![1, 0, 1]));
-        let a = read(&with_header("{'descr': '>u1', 'fortran_order': False, 'shape': (1,)}", &[9])).unwrap();
+        let a = read(&with_header(
+            "{'descr': '>u1', 'fortran_order': False, 'shape': (1,)}",
+            &[9],
+        ))
+        .unwrap();
         assert_eq!(a.data, ArrayData::U8(vec![9]));
         // versions 2.0 and 3.0 (utf-8 header, here with a non-ASCII extra key)
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'note': 'µ'}";
         for v in [2, 3] {
             let a = read(&with_header_v(v, dict.as_bytes(), &d)).unwrap();
             assert_eq!(a.to_f32_vec(), vec![1.0, 2.0]);
-            assert_eq!(read_header(&with_header_v(v, dict.as_bytes(), &d)).unwrap().version, (v, 0));
+            assert_eq!(
+                read_header(&with_header_v(v, dict.as_bytes(), &d))
+                    .unwrap()
+                    .version,
+                (v, 0)
+            );
         }
     }
 
@@ -361,7 +463,17 @@ mod tests {
             assert_eq!(e.kind(), "truncated", "cut at {cut}: {e}");
         }
         let e = read(&bytes[..bytes.len() - 4]).unwrap_err();
-        assert!(matches!(e, FormatError::Truncated { needed: 48, available: 44, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                FormatError::Truncated {
+                    needed: 48,
+                    available: 44,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -377,41 +489,93 @@ mod tests {
 
     #[test]
     fn error_unsupported_dtypes() {
-        for descr in [">f4", ">i8", "<c8", "<f16", "|f4", "<i2", "<U10", "|O", "<M8[ns]"] {
-            let e = read(&with_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,)}}"), &[0; 16]))
-                .unwrap_err();
+        for descr in [
+            ">f4", ">i8", "<c8", "<f16", "|f4", "<i2", "<U10", "|O", "<M8[ns]",
+        ] {
+            let e = read(&with_header(
+                &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,)}}"),
+                &[0; 16],
+            ))
+            .unwrap_err();
             assert_eq!(e.kind(), "unsupported-dtype", "{descr}: {e}");
             assert!(e.to_string().contains(descr));
         }
-        let e = read(&with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", &[0; 4])).unwrap_err();
+        let e = read(&with_header(
+            "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}",
+            &[0; 4],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), "unsupported-dtype");
     }
 
     #[test]
     fn error_fortran_order() {
-        let e = read(&with_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3)}", &[0; 24])).unwrap_err();
+        let e = read(&with_header(
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3)}",
+            &[0; 24],
+        ))
+        .unwrap_err();
         assert_eq!(e, FormatError::FortranOrder);
         assert!(e.to_string().contains("ascontiguousarray"));
     }
 
     #[test]
     fn error_shape_product_differs_from_data() {
-        let e = read(&with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", &[0; 12])).unwrap_err();
-        assert!(matches!(e, FormatError::ShapeMismatch { expected: 8, actual: 12, .. }), "{e}");
-        let e = read(&with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", &[0; 12])).unwrap_err();
+        let e = read(&with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
+            &[0; 12],
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FormatError::ShapeMismatch {
+                    expected: 8,
+                    actual: 12,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = read(&with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}",
+            &[0; 12],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), "truncated");
     }
 
     #[test]
     fn error_too_large_shapes_refused_before_allocating() {
-        for shape in ["(18446744073709551615, 2)", "(4294967296, 4294967296)", "(99999999999999999999999,)"] {
-            let e = read(&with_header(&format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}}}"), &[0; 8]))
-                .unwrap_err();
+        for shape in [
+            "(18446744073709551615, 2)",
+            "(4294967296, 4294967296)",
+            "(99999999999999999999999,)",
+        ] {
+            let e = read(&with_header(
+                &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}}}"),
+                &[0; 8],
+            ))
+            .unwrap_err();
             assert_eq!(e.kind(), "too-large", "{shape}: {e}");
         }
         // Plausible-size but absent data is a truncation, not an allocation.
-        let e = read(&with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000)}", &[])).unwrap_err();
-        assert!(matches!(e, FormatError::Truncated { needed: 40_000_000_000, available: 0, .. }), "{e}");
+        let e = read(&with_header(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000)}",
+            &[],
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FormatError::Truncated {
+                    needed: 40_000_000_000,
+                    available: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -435,7 +599,11 @@ mod tests {
         let mut v = write_f32(&[1], &[1.0]);
         v[6] = 4;
         assert_eq!(read(&v).unwrap_err().kind(), "bad-header");
-        let v3 = with_header_v(3, b"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': '\xff'}", &[0; 4]);
+        let v3 = with_header_v(
+            3,
+            b"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': '\xff'}",
+            &[0; 4],
+        );
         assert_eq!(read(&v3).unwrap_err().kind(), "bad-header"); // invalid UTF-8 in a v3 header
     }
 }

@@ -16,6 +16,8 @@ use super::npy;
 
 /// An archive read from memory.
 type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
+/// One member of an [`Archive`], open for reading.
+type Member<'a, 'b> = zip::read::ZipFile<'a, Cursor<&'b [u8]>>;
 
 /// Deflate cannot expand data by more than about 1032:1; a member declaring more is lying.
 const MAX_DEFLATE_RATIO: u64 = 1032;
@@ -35,7 +37,10 @@ pub struct Entry {
 /// (as `np.load(path).files` lists them). Directories are skipped.
 pub fn list(bytes: &[u8]) -> Result<Vec<String>, FormatError> {
     let archive = open(bytes)?;
-    Ok(member_names(&archive).into_iter().map(|(_, name)| name).collect())
+    Ok(member_names(&archive)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect())
 }
 
 /// Name, dtype and shape of every array, read from the member headers without decompressing the
@@ -45,7 +50,11 @@ pub fn entries(bytes: &[u8]) -> Result<Vec<Entry>, FormatError> {
     let mut out = Vec::new();
     for (index, name) in member_names(&archive) {
         let header = read_member_header(&mut archive, index, &name, bytes.len())?;
-        out.push(Entry { name, dtype: header.dtype, shape: header.shape });
+        out.push(Entry {
+            name,
+            dtype: header.dtype,
+            shape: header.shape,
+        });
     }
     Ok(out)
 }
@@ -58,7 +67,10 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
         .find(|(_, n)| n == name || format!("{n}.npy") == name)
         .map(|(i, _)| i);
     let Some(index) = index else {
-        return Err(FormatError::MissingTensor { name: name.to_string(), available: describe(&mut archive, bytes.len()) });
+        return Err(FormatError::MissingTensor {
+            name: name.to_string(),
+            available: describe(&mut archive, bytes.len()),
+        });
     };
     let member = read_member(&mut archive, index, name, bytes.len())?;
     npy::read(&member).map_err(|e| in_member(e, name))
@@ -68,10 +80,12 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
 fn describe(archive: &mut Archive<'_>, total: usize) -> Vec<String> {
     member_names(archive)
         .into_iter()
-        .map(|(i, name)| match read_member_header(archive, i, &name, total) {
-            Ok(h) => format!("{name} ({} {})", shape_x(&h.shape), h.dtype),
-            Err(_) => name,
-        })
+        .map(
+            |(i, name)| match read_member_header(archive, i, &name, total) {
+                Ok(h) => format!("{name} ({} {})", shape_x(&h.shape), h.dtype),
+                Err(_) => name,
+            },
+        )
         .collect()
 }
 
@@ -84,14 +98,20 @@ pub fn write(arrays: &[(&str, &Array)], compressed: bool) -> Vec<u8> {
     try_write(arrays, compressed).unwrap_or_else(|e| panic!("npz::write: {e}"))
 }
 
-/// Like [`write`], but returns an error for duplicate names instead of panicking.
+/// Like [`write()`], but returns an error for duplicate names instead of panicking.
 pub fn try_write(arrays: &[(&str, &Array)], compressed: bool) -> Result<Vec<u8>, FormatError> {
-    let method = if compressed { CompressionMethod::Deflated } else { CompressionMethod::Stored };
+    let method = if compressed {
+        CompressionMethod::Deflated
+    } else {
+        CompressionMethod::Stored
+    };
     let options = zip::write::SimpleFileOptions::default().compression_method(method);
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, array) in arrays {
-        zip.start_file(format!("{name}.npy"), options).map_err(zip_error)?;
-        zip.write_all(&npy::write(array)).map_err(|e| FormatError::Zip(e.to_string()))?;
+        zip.start_file(format!("{name}.npy"), options)
+            .map_err(zip_error)?;
+        zip.write_all(&npy::write(array))
+            .map_err(|e| FormatError::Zip(e.to_string()))?;
     }
     Ok(zip.finish().map_err(zip_error)?.into_inner())
 }
@@ -99,9 +119,16 @@ pub fn try_write(arrays: &[(&str, &Array)], compressed: bool) -> Result<Vec<u8>,
 fn open(bytes: &[u8]) -> Result<Archive<'_>, FormatError> {
     if !(bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")) {
         if bytes.len() < 4 && b"PK\x03\x04".starts_with(bytes) {
-            return Err(FormatError::Truncated { what: "npz (zip) signature".into(), needed: 22, available: bytes.len() as u64 });
+            return Err(FormatError::Truncated {
+                what: "npz (zip) signature".into(),
+                needed: 22,
+                available: bytes.len() as u64,
+            });
         }
-        return Err(FormatError::BadMagic { format: "npz", found: show_bytes(bytes) });
+        return Err(FormatError::BadMagic {
+            format: "npz",
+            found: show_bytes(bytes),
+        });
     }
     ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)
 }
@@ -125,7 +152,7 @@ fn checked_member<'a, 'b>(
     index: usize,
     name: &str,
     total: usize,
-) -> Result<(zip::read::ZipFile<'a, Cursor<&'b [u8]>>, u64), FormatError> {
+) -> Result<(Member<'a, 'b>, u64), FormatError> {
     let file = archive.by_index(index).map_err(zip_error)?;
     let (size, compressed) = (file.size(), file.compressed_size());
     if compressed > total as u64 {
@@ -145,7 +172,10 @@ fn checked_member<'a, 'b>(
         }
     };
     if size > limit || size > isize::MAX as u64 {
-        return Err(FormatError::TooLarge { what: format!("npz member '{name}' (declared uncompressed size)"), bytes: size });
+        return Err(FormatError::TooLarge {
+            what: format!("npz member '{name}' (declared uncompressed size)"),
+            bytes: size,
+        });
     }
     Ok((file, size))
 }
@@ -159,12 +189,18 @@ fn read_member(
 ) -> Result<Vec<u8>, FormatError> {
     let (file, size) = checked_member(archive, index, name, total)?;
     let mut out = Vec::new();
-    file.take(size.saturating_add(1)).read_to_end(&mut out).map_err(|e| io_error(e, name))?;
+    file.take(size.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| io_error(e, name))?;
     if out.len() as u64 != size {
         return Err(FormatError::Zip(format!(
             "member '{name}' declares {size} bytes but holds {}{}",
             out.len(),
-            if (out.len() as u64) > size { " or more" } else { "" }
+            if (out.len() as u64) > size {
+                " or more"
+            } else {
+                ""
+            }
         )));
     }
     Ok(out)
@@ -180,10 +216,16 @@ fn read_member_header(
     let (file, size) = checked_member(archive, index, name, total)?;
     let mut reader = file.take(size);
     let mut prefix = Vec::new();
-    (&mut reader).take(12).read_to_end(&mut prefix).map_err(|e| io_error(e, name))?;
+    (&mut reader)
+        .take(12)
+        .read_to_end(&mut prefix)
+        .map_err(|e| io_error(e, name))?;
     let header_size = npy::header_size(&prefix).map_err(|e| in_member(e, name))?;
     let rest = header_size.saturating_sub(prefix.len()) as u64;
-    (&mut reader).take(rest).read_to_end(&mut prefix).map_err(|e| io_error(e, name))?;
+    (&mut reader)
+        .take(rest)
+        .read_to_end(&mut prefix)
+        .map_err(|e| io_error(e, name))?;
     npy::read_header(&prefix).map_err(|e| in_member(e, name))
 }
 
@@ -191,9 +233,28 @@ fn read_member_header(
 fn in_member(e: FormatError, member: &str) -> FormatError {
     let prefix = |what: String| format!("npz member '{member}': {what}");
     match e {
-        FormatError::Truncated { what, needed, available } => FormatError::Truncated { what: prefix(what), needed, available },
-        FormatError::ShapeMismatch { what, expected, actual } => FormatError::ShapeMismatch { what: prefix(what), expected, actual },
-        FormatError::TooLarge { what, bytes } => FormatError::TooLarge { what: prefix(what), bytes },
+        FormatError::Truncated {
+            what,
+            needed,
+            available,
+        } => FormatError::Truncated {
+            what: prefix(what),
+            needed,
+            available,
+        },
+        FormatError::ShapeMismatch {
+            what,
+            expected,
+            actual,
+        } => FormatError::ShapeMismatch {
+            what: prefix(what),
+            expected,
+            actual,
+        },
+        FormatError::TooLarge { what, bytes } => FormatError::TooLarge {
+            what: prefix(what),
+            bytes,
+        },
         other => other,
     }
 }
@@ -232,7 +293,14 @@ mod tests {
             assert_eq!(read(&bytes, "b_dec").unwrap(), b);
             assert_eq!(read(&bytes, "n").unwrap().data, ArrayData::I32(vec![7]));
             let e = entries(&bytes).unwrap();
-            assert_eq!(e[0], Entry { name: "W_dec".into(), dtype: Dtype::F32, shape: vec![3, 2] });
+            assert_eq!(
+                e[0],
+                Entry {
+                    name: "W_dec".into(),
+                    dtype: Dtype::F32,
+                    shape: vec![3, 2]
+                }
+            );
             assert_eq!(e[1].dtype, Dtype::F16);
         }
     }
@@ -245,7 +313,10 @@ mod tests {
         match &e {
             FormatError::MissingTensor { name, available } => {
                 assert_eq!(name, "W_dec");
-                assert_eq!(available, &vec!["W_enc (3x2 f32)".to_string(), "b_dec (2 f16)".to_string()]);
+                assert_eq!(
+                    available,
+                    &vec!["W_enc (3x2 f32)".to_string(), "b_dec (2 f16)".to_string()]
+                );
             }
             other => panic!("{other}"),
         }
@@ -270,7 +341,8 @@ mod tests {
     fn error_member_not_npy_or_corrupt() {
         // A member that is not an npy file.
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("notes.txt", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file("notes.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
         zip.write_all(b"hello").unwrap();
         let bytes = zip.finish().unwrap().into_inner();
         assert_eq!(list(&bytes).unwrap(), vec!["notes.txt"]);
@@ -281,7 +353,8 @@ mod tests {
         let mut short = npy::write_f32(&[4], &[1.0, 2.0, 3.0, 4.0]);
         short.truncate(short.len() - 4);
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("x.npy", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file("x.npy", zip::write::SimpleFileOptions::default())
+            .unwrap();
         zip.write_all(&short).unwrap();
         let bytes = zip.finish().unwrap().into_inner();
         let e = read(&bytes, "x").unwrap_err();
@@ -299,7 +372,12 @@ mod tests {
     #[test]
     fn error_duplicate_names_on_write() {
         let (w, _, _) = sample();
-        assert_eq!(try_write(&[("a", &w), ("a", &w)], false).unwrap_err().kind(), "zip");
+        assert_eq!(
+            try_write(&[("a", &w), ("a", &w)], false)
+                .unwrap_err()
+                .kind(),
+            "zip"
+        );
     }
 
     #[test]

@@ -21,10 +21,16 @@ const MAX_DEPTH: usize = 32;
 
 /// Parses `text` as one literal followed only by whitespace (and NULs, which some writers pad with).
 pub(crate) fn parse(text: &str) -> Result<Lit, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     let v = p.value(0)?;
     p.skip_ws();
-    match p.s[p.i..].iter().any(|&b| b != 0 && !b.is_ascii_whitespace()) {
+    match p.s[p.i..]
+        .iter()
+        .any(|&b| b != 0 && !b.is_ascii_whitespace())
+    {
         false => Ok(v),
         true => Err(format!("unexpected text after the literal at byte {}", p.i)),
     }
@@ -67,7 +73,11 @@ impl Parser<'_> {
             Some(q @ (b'\'' | b'"')) => self.string(q),
             Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() => self.int(),
             Some(c) if c.is_ascii_alphabetic() => self.word(),
-            Some(c) => Err(format!("unexpected character '{}' at byte {}", c.escape_ascii(), self.i)),
+            Some(c) => Err(format!(
+                "unexpected character '{}' at byte {}",
+                c.escape_ascii(),
+                self.i
+            )),
         }
     }
 
@@ -90,9 +100,18 @@ impl Parser<'_> {
                 }
                 Some(c) if c == close => {}
                 Some(c) => {
-                    return Err(format!("expected ',' or '{}' but found '{}'", close as char, c.escape_ascii()))
+                    return Err(format!(
+                        "expected ',' or '{}' but found '{}'",
+                        close as char,
+                        c.escape_ascii()
+                    ))
                 }
-                None => return Err(format!("the header ends before the closing '{}'", close as char)),
+                None => {
+                    return Err(format!(
+                        "the header ends before the closing '{}'",
+                        close as char
+                    ))
+                }
             }
         }
     }
@@ -115,7 +134,12 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {}
-                Some(c) => return Err(format!("expected ',' or '}}' but found '{}'", c.escape_ascii())),
+                Some(c) => {
+                    return Err(format!(
+                        "expected ',' or '}}' but found '{}'",
+                        c.escape_ascii()
+                    ))
+                }
                 None => return Err("the header ends before the closing '}'".into()),
             }
         }
@@ -145,7 +169,9 @@ impl Parser<'_> {
                 other => out.push(other),
             }
         }
-        String::from_utf8(out).map(Lit::Str).map_err(|_| "a string in the header is not valid text".into())
+        String::from_utf8(out)
+            .map(Lit::Str)
+            .map_err(|_| "a string in the header is not valid text".into())
     }
 
     fn int(&mut self) -> Result<Lit, String> {
@@ -153,29 +179,48 @@ impl Parser<'_> {
         if matches!(self.s.get(self.i), Some(b'-' | b'+')) {
             self.i += 1;
         }
-        while self.s.get(self.i).is_some_and(|b| b.is_ascii_digit() || *b == b'_') {
+        while self
+            .s
+            .get(self.i)
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'_')
+        {
             self.i += 1;
         }
-        let text: String = self.s[start..self.i].iter().filter(|&&b| b != b'_').map(|&b| b as char).collect();
+        let text: String = self.s[start..self.i]
+            .iter()
+            .filter(|&&b| b != b'_')
+            .map(|&b| b as char)
+            .collect();
         if matches!(self.s.get(self.i), Some(b'L' | b'l')) {
             self.i += 1; // Python 2 long suffix
         }
         if matches!(self.s.get(self.i), Some(b'.' | b'e' | b'E')) {
-            return Err(format!("expected an integer but found a number with a fraction at byte {start}"));
+            return Err(format!(
+                "expected an integer but found a number with a fraction at byte {start}"
+            ));
         }
-        text.parse::<i128>().map(Lit::Int).map_err(|_| format!("'{text}' is not an integer that fits"))
+        text.parse::<i128>()
+            .map(Lit::Int)
+            .map_err(|_| format!("'{text}' is not an integer that fits"))
     }
 
     fn word(&mut self) -> Result<Lit, String> {
         let start = self.i;
-        while self.s.get(self.i).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        while self
+            .s
+            .get(self.i)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
             self.i += 1;
         }
         match &self.s[start..self.i] {
             b"True" => Ok(Lit::Bool(true)),
             b"False" => Ok(Lit::Bool(false)),
             b"None" => Ok(Lit::None),
-            w => Err(format!("unexpected word '{}' in the header", String::from_utf8_lossy(w))),
+            w => Err(format!(
+                "unexpected word '{}' in the header",
+                String::from_utf8_lossy(w)
+            )),
         }
     }
 }

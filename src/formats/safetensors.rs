@@ -45,25 +45,42 @@ pub fn list_all(bytes: &[u8]) -> Result<Vec<RawEntry>, FormatError> {
 pub fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, FormatError> {
     parse_header(bytes)?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(crate_error)?;
-    Ok(meta.metadata().iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect())
+    Ok(meta
+        .metadata()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
 }
 
 /// Reads tensor `name`: F16, BF16, F32, F64, I32, I64, U8, U16 or U32 (f16/bf16 decode to f32).
 pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
     let (entries, _) = parse_header(bytes)?;
     let Some(entry) = entries.iter().find(|e| e.name == name) else {
-        return Err(FormatError::MissingTensor { name: name.to_string(), available: describe(&entries) });
+        return Err(FormatError::MissingTensor {
+            name: name.to_string(),
+            available: describe(&entries),
+        });
     };
-    let dtype = to_dtype(&entry.dtype)
-        .ok_or_else(|| FormatError::UnsupportedDtype { format: "safetensors", dtype: entry.dtype.clone() })?;
+    let dtype = to_dtype(&entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
+        format: "safetensors",
+        dtype: entry.dtype.clone(),
+    })?;
     let file = SafeTensors::deserialize(bytes).map_err(crate_error)?;
     let view = file.tensor(name).map_err(crate_error)?;
-    Ok(Array { dtype, shape: view.shape().to_vec(), data: decode_le(dtype, view.data()) })
+    Ok(Array {
+        dtype,
+        shape: view.shape().to_vec(),
+        data: decode_le(dtype, view.data()),
+    })
 }
 
 /// `name (AxB dtype)` per tensor, for error messages.
 pub(crate) fn describe(entries: &[RawEntry]) -> Vec<String> {
-    entries.iter().map(|e| format!("{} ({} {})", e.name, shape_x(&e.shape), e.dtype)).collect()
+    entries
+        .iter()
+        .map(|e| format!("{} ({} {})", e.name, shape_x(&e.shape), e.dtype))
+        .collect()
 }
 
 /// Writes a `.safetensors` file. Each tensor is stored as its `dtype` (so
@@ -76,14 +93,17 @@ pub fn write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>) ->
     try_write(tensors, metadata).unwrap_or_else(|e| panic!("safetensors::write: {e}"))
 }
 
-/// Like [`write`], but returns an error instead of panicking.
-pub fn try_write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, FormatError> {
+/// Like [`write()`], but returns an error instead of panicking.
+pub fn try_write(
+    tensors: &[(&str, &Array)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, FormatError> {
     let mut views = Vec::with_capacity(tensors.len());
     for (i, (name, array)) in tensors.iter().enumerate() {
         if tensors[..i].iter().any(|(n, _)| n == name) {
             return Err(bad(format!("the tensor name '{name}' is used twice")));
         }
-        let data = encode_le(array);
+        let data = encode_le(array.dtype, &array.data);
         let expected = byte_count(&array.shape, array.dtype, "tensor shape")?;
         if data.len() != expected {
             return Err(FormatError::ShapeMismatch {
@@ -92,10 +112,21 @@ pub fn try_write(tensors: &[(&str, &Array)], metadata: &BTreeMap<String, String>
                 actual: data.len() as u64,
             });
         }
-        views.push((name.to_string(), Owned { dtype: to_crate(array.dtype), shape: array.shape.clone(), data }));
+        views.push((
+            name.to_string(),
+            Owned {
+                dtype: to_crate(array.dtype),
+                shape: array.shape.clone(),
+                data,
+            },
+        ));
     }
-    let meta: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    let meta: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
     serialize(views, meta).map_err(crate_error)
 }
 
@@ -124,35 +155,57 @@ impl View for Owned {
 fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>), FormatError> {
     let total = bytes.len() as u64;
     let Some(len_bytes) = bytes.get(..8) else {
-        return Err(FormatError::Truncated { what: "safetensors header length".into(), needed: 8, available: total });
+        return Err(FormatError::Truncated {
+            what: "safetensors header length".into(),
+            needed: 8,
+            available: total,
+        });
     };
     let n = u64::from_le_bytes(len_bytes.try_into().unwrap_or([0; 8]));
     if bytes.get(8).is_some_and(|&b| b != b'{') {
-        return Err(FormatError::BadMagic { format: "safetensors", found: show_bytes(bytes) });
+        return Err(FormatError::BadMagic {
+            format: "safetensors",
+            found: show_bytes(bytes),
+        });
     }
     if n > MAX_HEADER {
-        return Err(FormatError::TooLarge { what: "safetensors header".into(), bytes: n });
+        return Err(FormatError::TooLarge {
+            what: "safetensors header".into(),
+            bytes: n,
+        });
     }
     if n > total - 8 {
-        return Err(FormatError::Truncated { what: "safetensors header".into(), needed: n, available: total - 8 });
+        return Err(FormatError::Truncated {
+            what: "safetensors header".into(),
+            needed: n,
+            available: total - 8,
+        });
     }
     let n = n as usize; // <= total - 8, so it fits
     let header = &bytes[8..8 + n];
     if header.first() != Some(&b'{') {
-        return Err(FormatError::BadMagic { format: "safetensors", found: show_bytes(bytes) });
+        return Err(FormatError::BadMagic {
+            format: "safetensors",
+            found: show_bytes(bytes),
+        });
     }
-    let text = std::str::from_utf8(header).map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
-    let json: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
+    let text = std::str::from_utf8(header)
+        .map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
+    let json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
 
     let data_len = bytes.len() - 8 - n;
     let mut metadata = BTreeMap::new();
     let mut entries = Vec::new();
     for (name, value) in json {
         if name == "__metadata__" {
-            let map = value.as_object().ok_or_else(|| bad("__metadata__ is not an object".into()))?;
+            let map = value
+                .as_object()
+                .ok_or_else(|| bad("__metadata__ is not an object".into()))?;
             for (k, v) in map {
-                let v = v.as_str().ok_or_else(|| bad(format!("__metadata__ value for '{k}' is not a string")))?;
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| bad(format!("__metadata__ value for '{k}' is not a string")))?;
                 metadata.insert(k.clone(), v.to_string());
             }
             continue;
@@ -165,11 +218,17 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
     for e in &entries {
         let (start, end) = e.data_offsets;
         if start > end {
-            return Err(bad(format!("tensor '{}' has data_offsets [{start}, {end}] that run backwards", e.name)));
+            return Err(bad(format!(
+                "tensor '{}' has data_offsets [{start}, {end}] that run backwards",
+                e.name
+            )));
         }
         if end > data_len {
             return Err(FormatError::Truncated {
-                what: format!("safetensors tensor '{}' (data_offsets [{start}, {end}])", e.name),
+                what: format!(
+                    "safetensors tensor '{}' (data_offsets [{start}, {end}])",
+                    e.name
+                ),
                 needed: end as u64,
                 available: data_len as u64,
             });
@@ -182,10 +241,19 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
         }
         expected_start = end;
         if let Some(dtype) = to_dtype(&e.dtype) {
-            let needed = byte_count(&e.shape, dtype, &format!("safetensors tensor '{}' shape", e.name))?;
+            let needed = byte_count(
+                &e.shape,
+                dtype,
+                &format!("safetensors tensor '{}' shape", e.name),
+            )?;
             if needed != end - start {
                 return Err(FormatError::ShapeMismatch {
-                    what: format!("safetensors tensor '{}' ({} {})", e.name, shape_x(&e.shape), e.dtype),
+                    what: format!(
+                        "safetensors tensor '{}' ({} {})",
+                        e.name,
+                        shape_x(&e.shape),
+                        e.dtype
+                    ),
                     expected: needed as u64,
                     actual: (end - start) as u64,
                 });
@@ -203,11 +271,24 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
 }
 
 fn parse_entry(name: String, value: &serde_json::Value) -> Result<RawEntry, FormatError> {
-    let field = |key: &str| value.get(key).ok_or_else(|| bad(format!("tensor '{name}' has no '{key}'")));
-    let dtype = field("dtype")?.as_str().ok_or_else(|| bad(format!("tensor '{name}': 'dtype' is not a string")))?;
+    let field = |key: &str| {
+        value
+            .get(key)
+            .ok_or_else(|| bad(format!("tensor '{name}' has no '{key}'")))
+    };
+    let dtype = field("dtype")?
+        .as_str()
+        .ok_or_else(|| bad(format!("tensor '{name}': 'dtype' is not a string")))?;
     let as_usize = |v: &serde_json::Value, what: &str| -> Result<usize, FormatError> {
-        let n = v.as_u64().ok_or_else(|| bad(format!("tensor '{name}': {what} holds {v}, not a non-negative integer")))?;
-        usize::try_from(n).map_err(|_| FormatError::TooLarge { what: format!("safetensors tensor '{name}' {what}"), bytes: n })
+        let n = v.as_u64().ok_or_else(|| {
+            bad(format!(
+                "tensor '{name}': {what} holds {v}, not a non-negative integer"
+            ))
+        })?;
+        usize::try_from(n).map_err(|_| FormatError::TooLarge {
+            what: format!("safetensors tensor '{name}' {what}"),
+            bytes: n,
+        })
     };
     let shape = field("shape")?
         .as_array()
@@ -218,9 +299,21 @@ fn parse_entry(name: String, value: &serde_json::Value) -> Result<RawEntry, Form
     let offsets = field("data_offsets")?
         .as_array()
         .filter(|a| a.len() == 2)
-        .ok_or_else(|| bad(format!("tensor '{name}': 'data_offsets' is not a [start, end] pair")))?;
-    let data_offsets = (as_usize(&offsets[0], "data_offsets")?, as_usize(&offsets[1], "data_offsets")?);
-    Ok(RawEntry { dtype: dtype.to_string(), shape, data_offsets, name })
+        .ok_or_else(|| {
+            bad(format!(
+                "tensor '{name}': 'data_offsets' is not a [start, end] pair"
+            ))
+        })?;
+    let data_offsets = (
+        as_usize(&offsets[0], "data_offsets")?,
+        as_usize(&offsets[1], "data_offsets")?,
+    );
+    Ok(RawEntry {
+        dtype: dtype.to_string(),
+        shape,
+        data_offsets,
+        name,
+    })
 }
 
 fn to_dtype(name: &str) -> Option<Dtype> {
@@ -254,7 +347,10 @@ fn to_crate(dtype: Dtype) -> ::safetensors::Dtype {
 }
 
 fn bad(reason: String) -> FormatError {
-    FormatError::BadHeader { format: "safetensors", reason }
+    FormatError::BadHeader {
+        format: "safetensors",
+        reason,
+    }
 }
 
 fn crate_error(e: ::safetensors::SafeTensorError) -> FormatError {
@@ -279,30 +375,80 @@ mod tests {
         let enc = Array::bf16_from_f32(vec![3, 2], &[1.0, 0.5, 0.25, -0.1, 3.0, 4.0]);
         let b = Array::f32(vec![2], vec![1.5, -2.5]);
         let meta = BTreeMap::from([("model".to_string(), "tiny".to_string())]);
-        write(&[("decoder.weight", &dec), ("encoder.weight", &enc), ("b_dec", &b)], &meta)
+        write(
+            &[
+                ("decoder.weight", &dec),
+                ("encoder.weight", &enc),
+                ("b_dec", &b),
+            ],
+            &meta,
+        )
     }
 
     #[test]
     fn round_trip_all_dtypes_and_metadata() {
         let bytes = sample();
         let l = list(&bytes).unwrap();
-        let names: Vec<_> = l.iter().map(|(n, d, s)| (n.as_str(), *d, s.clone())).collect();
+        let names: Vec<_> = l
+            .iter()
+            .map(|(n, d, s)| (n.as_str(), *d, s.clone()))
+            .collect();
         assert!(names.contains(&("decoder.weight", Dtype::F16, vec![2, 3])));
         assert!(names.contains(&("encoder.weight", Dtype::BF16, vec![3, 2])));
-        assert_eq!(metadata(&bytes).unwrap().get("model").map(String::as_str), Some("tiny"));
+        assert_eq!(
+            metadata(&bytes).unwrap().get("model").map(String::as_str),
+            Some("tiny")
+        );
         let dec = read(&bytes, "decoder.weight").unwrap();
-        assert_eq!(dec, Array::f16_from_f32(vec![2, 3], &[0.1, 0.2, 0.3, -1.0, 2.0, 65504.0]));
+        assert_eq!(
+            dec,
+            Array::f16_from_f32(vec![2, 3], &[0.1, 0.2, 0.3, -1.0, 2.0, 65504.0])
+        );
         let enc = read(&bytes, "encoder.weight").unwrap();
-        assert_eq!(enc.to_f32_vec(), Array::bf16_from_f32(vec![3, 2], &[1.0, 0.5, 0.25, -0.1, 3.0, 4.0]).to_f32_vec());
-        assert_eq!(read(&bytes, "b_dec").unwrap().data, ArrayData::F32(vec![1.5, -2.5]));
+        assert_eq!(
+            enc.to_f32_vec(),
+            Array::bf16_from_f32(vec![3, 2], &[1.0, 0.5, 0.25, -0.1, 3.0, 4.0]).to_f32_vec()
+        );
+        assert_eq!(
+            read(&bytes, "b_dec").unwrap().data,
+            ArrayData::F32(vec![1.5, -2.5])
+        );
 
         let all = [
             ("f64", Array::f64(vec![2], vec![1.0, -2.0])),
             ("i32", Array::i32(vec![1], vec![-9])),
-            ("i64", Array { dtype: Dtype::I64, shape: vec![1], data: ArrayData::I64(vec![1 << 40]) }),
-            ("u8", Array { dtype: Dtype::U8, shape: vec![3], data: ArrayData::U8(vec![0, 1, 255]) }),
-            ("u16", Array { dtype: Dtype::U16, shape: vec![1], data: ArrayData::U16(vec![65535]) }),
-            ("u32", Array { dtype: Dtype::U32, shape: vec![], data: ArrayData::U32(vec![7]) }),
+            (
+                "i64",
+                Array {
+                    dtype: Dtype::I64,
+                    shape: vec![1],
+                    data: ArrayData::I64(vec![1 << 40]),
+                },
+            ),
+            (
+                "u8",
+                Array {
+                    dtype: Dtype::U8,
+                    shape: vec![3],
+                    data: ArrayData::U8(vec![0, 1, 255]),
+                },
+            ),
+            (
+                "u16",
+                Array {
+                    dtype: Dtype::U16,
+                    shape: vec![1],
+                    data: ArrayData::U16(vec![65535]),
+                },
+            ),
+            (
+                "u32",
+                Array {
+                    dtype: Dtype::U32,
+                    shape: vec![],
+                    data: ArrayData::U32(vec![7]),
+                },
+            ),
         ];
         let refs: Vec<(&str, &Array)> = all.iter().map(|(n, a)| (*n, a)).collect();
         let bytes = write(&refs, &BTreeMap::new());
@@ -316,8 +462,14 @@ mod tests {
 
     #[test]
     fn unknown_dtypes_are_listed_but_not_read() {
-        let bytes = by_hand(r#"{"q":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},"w":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#, &[1, 2, 0, 0, 128, 63]);
-        assert_eq!(list(&bytes).unwrap(), vec![("w".to_string(), Dtype::F32, vec![1])]);
+        let bytes = by_hand(
+            r#"{"q":{"dtype":"I8","shape":[2],"data_offsets":[0,2]},"w":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#,
+            &[1, 2, 0, 0, 128, 63],
+        );
+        assert_eq!(
+            list(&bytes).unwrap(),
+            vec![("w".to_string(), Dtype::F32, vec![1])]
+        );
         assert_eq!(list_all(&bytes).unwrap().len(), 2);
         assert_eq!(read(&bytes, "w").unwrap().to_f32_vec(), vec![1.0]);
         let e = read(&bytes, "q").unwrap_err();
@@ -330,7 +482,12 @@ mod tests {
         let e = read(&sample(), "W_dec").unwrap_err();
         assert_eq!(e.kind(), "missing-tensor");
         let msg = e.to_string();
-        assert!(msg.contains("'W_dec'") && msg.contains("decoder.weight (2x3 F16)") && msg.contains("--tensor"), "{msg}");
+        assert!(
+            msg.contains("'W_dec'")
+                && msg.contains("decoder.weight (2x3 F16)")
+                && msg.contains("--tensor"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -344,29 +501,85 @@ mod tests {
 
     #[test]
     fn error_offsets_out_of_range() {
-        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 4]), "w").unwrap_err();
-        assert!(matches!(e, FormatError::Truncated { needed: 8, available: 4, .. }), "{e}");
-        let e = list(&by_hand(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551615,4]}}"#, &[0; 4]))
-            .unwrap_err();
+        let e = read(
+            &by_hand(
+                r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                &[0; 4],
+            ),
+            "w",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FormatError::Truncated {
+                    needed: 8,
+                    available: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = list(&by_hand(
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[18446744073709551615,4]}}"#,
+            &[0; 4],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), "bad-header", "{e}");
-        let e = list(&by_hand(r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, &[0; 8])).unwrap_err();
+        let e = list(&by_hand(
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            &[0; 8],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), "bad-header", "{e}"); // gap before the first tensor
     }
 
     #[test]
     fn error_shape_mismatch() {
-        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, &[0; 8]), "w").unwrap_err();
-        assert!(matches!(e, FormatError::ShapeMismatch { expected: 12, actual: 8, .. }), "{e}");
-        let e = read(&by_hand(r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &[0; 12]), "w").unwrap_err();
+        let e = read(
+            &by_hand(
+                r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+                &[0; 8],
+            ),
+            "w",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FormatError::ShapeMismatch {
+                    expected: 12,
+                    actual: 8,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = read(
+            &by_hand(
+                r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                &[0; 12],
+            ),
+            "w",
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), "shape-mismatch", "{e}"); // trailing bytes
         let bad_array = Array::f32(vec![2, 2], vec![1.0]);
-        assert_eq!(try_write(&[("x", &bad_array)], &BTreeMap::new()).unwrap_err().kind(), "shape-mismatch");
+        assert_eq!(
+            try_write(&[("x", &bad_array)], &BTreeMap::new())
+                .unwrap_err()
+                .kind(),
+            "shape-mismatch"
+        );
     }
 
     #[test]
     fn error_too_large() {
-        let e = list(&by_hand(r#"{"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, &[0; 8]))
-            .unwrap_err();
+        let e = list(&by_hand(
+            r#"{"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), "too-large", "{e}");
         let mut huge = u64::MAX.to_le_bytes().to_vec();
         huge.extend_from_slice(b"{}");
@@ -400,6 +613,11 @@ mod tests {
         raw.extend_from_slice(header);
         assert_eq!(list(&raw).unwrap_err().kind(), "bad-header");
         let b = Array::f32(vec![1], vec![1.0]);
-        assert_eq!(try_write(&[("x", &b), ("x", &b)], &BTreeMap::new()).unwrap_err().kind(), "bad-header");
+        assert_eq!(
+            try_write(&[("x", &b), ("x", &b)], &BTreeMap::new())
+                .unwrap_err()
+                .kind(),
+            "bad-header"
+        );
     }
 }
