@@ -16,8 +16,8 @@
 use std::path::PathBuf;
 
 use sae_geometry::geometry::galaxy::{
-    covariance_spectrum, galaxy_spectrum, isotropic_spectrum, log_volume, power_law_fit, GalaxyParams,
-    RankRange,
+    covariance_spectrum, galaxy_spectrum, isotropic_spectrum, log_volume, power_law_fit,
+    GalaxyParams, RankRange,
 };
 use sae_geometry::geometry::stats::{linregress, student_t_quantile};
 use sae_geometry::Matrix;
@@ -34,7 +34,10 @@ fn read_npy_f32(path: &PathBuf) -> Matrix {
     assert_eq!((bytes[6], bytes[7]), (1, 0), "npy version 1.0 expected");
     let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
+        "{header}"
+    );
     let shape = &header[header.find("'shape': (").unwrap() + 10..];
     let dims: Vec<usize> = shape[..shape.find(')').unwrap()]
         .split(',')
@@ -42,8 +45,10 @@ fn read_npy_f32(path: &PathBuf) -> Matrix {
         .map(|s| s.trim().parse().unwrap())
         .collect();
     assert_eq!(dims.len(), 2, "{header}");
-    let data: Vec<f32> =
-        bytes[10 + hlen..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let data: Vec<f32> = bytes[10 + hlen..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Matrix::new(dims[0], dims[1], data).unwrap()
 }
 
@@ -67,10 +72,14 @@ fn golden_eigenvalues_fits_and_errors() {
     for case in g["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let m = read_npy_f32(&golden_dir().join(case["file"].as_str().unwrap()));
-        assert_eq!((m.rows() as u64, m.cols() as u64), (case["n"].as_u64().unwrap(), case["d"].as_u64().unwrap()));
+        assert_eq!(
+            (m.rows() as u64, m.cols() as u64),
+            (case["n"].as_u64().unwrap(), case["d"].as_u64().unwrap())
+        );
 
         let eig = covariance_spectrum(&m, &mut |_| {}).unwrap();
-        let want: Vec<f64> = case["eigenvalues"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want: Vec<f64> =
+            case["eigenvalues"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(eig.len(), want.len());
         let max = want[0];
         let mut worst = 0f64;
@@ -80,26 +89,39 @@ fn golden_eigenvalues_fits_and_errors() {
                 worst = worst.max(e);
                 assert!(e < 1e-9, "{name}: eigenvalue {} got {a:e} want {b:e} (rel {e:e})", r + 1);
             } else {
-                assert!((a - b).abs() < 1e-12 * max, "{name}: zero eigenvalue {} got {a:e} want {b:e}", r + 1);
+                assert!(
+                    (a - b).abs() < 1e-12 * max,
+                    "{name}: zero eigenvalue {} got {a:e} want {b:e}",
+                    r + 1
+                );
             }
         }
         eprintln!("{name}: worst eigenvalue relative error {worst:e}");
 
         for fit in case["fits"].as_array().unwrap() {
-            let ranks = RankRange::new(fit["first"].as_u64().unwrap() as usize, fit["last"].as_u64().unwrap() as usize);
+            let ranks = RankRange::new(
+                fit["first"].as_u64().unwrap() as usize,
+                fit["last"].as_u64().unwrap() as usize,
+            );
             let what = format!("{name} {ranks}");
             if let Some(err) = fit.get("error") {
                 // numpy gives a NaN or a noise-driven fit here; we refuse, naming the first zero rank.
                 let e = power_law_fit(&eig, ranks).unwrap_err();
                 assert_eq!(e.kind(), err["kind"].as_str().unwrap(), "{what}");
                 match e {
-                    sae_geometry::geometry::GeometryError::NonPositiveEigenvalue { rank, value } => {
+                    sae_geometry::geometry::GeometryError::NonPositiveEigenvalue {
+                        rank,
+                        value,
+                    } => {
                         assert_eq!(rank as u64, err["rank"].as_u64().unwrap(), "{what}");
                         assert!(value.abs() <= f(case, "zero_tolerance"), "{what}: {value:e}");
                     }
                     other => panic!("{what}: {other}"),
                 }
-                assert_eq!(log_volume(&eig, ranks).unwrap_err().kind(), err["kind"].as_str().unwrap());
+                assert_eq!(
+                    log_volume(&eig, ranks).unwrap_err().kind(),
+                    err["kind"].as_str().unwrap()
+                );
                 continue;
             }
             let p = power_law_fit(&eig, ranks).unwrap();
@@ -113,14 +135,24 @@ fn golden_eigenvalues_fits_and_errors() {
             assert_rel(p.ci95[1], ci[1].as_f64().unwrap(), 1e-8, &format!("{what} ci95 high"));
             let lv = log_volume(&eig, ranks).unwrap();
             assert_rel(lv, f(fit, "log_volume"), 1e-8, &format!("{what} log_volume"));
-            assert_rel(student_t_quantile(0.975, (ranks.len() - 2) as f64), f(fit, "t975"), 1e-9, &format!("{what} t975"));
+            assert_rel(
+                student_t_quantile(0.975, (ranks.len() - 2) as f64),
+                f(fit, "t975"),
+                1e-9,
+                &format!("{what} t975"),
+            );
 
             // The full linregress result on the same log-log points.
             let x: Vec<f64> = (ranks.first..=ranks.last).map(|r| (r as f64).log10()).collect();
             let y: Vec<f64> = eig[ranks.first - 1..ranks.last].iter().map(|v| v.log10()).collect();
             let l = linregress(&x, &y).unwrap();
             assert_rel(l.p_value, f(fit, "p_value"), 1e-8, &format!("{what} p_value"));
-            assert_rel(l.intercept_stderr, f(fit, "intercept_stderr"), 1e-8, &format!("{what} intercept_stderr"));
+            assert_rel(
+                l.intercept_stderr,
+                f(fit, "intercept_stderr"),
+                1e-8,
+                &format!("{what} intercept_stderr"),
+            );
         }
     }
 }
@@ -131,7 +163,12 @@ fn golden_galaxy_spectrum_matches_parts() {
     let g = golden();
     let case = &g["cases"][0];
     let m = read_npy_f32(&golden_dir().join(case["file"].as_str().unwrap()));
-    let fit = case["fits"].as_array().unwrap().iter().find(|f| f["first"] == 11 && f["last"] == 150).unwrap();
+    let fit = case["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["first"] == 11 && f["last"] == 150)
+        .unwrap();
     let s = galaxy_spectrum(&m, &GalaxyParams::default(), &mut |_, _| {}).unwrap();
     assert_eq!((s.n, s.d), (1200, 200));
     assert_rel(s.power_law.slope, f(fit, "slope"), 1e-6, "slope");
@@ -140,6 +177,27 @@ fn golden_galaxy_spectrum_matches_parts() {
     // n / d = 6 here, so the Marchenko-Pastur bulk is wide and not flat: (1 -+ sqrt(1/6))^2 = 0.35..1.99;
     // only ask that it is clearly flatter than the planted r^-0.8 spectrum.
     assert!(iso < 0.0 && iso > s.power_law.slope + 0.3, "isotropic slope {iso}");
+
+    // The wide (N < d) matrix: the default ranks reach the zero eigenvalues, an error that names
+    // rank 100 (= N) and arrives before the isotropic reference is drawn; 11..60 works.
+    let wide = read_npy_f32(&golden_dir().join("galaxy_wide.npy"));
+    let mut stages = Vec::new();
+    let e =
+        galaxy_spectrum(&wide, &GalaxyParams::default(), &mut |st, _| stages.push(st.to_string()))
+            .unwrap_err();
+    assert_eq!(e.kind(), "non_positive_eigenvalue", "{e}");
+    assert!(e.to_string().contains("choose a last rank below 100"), "{e}");
+    assert!(!stages.iter().any(|s| s == "isotropic reference"));
+    let ok = galaxy_spectrum(
+        &wide,
+        &GalaxyParams { ranks: "11..60".parse().unwrap(), ..Default::default() },
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let want = g["cases"][2]["fits"][0].clone();
+    assert_eq!((want["first"].as_u64(), want["last"].as_u64()), (Some(11), Some(60)));
+    assert_rel(ok.power_law.slope, f(&want, "slope"), 1e-6, "wide 11..60 slope");
+    assert!(ok.isotropic_slope.is_some());
 }
 
 #[test]
@@ -167,7 +225,11 @@ fn isotropic_reference_is_marchenko_pastur_flat_and_seeded() {
     let (lo, hi) = (variance * (1.0 - c).powi(2), variance * (1.0 + c).powi(2));
     let margin = 0.02 * variance;
     assert!(a[0] <= hi + margin && a[0] > hi - 0.1 * variance, "largest {} vs edge {hi}", a[0]);
-    assert!(a[D - 1] >= lo - margin && a[D - 1] < lo + 0.1 * variance, "smallest {} vs edge {lo}", a[D - 1]);
+    assert!(
+        a[D - 1] >= lo - margin && a[D - 1] < lo + 0.1 * variance,
+        "smallest {} vs edge {lo}",
+        a[D - 1]
+    );
     // Total variance is preserved: mean eigenvalue = trace / d ~ s^2 (sd of the estimate ~ 1e-3 s^2).
     let mean = a.iter().sum::<f64>() / D as f64;
     assert!((mean - variance).abs() < 0.01 * variance, "mean eigenvalue {mean}");
@@ -210,4 +272,28 @@ fn bench_covariance_30522x384() {
         let ti = t.elapsed();
         eprintln!("covariance {N} x {D}: {tc:?}; eigenvalues: {te:?}; isotropic reference: {ti:?} (top {:.4})", e[0]);
     }
+}
+
+/// `cargo test --release --test golden_galaxy -- --ignored --nocapture bench_gemma`
+#[test]
+#[ignore = "timing, run in release mode"]
+fn bench_gemma_scale_16384x2304() {
+    use sae_geometry::compute::cpu::covariance;
+    use sae_geometry::geometry::linalg::symmetric_eigenvalues_desc;
+    let (n, d) = (16384, 2304);
+    let mut s = 1u64;
+    let data: Vec<f32> = (0..n * d)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    let m = Matrix::new(n, d, data).unwrap();
+    let t = std::time::Instant::now();
+    let c = covariance(&m, &mut |_| {});
+    let tc = t.elapsed();
+    let t = std::time::Instant::now();
+    let e = symmetric_eigenvalues_desc(c, d);
+    let te = t.elapsed();
+    eprintln!("covariance {n} x {d}: {tc:?}; eigenvalues: {te:?} (top {:.4})", e[0]);
 }
