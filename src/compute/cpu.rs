@@ -134,6 +134,7 @@ mod tests {
     use super::*;
 
     /// Straightforward two-pass reference.
+    #[allow(clippy::needless_range_loop)]
     fn naive_cov(m: &Matrix) -> Vec<f64> {
         let (n, d) = (m.rows(), m.cols());
         let mut mean = vec![0f64; d];
@@ -168,7 +169,13 @@ mod tests {
     #[test]
     fn matches_naive_across_block_and_panel_edges() {
         // n spans several blocks with a ragged last one; d spans several panels, ragged too.
-        for &(n, d) in &[(2, 1), (3, 5), (BLOCK_ROWS + 7, 3), (2 * BLOCK_ROWS + 1, PANEL + 9), (10, 2 * PANEL + 1)] {
+        for &(n, d) in &[
+            (2, 1),
+            (3, 5),
+            (BLOCK_ROWS + 7, 3),
+            (2 * BLOCK_ROWS + 1, PANEL + 9),
+            (10, 2 * PANEL + 1),
+        ] {
             let m = pseudo_random(n, d);
             let got = covariance(&m, &mut |_| {});
             let want = naive_cov(&m);

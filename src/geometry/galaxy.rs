@@ -104,7 +104,8 @@ impl FromStr for RankRange {
     /// Reads `"11..150"`, `"11..=150"` or `"11-150"` (inclusive; surrounding spaces allowed),
     /// and checks what can be checked without the spectrum (`first >= 1`, at least 3 ranks).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason: &str| ParseRankRangeError { input: s.to_string(), reason: reason.to_string() };
+        let err =
+            |reason: &str| ParseRankRangeError { input: s.to_string(), reason: reason.to_string() };
         let t = s.trim();
         let (a, b) = if let Some((a, b)) = t.split_once("..=") {
             (a, b)
@@ -192,7 +193,8 @@ pub struct GalaxySpectrum {
 /// of floating point as tiny numbers of either sign; treating them all as zero makes the outcome
 /// independent of the rounding noise (numpy's log10 of the negative ones gives NaN fits).
 fn zero_tolerance(eigenvalues_desc: &[f64]) -> f64 {
-    let max = eigenvalues_desc.iter().fold(0f64, |a, &v| if v.is_finite() { a.max(v.abs()) } else { a });
+    let max =
+        eigenvalues_desc.iter().fold(0f64, |a, &v| if v.is_finite() { a.max(v.abs()) } else { a });
     max * eigenvalues_desc.len() as f64 * f64::EPSILON
 }
 
@@ -201,8 +203,11 @@ fn checked_slice(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<&[f64], G
     ranks.validate(eigenvalues_desc.len())?;
     let tol = zero_tolerance(eigenvalues_desc);
     let slice = &eigenvalues_desc[ranks.indices()];
-    if let Some(i) = slice.iter().position(|&v| !(v > tol)) {
-        return Err(GeometryError::NonPositiveEigenvalue { rank: ranks.first + i, value: slice[i] });
+    if let Some(i) = slice.iter().position(|&v| v.is_nan() || v <= tol) {
+        return Err(GeometryError::NonPositiveEigenvalue {
+            rank: ranks.first + i,
+            value: slice[i],
+        });
     }
     Ok(slice)
 }
@@ -216,14 +221,18 @@ fn checked_slice(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<&[f64], G
 /// Errors: `RankRangeInvalid` (first < 1, fewer than 3 ranks, last > number of eigenvalues),
 /// `NonPositiveEigenvalue` (an eigenvalue in the range is <= `lambda_max * d * eps`, i.e. zero up to
 /// rounding, or negative, or NaN), `DegenerateFit` (non-finite values).
-pub fn power_law_fit(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<PowerLawFit, GeometryError> {
+pub fn power_law_fit(
+    eigenvalues_desc: &[f64],
+    ranks: RankRange,
+) -> Result<PowerLawFit, GeometryError> {
     let slice = checked_slice(eigenvalues_desc, ranks)?;
     let x: Vec<f64> = (ranks.first..=ranks.last).map(|r| (r as f64).log10()).collect();
     let y: Vec<f64> = slice.iter().map(|v| v.log10()).collect();
     let fit = linregress(&x, &y)?;
     // An exactly flat spectrum: scipy's r and stderr are NaN (0/0); the line fits exactly, so
     // report r = 0 and stderr = 0 (keeps the result serialisable as JSON numbers).
-    let (r_value, stderr) = if fit.r_value.is_nan() { (0.0, 0.0) } else { (fit.r_value, fit.stderr) };
+    let (r_value, stderr) =
+        if fit.r_value.is_nan() { (0.0, 0.0) } else { (fit.r_value, fit.stderr) };
     let t = student_t_quantile(0.975, (x.len() - 2) as f64);
     Ok(PowerLawFit {
         slope: fit.slope,
@@ -258,7 +267,10 @@ fn check_input(m: &Matrix) -> Result<(), GeometryError> {
 /// `np.linalg.eigvalsh(np.cov(W, rowvar=False))[::-1]`. `progress(fraction)` follows the
 /// covariance (the eigenvalue step, O(d^3), reports nothing).
 /// Errors: `NonFinite` (checked first), `TooFewRows` (fewer than 2 rows).
-pub fn covariance_spectrum(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<Vec<f64>, GeometryError> {
+pub fn covariance_spectrum(
+    m: &Matrix,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<f64>, GeometryError> {
     check_input(m)?;
     let c = cpu::covariance(m, progress);
     Ok(symmetric_eigenvalues_desc(c, m.cols()))
@@ -290,7 +302,9 @@ pub fn isotropic_spectrum(
     }
     if !(variance.is_finite() && variance >= 0.0) {
         return Err(GeometryError::DegenerateFit {
-            reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
+            reason: format!(
+                "the isotropic reference needs a finite, non-negative variance, got {variance}"
+            ),
         });
     }
     if d == 0 {
@@ -342,11 +356,12 @@ struct StageWeights {
 impl StageWeights {
     fn new(n: usize, d: usize, isotropic: bool) -> Self {
         let (n, d) = (n as f64, d as f64);
-        // Measured orders of magnitude: the blocked Gram runs several times more flops per second
-        // than the (level-2) tridiagonalisation; each Gaussian draw costs a few dozen flops.
+        // Calibrated on a 2-core x86-64 (release): the upper-triangle blocked Gram costs ~0.6 n d^2
+        // units; nalgebra's eigenvalues (level-2 tridiagonalisation) ~6-9 d^3 of the same units
+        // (25 ms at d = 384, 10.7 s at d = 2304); a ChaCha8 Gaussian draw ~60.
         let cov = 0.6 * n * d * d;
-        let eig = 4.0 * d * d * d;
-        let iso = if isotropic { cov + 40.0 * n * d + eig } else { 0.0 };
+        let eig = 8.0 * d * d * d;
+        let iso = if isotropic { cov + 60.0 * n * d + eig } else { 0.0 };
         let total = cov + eig + iso;
         // The fit and the log volume (O(ranks)) get the last 1%.
         let total = total * 1.01;
@@ -380,25 +395,30 @@ pub fn galaxy_spectrum(
     let eigenvalues = symmetric_eigenvalues_desc(c, d);
     done += w.eigenvalues;
     progress("eigenvalues", done);
+    // Fit now (cheap), so that a spectrum that cannot be fitted fails before the reference is drawn.
+    let power_law = power_law_fit(&eigenvalues, params.ranks)?;
+    let log_volume = log_volume(&eigenvalues, params.ranks)?;
 
     let mut isotropic_eigenvalues = Vec::new();
-    let mut isotropic_power_law = None;
     if params.isotropic {
         progress("isotropic reference", done);
         let start = done;
-        // The eigenvalue step inside has no progress of its own: scale the sampling + Gram part.
-        let share = w.isotropic * (1.0 - w.eigenvalues / (w.isotropic.max(f64::MIN_POSITIVE)));
-        isotropic_eigenvalues = isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
-            progress("isotropic reference", start + share * f)
-        })?;
+        // Its eigenvalue step has no progress of its own: spread the sampling + Gram part.
+        let share = w.isotropic - w.eigenvalues;
+        isotropic_eigenvalues =
+            isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
+                progress("isotropic reference", start + share * f)
+            })?;
         done += w.isotropic;
         progress("isotropic reference", done);
-        isotropic_power_law = power_law_fit(&isotropic_eigenvalues, params.ranks).ok();
     }
 
     progress("fit", done);
-    let power_law = power_law_fit(&eigenvalues, params.ranks)?;
-    let log_volume = log_volume(&eigenvalues, params.ranks)?;
+    let isotropic_power_law = if params.isotropic {
+        power_law_fit(&isotropic_eigenvalues, params.ranks).ok()
+    } else {
+        None
+    };
     progress("fit", 1.0);
 
     Ok(GalaxySpectrum {
@@ -436,7 +456,10 @@ mod tests {
             assert_eq!(s.parse::<RankRange>().unwrap(), RankRange::new(11, 150), "{s}");
         }
         assert_eq!(RankRange::default(), RankRange::new(11, 150));
-        assert_eq!(RankRange::TOP_100.to_string().parse::<RankRange>().unwrap(), RankRange::TOP_100);
+        assert_eq!(
+            RankRange::TOP_100.to_string().parse::<RankRange>().unwrap(),
+            RankRange::TOP_100
+        );
         for s in ["", "11", "11..", "a..b", "0..10", "5..6", "-3..5", "11...150"] {
             let e = s.parse::<RankRange>().unwrap_err();
             assert!(e.to_string().contains("expected FIRST..LAST"), "{s}: {e}");
@@ -450,7 +473,10 @@ mod tests {
         for (r, needle) in [
             (RankRange::new(0, 10), "1-based"),
             (RankRange::new(5, 6), "at least 3 ranks"),
-            (RankRange::new(11, 150), "the matrix has only 20 eigenvalues; choose ranks within 1..20"),
+            (
+                RankRange::new(11, 150),
+                "the matrix has only 20 eigenvalues; choose ranks within 1..20",
+            ),
         ] {
             let e = power_law_fit(&eig, r).unwrap_err();
             assert_eq!(e.kind(), "rank_range_invalid");
@@ -468,10 +494,16 @@ mod tests {
         let e = power_law_fit(&eig, RankRange::new(2, 20)).unwrap_err();
         assert_eq!(e, GeometryError::NonPositiveEigenvalue { rank: 15, value: 1e-18 });
         assert!(e.to_string().contains("choose a last rank below 15"));
-        assert_eq!(log_volume(&eig, RankRange::new(2, 20)).unwrap_err().kind(), "non_positive_eigenvalue");
+        assert_eq!(
+            log_volume(&eig, RankRange::new(2, 20)).unwrap_err().kind(),
+            "non_positive_eigenvalue"
+        );
         assert!(power_law_fit(&eig, RankRange::new(2, 14)).is_ok());
         eig[3] = f64::NAN;
-        assert_eq!(power_law_fit(&eig, RankRange::new(2, 14)).unwrap_err().kind(), "non_positive_eigenvalue");
+        assert_eq!(
+            power_law_fit(&eig, RankRange::new(2, 14)).unwrap_err().kind(),
+            "non_positive_eigenvalue"
+        );
     }
 
     #[test]
@@ -493,14 +525,29 @@ mod tests {
         data[6] = f32::INFINITY;
         let m = Matrix::new(3, 4, data).unwrap();
         let p = GalaxyParams { ranks: RankRange::new(50, 10), ..Default::default() };
-        assert_eq!(galaxy_spectrum(&m, &p, &mut |_, _| {}).unwrap_err(), GeometryError::NonFinite { row: 1, col: 2 });
+        assert_eq!(
+            galaxy_spectrum(&m, &p, &mut |_, _| {}).unwrap_err(),
+            GeometryError::NonFinite { row: 1, col: 2 }
+        );
         assert_eq!(covariance_spectrum(&m, &mut |_| {}).unwrap_err().kind(), "non_finite");
         let one = Matrix::new(1, 4, vec![1.0; 4]).unwrap();
-        assert_eq!(galaxy_spectrum(&one, &p, &mut |_, _| {}).unwrap_err(), GeometryError::TooFewRows { n: 1, needed: 2 });
-        assert_eq!(isotropic_spectrum(1, 4, 1.0, 0, &mut |_| {}).unwrap_err().kind(), "too_few_rows");
-        assert_eq!(isotropic_spectrum(5, 4, f64::NAN, 0, &mut |_| {}).unwrap_err().kind(), "degenerate_fit");
+        assert_eq!(
+            galaxy_spectrum(&one, &p, &mut |_, _| {}).unwrap_err(),
+            GeometryError::TooFewRows { n: 1, needed: 2 }
+        );
+        assert_eq!(
+            isotropic_spectrum(1, 4, 1.0, 0, &mut |_| {}).unwrap_err().kind(),
+            "too_few_rows"
+        );
+        assert_eq!(
+            isotropic_spectrum(5, 4, f64::NAN, 0, &mut |_| {}).unwrap_err().kind(),
+            "degenerate_fit"
+        );
         let ok = planted(10, 4, 1);
-        assert_eq!(galaxy_spectrum(&ok, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err().kind(), "rank_range_invalid");
+        assert_eq!(
+            galaxy_spectrum(&ok, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err().kind(),
+            "rank_range_invalid"
+        );
     }
 
     #[test]
@@ -509,13 +556,17 @@ mod tests {
         let params = GalaxyParams { ranks: RankRange::new(3, 30), seed: 9, isotropic: true };
         let mut calls: Vec<(String, f64)> = Vec::new();
         let g = galaxy_spectrum(&m, &params, &mut |s, f| calls.push((s.to_string(), f))).unwrap();
-        assert_eq!((g.n, g.d, g.eigenvalues.len(), g.isotropic_eigenvalues.len()), (600, 40, 40, 40));
+        assert_eq!(
+            (g.n, g.d, g.eigenvalues.len(), g.isotropic_eigenvalues.len()),
+            (600, 40, 40, 40)
+        );
         assert!((g.power_law.slope + 0.8).abs() < 0.15, "{:?}", g.power_law);
         let iso = g.isotropic_slope.unwrap();
         assert!(iso.abs() < 0.35 && iso > g.power_law.slope + 0.3, "{iso}");
         assert_eq!(g.isotropic_seed, 9);
         // Total variance preserved (in expectation): traces agree to a few percent.
-        let (t1, t2): (f64, f64) = (g.eigenvalues.iter().sum(), g.isotropic_eigenvalues.iter().sum());
+        let (t1, t2): (f64, f64) =
+            (g.eigenvalues.iter().sum(), g.isotropic_eigenvalues.iter().sum());
         assert!((t1 - t2).abs() / t1 < 0.05);
         let stages: Vec<&str> = calls.iter().map(|(s, _)| s.as_str()).collect();
         for s in ["covariance", "eigenvalues", "isotropic reference", "fit"] {
@@ -525,14 +576,25 @@ mod tests {
         assert_eq!(calls.last().unwrap().1, 1.0);
         // Round trip through JSON (serde_json without its `float_roundtrip` feature may change
         // the last bit of a float, so compare to 1 ulp-ish).
-        let back: GalaxySpectrum = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        let back: GalaxySpectrum =
+            serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
         assert_eq!((back.n, back.d, back.isotropic_seed), (g.n, g.d, g.isotropic_seed));
-        for (a, b) in back.eigenvalues.iter().chain(&back.isotropic_eigenvalues).zip(g.eigenvalues.iter().chain(&g.isotropic_eigenvalues)) {
+        for (a, b) in back
+            .eigenvalues
+            .iter()
+            .chain(&back.isotropic_eigenvalues)
+            .zip(g.eigenvalues.iter().chain(&g.isotropic_eigenvalues))
+        {
             assert!((a - b).abs() <= 4.0 * f64::EPSILON * b.abs());
         }
-        assert!((back.power_law.slope - g.power_law.slope).abs() <= 4.0 * f64::EPSILON * g.power_law.slope.abs());
+        assert!(
+            (back.power_law.slope - g.power_law.slope).abs()
+                <= 4.0 * f64::EPSILON * g.power_law.slope.abs()
+        );
 
-        let no_iso = galaxy_spectrum(&m, &GalaxyParams { isotropic: false, ..params }, &mut |_, _| {}).unwrap();
+        let no_iso =
+            galaxy_spectrum(&m, &GalaxyParams { isotropic: false, ..params }, &mut |_, _| {})
+                .unwrap();
         assert!(no_iso.isotropic_eigenvalues.is_empty() && no_iso.isotropic_slope.is_none());
         assert_eq!(no_iso.eigenvalues, g.eigenvalues);
     }

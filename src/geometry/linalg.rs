@@ -14,7 +14,13 @@ use nalgebra::DMatrix;
 /// # Panics
 /// If `a.len() != n * n`.
 pub fn symmetric_eigenvalues_desc(a: Vec<f64>, n: usize) -> Vec<f64> {
-    assert_eq!(a.len(), n * n, "symmetric_eigenvalues_desc: a has {} values, n * n = {}", a.len(), n * n);
+    assert_eq!(
+        a.len(),
+        n * n,
+        "symmetric_eigenvalues_desc: a has {} values, n * n = {}",
+        a.len(),
+        n * n
+    );
     if n == 0 {
         return Vec::new();
     }
@@ -60,7 +66,9 @@ mod tests {
     fn empty_one_and_non_finite() {
         assert!(symmetric_eigenvalues_desc(vec![], 0).is_empty());
         assert_eq!(symmetric_eigenvalues_desc(vec![-4.0], 1), vec![-4.0]);
-        assert!(symmetric_eigenvalues_desc(vec![1.0, f64::NAN, f64::NAN, 1.0], 2).iter().all(|v| v.is_nan()));
+        assert!(symmetric_eigenvalues_desc(vec![1.0, f64::NAN, f64::NAN, 1.0], 2)
+            .iter()
+            .all(|v| v.is_nan()));
         assert_eq!(symmetric_eigenvalues_desc(vec![0.0; 9], 3), vec![0.0; 3]);
     }
 }

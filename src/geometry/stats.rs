@@ -44,7 +44,8 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Result<LinearFit, GeometryError> {
     if let Some(i) = x.iter().zip(y).position(|(a, b)| !a.is_finite() || !b.is_finite()) {
         return degenerate(format!("point {i} is not finite (x = {}, y = {})", x[i], y[i]));
     }
-    let (xmin, xmax) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (xmin, xmax) =
+        x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     if xmin == xmax {
         return degenerate("all x values are identical".into());
     }
@@ -63,7 +64,11 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Result<LinearFit, GeometryError> {
     let (ssxm, ssxym, ssym) = (sxx / nf, sxy / nf, syy / nf);
 
     let r = if ssxm == 0.0 || ssym == 0.0 {
-        if ssxym == 0.0 { f64::NAN } else { 0.0 }
+        if ssxym == 0.0 {
+            f64::NAN
+        } else {
+            0.0
+        }
     } else {
         (ssxym / (ssxm * ssym).sqrt()).clamp(-1.0, 1.0)
     };
@@ -115,7 +120,8 @@ fn student_t_pdf(t: f64, dof: f64) -> f64 {
     if dof.is_infinite() {
         return (-0.5 * t * t).exp() / (2.0 * std::f64::consts::PI).sqrt();
     }
-    let ln_norm = ln_gamma(0.5 * (dof + 1.0)) - ln_gamma(0.5 * dof) - 0.5 * (dof * std::f64::consts::PI).ln();
+    let ln_norm =
+        ln_gamma(0.5 * (dof + 1.0)) - ln_gamma(0.5 * dof) - 0.5 * (dof * std::f64::consts::PI).ln();
     (ln_norm - 0.5 * (dof + 1.0) * (t * t / dof).ln_1p()).exp()
 }
 
@@ -209,6 +215,7 @@ fn poly(c: &[f64], x: f64) -> f64 {
 }
 
 /// Standard normal quantile, Wichura's algorithm AS 241 (PPND16), relative accuracy ~1e-16.
+#[allow(clippy::excessive_precision)] // the published AS 241 coefficients, verbatim
 pub fn normal_quantile(p: f64) -> f64 {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
@@ -220,31 +227,63 @@ pub fn normal_quantile(p: f64) -> f64 {
         return f64::INFINITY;
     }
     const A: [f64; 8] = [
-        3.387132872796366608, 133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
-        45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727,
+        3.387132872796366608,
+        133.14166789178437745,
+        1971.5909503065514427,
+        13731.693765509461125,
+        45921.953931549871457,
+        67265.770927008700853,
+        33430.575583588128105,
+        2509.0809287301226727,
     ];
     const B: [f64; 8] = [
-        1.0, 42.313330701600911252, 687.1870074920579083, 5394.1960214247511077,
-        21213.794301586595867, 39307.89580009271061, 28729.085735721942674, 5226.495278852545925,
+        1.0,
+        42.313330701600911252,
+        687.1870074920579083,
+        5394.1960214247511077,
+        21213.794301586595867,
+        39307.89580009271061,
+        28729.085735721942674,
+        5226.495278852545925,
     ];
     const C: [f64; 8] = [
-        1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055, 3.64784832476320460504,
-        1.27045825245236838258, 0.24178072517745061177, 0.0227238449892691845833,
+        1.42343711074968357734,
+        4.6303378461565452959,
+        5.7694972214606914055,
+        3.64784832476320460504,
+        1.27045825245236838258,
+        0.24178072517745061177,
+        0.0227238449892691845833,
         7.7454501427834140764e-4,
     ];
     const D: [f64; 8] = [
-        1.0, 2.05319162663775882187, 1.6763848301838038494, 0.68976733498510000455,
-        0.14810397642748007459, 0.0151986665636164571966, 5.475938084995344946e-4,
+        1.0,
+        2.05319162663775882187,
+        1.6763848301838038494,
+        0.68976733498510000455,
+        0.14810397642748007459,
+        0.0151986665636164571966,
+        5.475938084995344946e-4,
         1.05075007164441684324e-9,
     ];
     const E: [f64; 8] = [
-        6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358, 0.29656057182850489123,
-        0.026532189526576123093, 0.0012426609473880784386, 2.71155556874348757815e-5,
+        6.6579046435011037772,
+        5.4637849111641143699,
+        1.7848265399172913358,
+        0.29656057182850489123,
+        0.026532189526576123093,
+        0.0012426609473880784386,
+        2.71155556874348757815e-5,
         2.01033439929228813265e-7,
     ];
     const F: [f64; 8] = [
-        1.0, 0.59983220655588793769, 0.13692988092273580531, 0.0148753612908506148525,
-        7.868691311456132591e-4, 1.8463183175100546818e-5, 1.4215117583164458887e-7,
+        1.0,
+        0.59983220655588793769,
+        0.13692988092273580531,
+        0.0148753612908506148525,
+        7.868691311456132591e-4,
+        1.8463183175100546818e-5,
+        1.4215117583164458887e-7,
         2.04426310338993978564e-15,
     ];
     let q = p - 0.5;
@@ -260,7 +299,11 @@ pub fn normal_quantile(p: f64) -> f64 {
         let r = r - 5.0;
         poly(&E, r) / poly(&F, r)
     };
-    if q < 0.0 { -val } else { val }
+    if q < 0.0 {
+        -val
+    } else {
+        val
+    }
 }
 
 /// The random-number generator of every seeded computation: ChaCha8 seeded with
@@ -348,16 +391,34 @@ mod tests {
                 let t = student_t_quantile(p, dof);
                 let tail = if p < 0.5 { p } else { 1.0 - p };
                 let got = student_t_sf(t.abs(), dof);
-                assert!(((got - tail) / tail).abs() < 1e-10, "p {p} dof {dof}: t {t}, tail {got} vs {tail}");
+                assert!(
+                    ((got - tail) / tail).abs() < 1e-10,
+                    "p {p} dof {dof}: t {t}, tail {got} vs {tail}"
+                );
             }
         }
     }
 
     #[test]
     fn rng_is_reproducible() {
-        let a: Vec<u64> = (0..4).map({ let mut r = seeded_rng(7); move |_| r.random() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = seeded_rng(7); move |_| r.random() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = seeded_rng(8); move |_| r.random() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = seeded_rng(7);
+                move |_| r.random()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = seeded_rng(7);
+                move |_| r.random()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = seeded_rng(8);
+                move |_| r.random()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
