@@ -46,7 +46,8 @@ fn galaxy_json_has_the_documented_fields_and_matches_numpy() {
     assert_eq!(p["first_rank"], 11);
     assert_eq!(p["last_rank"], 150);
     assert!(rel(out["log_volume"].as_f64().unwrap(), fit["log_volume"].as_f64().unwrap()) < 1e-8);
-    assert!(out["isotropic_slope"].as_f64().unwrap().abs() < 0.2, "isotropic reference is nearly flat");
+    // At n/d = 6 the isotropic cloud's spectrum is not flat (Marchenko-Pastur), but far flatter than the data's.
+    assert!(out["isotropic_slope"].as_f64().unwrap() > p["slope"].as_f64().unwrap() / 2.0);
     assert_eq!(out["tensor"], "galaxy_powerlaw.npy");
 }
 

@@ -41,15 +41,15 @@ pub enum GeometryError {
 }
 
 impl GeometryError {
-    /// A stable tag for the variant: `"non_finite"`, `"too_few_rows"`, `"rank_range_invalid"`,
-    /// `"non_positive_eigenvalue"` or `"degenerate_fit"`.
+    /// A stable tag for the variant: `"non-finite"`, `"too-few-rows"`, `"rank-range"`,
+    /// `"non-positive-eigenvalue"` or `"degenerate-fit"`.
     pub fn kind(&self) -> &'static str {
         match self {
-            GeometryError::NonFinite { .. } => "non_finite",
-            GeometryError::TooFewRows { .. } => "too_few_rows",
-            GeometryError::RankRangeInvalid { .. } => "rank_range_invalid",
-            GeometryError::NonPositiveEigenvalue { .. } => "non_positive_eigenvalue",
-            GeometryError::DegenerateFit { .. } => "degenerate_fit",
+            GeometryError::NonFinite { .. } => "non-finite",
+            GeometryError::TooFewRows { .. } => "too-few-rows",
+            GeometryError::RankRangeInvalid { .. } => "rank-range",
+            GeometryError::NonPositiveEigenvalue { .. } => "non-positive-eigenvalue",
+            GeometryError::DegenerateFit { .. } => "degenerate-fit",
         }
     }
 }
