@@ -192,7 +192,7 @@ fn golden_galaxy_spectrum_matches_parts() {
     let e =
         galaxy_spectrum(&wide, &GalaxyParams::default(), &mut |st, _| stages.push(st.to_string()))
             .unwrap_err();
-    assert_eq!(e.kind(), "non_positive_eigenvalue", "{e}");
+    assert_eq!(e.kind(), "non-positive-eigenvalue", "{e}");
     assert!(e.to_string().contains("choose a last rank below 100"), "{e}");
     assert!(!stages.iter().any(|s| s == "isotropic reference"));
     let ok = galaxy_spectrum(

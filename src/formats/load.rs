@@ -66,7 +66,7 @@ pub const TORCH_DECODER: &str = "decoder.weight";
 /// `tensor` names the array inside an npz/safetensors file. `None` chooses: `"W_dec"`; else
 /// `"decoder.weight"` (stored (d, N): it is transposed, `transposed = true`, as it also is when
 /// named explicitly); else the only 2-D array; else [`FormatError::MissingTensor`] listing what
-/// there is. For `.npy` there is one array: `tensor` is ignored and the file name is reported.
+/// there is. For `.npy` there is one array: `tensor` must be None or the file's name (with or without `.npy`), and the file name is reported.
 /// Integer arrays are converted to `f32`. A non-2-D array is [`FormatError::NotAMatrix`]; one
 /// with 0 rows or 0 columns is [`FormatError::Empty`].
 pub fn read_matrix(
@@ -75,7 +75,19 @@ pub fn read_matrix(
     tensor: Option<&str>,
 ) -> Result<LoadedMatrix, FormatError> {
     let (array, name, metadata) = match detect_kind(bytes, file_name)? {
-        FileKind::Npy => (npy::read(bytes)?, file_name.to_string(), BTreeMap::new()),
+        FileKind::Npy => {
+            let array = npy::read(bytes)?;
+            // A .npy file holds one array: a tensor name other than the file's own is a mistake.
+            let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+            let stem = base.strip_suffix(".npy").unwrap_or(base);
+            if let Some(t) = tensor.filter(|t| *t != base && *t != stem) {
+                return Err(FormatError::MissingTensor {
+                    name: t.to_string(),
+                    available: vec![format!("{base} (a .npy file holds one array; drop --tensor)")],
+                });
+            }
+            (array, file_name.to_string(), BTreeMap::new())
+        }
         FileKind::Npz => {
             let entries = npz::entries(bytes)?;
             let listed: Vec<(String, Vec<usize>, String)> = entries
@@ -194,7 +206,8 @@ mod tests {
     #[test]
     fn npy_matrix() {
         let bytes = npy::write_f32(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let m = read_matrix(&bytes, "points.npy", Some("ignored")).unwrap();
+        let m = read_matrix(&bytes, "points.npy", Some("points")).unwrap();
+        assert_eq!(read_matrix(&bytes, "points.npy", Some("W_dec")).unwrap_err().kind(), "missing-tensor");
         assert_eq!(
             (m.matrix.rows(), m.matrix.cols(), m.tensor.as_str()),
             (2, 3, "points.npy")

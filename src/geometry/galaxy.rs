@@ -479,9 +479,9 @@ mod tests {
             ),
         ] {
             let e = power_law_fit(&eig, r).unwrap_err();
-            assert_eq!(e.kind(), "rank_range_invalid");
+            assert_eq!(e.kind(), "rank-range");
             assert!(e.to_string().contains(needle), "{e}");
-            assert_eq!(log_volume(&eig, r).unwrap_err().kind(), "rank_range_invalid");
+            assert_eq!(log_volume(&eig, r).unwrap_err().kind(), "rank-range");
         }
         assert!(power_law_fit(&eig, RankRange::new(18, 20)).is_ok());
     }
@@ -496,13 +496,13 @@ mod tests {
         assert!(e.to_string().contains("choose a last rank below 15"));
         assert_eq!(
             log_volume(&eig, RankRange::new(2, 20)).unwrap_err().kind(),
-            "non_positive_eigenvalue"
+            "non-positive-eigenvalue"
         );
         assert!(power_law_fit(&eig, RankRange::new(2, 14)).is_ok());
         eig[3] = f64::NAN;
         assert_eq!(
             power_law_fit(&eig, RankRange::new(2, 14)).unwrap_err().kind(),
-            "non_positive_eigenvalue"
+            "non-positive-eigenvalue"
         );
     }
 
@@ -529,7 +529,7 @@ mod tests {
             galaxy_spectrum(&m, &p, &mut |_, _| {}).unwrap_err(),
             GeometryError::NonFinite { row: 1, col: 2 }
         );
-        assert_eq!(covariance_spectrum(&m, &mut |_| {}).unwrap_err().kind(), "non_finite");
+        assert_eq!(covariance_spectrum(&m, &mut |_| {}).unwrap_err().kind(), "non-finite");
         let one = Matrix::new(1, 4, vec![1.0; 4]).unwrap();
         assert_eq!(
             galaxy_spectrum(&one, &p, &mut |_, _| {}).unwrap_err(),
@@ -537,16 +537,16 @@ mod tests {
         );
         assert_eq!(
             isotropic_spectrum(1, 4, 1.0, 0, &mut |_| {}).unwrap_err().kind(),
-            "too_few_rows"
+            "too-few-rows"
         );
         assert_eq!(
             isotropic_spectrum(5, 4, f64::NAN, 0, &mut |_| {}).unwrap_err().kind(),
-            "degenerate_fit"
+            "degenerate-fit"
         );
         let ok = planted(10, 4, 1);
         assert_eq!(
             galaxy_spectrum(&ok, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err().kind(),
-            "rank_range_invalid"
+            "rank-range"
         );
     }
 

@@ -363,7 +363,7 @@ mod tests {
             (vec![1.0, f64::NAN, 3.0], vec![1.0, 2.0, 3.0]),
         ] {
             let e = linregress(&x, &y).unwrap_err();
-            assert_eq!(e.kind(), "degenerate_fit", "{x:?} {y:?}");
+            assert_eq!(e.kind(), "degenerate-fit", "{x:?} {y:?}");
         }
     }
 

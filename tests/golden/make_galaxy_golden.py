@@ -22,7 +22,7 @@ Reference computation, per matrix W (exactly what the Rust code promises to repr
     t975 = scipy.stats.t.ppf(0.975, n - 2),  ci95 = slope -+ t975 * stderr
     log_volume = np.sum(np.log(eigs[first-1:last]))
 Rank ranges where an eigenvalue is zero up to rounding (<= max(eigs) * d * eps, numpy's
-matrix_rank tolerance) are recorded as expected errors (kind "non_positive_eigenvalue" and the
+matrix_rank tolerance) are recorded as expected errors (kind "non-positive-eigenvalue" and the
 first such rank), together with what numpy itself returns there (log10 of the negative rounding
 noise gives a NaN slope).
 
@@ -70,7 +70,7 @@ def fit(eigs, first, last):
     out = {"first": first, "last": last}
     if len(zero):
         out["error"] = {
-            "kind": "non_positive_eigenvalue",
+            "kind": "non-positive-eigenvalue",
             "rank": int(first + zero[0]),
             "value": float(seg[zero[0]]),
             "numpy_slope_is_finite": bool(np.isfinite(res.slope)),
