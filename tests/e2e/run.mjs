@@ -1,6 +1,6 @@
 // End-to-end test of the built app (dist/), served from a sub-path by a small static server, driven
 // by Playwright (playwright-core) in Debian's headless Chromium. Run by scripts/test.sh after
-// `trunk build --release` and `cargo build --release --bin sae-geometry`.
+// `trunk build --release` and `cargo build --bin sae-geometry` (SAE_GEOMETRY_CLI overrides the path).
 //
 // Checks: the bundled dataset's galaxy analysis runs in the worker while the page stays responsive;
 // the slope, interval and log-volume shown equal the CLI's on the same file; cancel works and the
@@ -15,7 +15,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const DIST = join(ROOT, 'dist');
 const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
-const CLI = join(ROOT, 'target/release/sae-geometry');
+const CLI = process.env.SAE_GEOMETRY_CLI || join(ROOT, 'target/debug/sae-geometry');
 const SUB_PATH = '/sae-geometry/';
 const BUNDLED_ID = 'minilm-l6-token-embeddings';
 const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
@@ -113,7 +113,8 @@ try {
 
   // 3. Malformed files: each gives its error kind in the page.
   const expected = JSON.parse(readFileSync(join(MALFORMED, 'expected.json'), 'utf8'));
-  for (const [name, want] of Object.entries(expected)) {
+  for (const [name, entry] of Object.entries(expected)) {
+    const want = { kind: entry.kind_wasm32 || entry.kind };
     await page.getByTestId('file-input').setInputFiles(join(MALFORMED, name));
     await page.locator('.local-file code', { hasText: name }).waitFor({ timeout: 10_000 });
     const error = page.locator(`[data-testid=error][data-kind="${want.kind}"]`);
