@@ -89,3 +89,13 @@ fn inspect_lists_arrays_and_metadata() {
     assert_eq!(out["arrays"][0]["dtype"], "f16");
     assert!(out["metadata"]["source_sha256"].as_str().unwrap().len() == 64);
 }
+
+#[test]
+fn inspect_lists_a_gemma_scope_style_npz() {
+    let out = json(&["inspect", "tests/golden/formats/params_compressed.npz"]);
+    assert_eq!(out["format"], "npz");
+    let names: Vec<&str> = out["arrays"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    for name in ["W_enc", "W_dec", "b_enc", "b_dec", "threshold"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+}

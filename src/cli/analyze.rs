@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::args::{GalaxyArgs, InspectArgs};
-use super::{read_file, CliError};
+use super::{file_name, read_file, CliError};
 use crate::analysis::galaxy_from_bytes;
 use crate::formats::{self, FileKind};
 use crate::geometry::galaxy::GalaxyParams;
@@ -49,14 +49,15 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
                 metadata: Default::default(),
             }
         }
-        FileKind::Npz => {
-            let mut arrays = Vec::new();
-            for member in formats::npz::list(&bytes).map_err(fail)? {
-                let a = formats::npz::read(&bytes, &member).map_err(fail)?;
-                arrays.push(Entry { name: member, dtype: a.dtype.to_string(), shape: a.shape });
-            }
-            Listing { format: "npz", arrays, metadata: Default::default() }
-        }
+        FileKind::Npz => Listing {
+            format: "npz",
+            arrays: formats::npz::entries(&bytes)
+                .map_err(fail)?
+                .into_iter()
+                .map(|e| Entry { name: e.name, dtype: e.dtype.to_string(), shape: e.shape })
+                .collect(),
+            metadata: Default::default(),
+        },
         FileKind::Safetensors => Listing {
             format: "safetensors",
             arrays: formats::safetensors::list(&bytes)
@@ -68,10 +69,6 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
         },
     };
     print_json(&listing, true)
-}
-
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 /// Writes `value` as one JSON object and a newline on stdout.

@@ -52,3 +52,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })
 }
+
+/// The last component of `path` (the whole path if it has none), as shown in reports.
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::args::TokenEmbeddingsArgs;
-use super::{read_file, CliError};
+use super::{file_name, read_file, CliError};
 use crate::formats::manifest::{self, DatasetEntry, Manifest};
 use crate::formats::{self, Array};
 
@@ -103,10 +103,6 @@ fn zip_member(archive: &[u8], member: &str, path: &str) -> Result<Vec<u8>, CliEr
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|source| CliError::Write { path: path.display().to_string(), source })
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

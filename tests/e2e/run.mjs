@@ -129,15 +129,20 @@ try {
   }
   await page.screenshot({ path: join(ARTIFACTS, 'malformed.png'), fullPage: true });
 
-  // 4. A valid local file (dropped files take the same path as chosen ones) gives the CLI's numbers.
+  // 4. A valid file dropped on the page gives the CLI's numbers.
   const valid = join(ROOT, 'tests/golden/galaxy_powerlaw.npy');
   await page.getByTestId('rank-first').fill('11');
   await page.getByTestId('rank-last').fill('150');
   await page.getByTestId('seed').fill('0');
   await page.getByTestId('run').click(); // applies the parameters (to the last malformed file: an error)
   await page.locator('[data-testid=error]').waitFor({ timeout: 30_000 });
-  await page.getByTestId('file-input').setInputFiles(valid);
-  compareWithCli(await waitForResult(page), cli(['analyze', 'galaxy', valid]), 'local .npy file');
+  const dropped = await page.evaluateHandle(({ b64, name }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+    return data;
+  }, { b64: readFileSync(valid).toString('base64'), name: 'galaxy_powerlaw.npy' });
+  await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: dropped });
+  compareWithCli(await waitForResult(page), cli(['analyze', 'galaxy', valid]), 'dropped .npy file');
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {
   await browser.close();
