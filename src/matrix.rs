@@ -26,7 +26,12 @@ impl Matrix {
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, ShapeError> {
         let expected = rows.checked_mul(cols).unwrap_or(usize::MAX);
         if data.len() != expected {
-            return Err(ShapeError { rows, cols, expected, actual: data.len() });
+            return Err(ShapeError {
+                rows,
+                cols,
+                expected,
+                actual: data.len(),
+            });
         }
         Ok(Self { rows, cols, data })
     }
@@ -64,7 +69,11 @@ impl Matrix {
                 out[j * self.rows + i] = self.data[i * self.cols + j];
             }
         }
-        Matrix { rows: self.cols, cols: self.rows, data: out }
+        Matrix {
+            rows: self.cols,
+            cols: self.rows,
+            data: out,
+        }
     }
 
     /// Position `(row, col)` of the first NaN or infinite value, if any.

@@ -33,7 +33,12 @@ impl Source {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// Compute the galaxy spectrum of one matrix.
-    Galaxy { job: u32, source: Source, tensor: Option<String>, params: GalaxyParams },
+    Galaxy {
+        job: u32,
+        source: Source,
+        tensor: Option<String>,
+        params: GalaxyParams,
+    },
 }
 
 /// A failure, as the UI shows it.
@@ -61,7 +66,12 @@ pub enum Response {
     /// Work in progress: `fraction` of the whole job in 0..=1, `stage` names the step.
     Progress { job: u32, stage: String, fraction: f64 },
     /// A galaxy job finished.
-    GalaxyDone { job: u32, report: Box<GalaxyReport>, timings: Timings, backend: String },
+    GalaxyDone {
+        job: u32,
+        report: Box<GalaxyReport>,
+        timings: Timings,
+        backend: String,
+    },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }
@@ -92,7 +102,10 @@ mod tests {
     fn request_round_trips_through_json() {
         let r = Request::Galaxy {
             job: 7,
-            source: Source::Url { url: "data/x.safetensors".into(), name: "x".into() },
+            source: Source::Url {
+                url: "data/x.safetensors".into(),
+                name: "x".into(),
+            },
             tensor: None,
             params: GalaxyParams::default(),
         };
@@ -105,7 +118,10 @@ mod tests {
     fn failure_round_trips_through_json() {
         let r = Response::Failed {
             job: 1,
-            error: ErrorReport { kind: "truncated".into(), message: "short".into() },
+            error: ErrorReport {
+                kind: "truncated".into(),
+                message: "short".into(),
+            },
         };
         assert_eq!(Response::from_json(&r.to_json()).unwrap(), r);
     }

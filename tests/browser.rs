@@ -16,8 +16,20 @@ const GOLDEN: &str = include_str!("golden/galaxy_golden.json");
 
 fn golden_fit(first: u64, last: u64) -> (serde_json::Value, serde_json::Value) {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
-    let case = golden["cases"].as_array().unwrap().iter().find(|c| c["name"] == "powerlaw").unwrap().clone();
-    let fit = case["fits"].as_array().unwrap().iter().find(|f| f["first"] == first && f["last"] == last).unwrap().clone();
+    let case = golden["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "powerlaw")
+        .unwrap()
+        .clone();
+    let fit = case["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["first"] == first && f["last"] == last)
+        .unwrap()
+        .clone();
     (case, fit)
 }
 
@@ -29,16 +41,31 @@ fn rel(a: f64, b: f64) -> f64 {
 fn galaxy_in_the_browser_matches_numpy() {
     for (first, last) in [(11, 150), (1, 100), (5, 50)] {
         let (case, fit) = golden_fit(first, last);
-        let params = GalaxyParams { ranks: RankRange::new(first as usize, last as usize), seed: 0, isotropic: false };
-        let report = galaxy_from_bytes(POWERLAW_NPY, "galaxy_powerlaw.npy", None, &params, &mut |_, _| {}).unwrap();
-        let expected: Vec<f64> = case["eigenvalues"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let params = GalaxyParams {
+            ranks: RankRange::new(first as usize, last as usize),
+            seed: 0,
+            isotropic: false,
+        };
+        let report =
+            galaxy_from_bytes(POWERLAW_NPY, "galaxy_powerlaw.npy", None, &params, &mut |_, _| {}).unwrap();
+        let expected: Vec<f64> = case["eigenvalues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         assert_eq!(report.spectrum.eigenvalues.len(), expected.len());
         for (got, want) in report.spectrum.eigenvalues.iter().zip(&expected) {
             assert!(rel(*got, *want) < 1e-9, "eigenvalue {got} vs numpy {want}");
         }
         let p = &report.spectrum.power_law;
         // Tolerances: slope and interval 1e-6 relative (the product promises 1e-4), log-volume 1e-8.
-        assert!(rel(p.slope, fit["slope"].as_f64().unwrap()) < 1e-6, "slope {} vs {}", p.slope, fit["slope"]);
+        assert!(
+            rel(p.slope, fit["slope"].as_f64().unwrap()) < 1e-6,
+            "slope {} vs {}",
+            p.slope,
+            fit["slope"]
+        );
         assert!(rel(p.ci95[0], fit["ci95"][0].as_f64().unwrap()) < 1e-6);
         assert!(rel(p.ci95[1], fit["ci95"][1].as_f64().unwrap()) < 1e-6);
         assert!(rel(report.spectrum.log_volume, fit["log_volume"].as_f64().unwrap()) < 1e-8);
@@ -48,7 +75,8 @@ fn galaxy_in_the_browser_matches_numpy() {
 #[wasm_bindgen_test]
 fn malformed_input_is_an_error_not_a_panic() {
     let truncated = &POWERLAW_NPY[..POWERLAW_NPY.len() / 2];
-    let err = galaxy_from_bytes(truncated, "x.npy", None, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err();
+    let err =
+        galaxy_from_bytes(truncated, "x.npy", None, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err();
     assert_eq!(err.kind(), "truncated");
 }
 
@@ -56,17 +84,30 @@ fn malformed_input_is_an_error_not_a_panic() {
 fn protocol_messages_round_trip() {
     let request = Request::Galaxy {
         job: 3,
-        source: Source::Url { url: "data/a.safetensors".into(), name: "a.safetensors".into() },
+        source: Source::Url {
+            url: "data/a.safetensors".into(),
+            name: "a.safetensors".into(),
+        },
         tensor: Some("W_dec".into()),
         params: GalaxyParams::default(),
     };
     assert_eq!(Request::from_json(&request.to_json()).unwrap(), request);
-    assert_eq!(Response::from_json(&Response::Ready.to_json()).unwrap(), Response::Ready);
+    assert_eq!(
+        Response::from_json(&Response::Ready.to_json()).unwrap(),
+        Response::Ready
+    );
 }
 
 #[wasm_bindgen_test]
 fn the_spectrum_is_drawn_on_a_canvas() {
-    let report = galaxy_from_bytes(POWERLAW_NPY, "galaxy_powerlaw.npy", None, &GalaxyParams::default(), &mut |_, _| {}).unwrap();
+    let report = galaxy_from_bytes(
+        POWERLAW_NPY,
+        "galaxy_powerlaw.npy",
+        None,
+        &GalaxyParams::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let document = web_sys::window().unwrap().document().unwrap();
     let canvas: web_sys::HtmlCanvasElement = document.create_element("canvas").unwrap().unchecked_into();
     canvas.style().set_property("width", "800px").unwrap();
@@ -74,8 +115,12 @@ fn the_spectrum_is_drawn_on_a_canvas() {
     sae_geometry::app::plots::spectrum::draw_spectrum(&canvas, &report).unwrap();
     assert!(canvas.width() >= 800, "sized to its box");
     let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    let pixels = ctx.get_image_data(0.0, 0.0, canvas.width() as f64, canvas.height() as f64).unwrap().data();
-    let count = |pred: &dyn Fn(u8, u8, u8) -> bool| pixels.chunks(4).filter(|p| pred(p[0], p[1], p[2])).count();
+    let pixels = ctx
+        .get_image_data(0.0, 0.0, canvas.width() as f64, canvas.height() as f64)
+        .unwrap()
+        .data();
+    let count =
+        |pred: &dyn Fn(u8, u8, u8) -> bool| pixels.chunks(4).filter(|p| pred(p[0], p[1], p[2])).count();
     // The eigenvalue curve is blue (31, 90, 166), the fit red (214, 69, 32): both must be there.
     let blue = count(&|r, g, b| b > 140 && r < 80 && g < 120);
     let red = count(&|r, g, b| r > 180 && g < 100 && b < 70);

@@ -15,8 +15,7 @@ fn dir() -> PathBuf {
 }
 
 fn load(name: &str) -> Vec<u8> {
-    std::fs::read(dir().join(name))
-        .unwrap_or_else(|e| panic!("{name}: {e}; run make_format_fixtures.py"))
+    std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}; run make_format_fixtures.py"))
 }
 
 fn expected() -> Value {
@@ -58,10 +57,7 @@ fn check_array(file: &str, name: &str, got: &Array, want: &Value) {
     assert_eq!(got.len(), want_v.len(), "{file}:{name} length");
     for (k, (g, w)) in got.iter().zip(&want_v).enumerate() {
         if want["dtype"] == "f64" {
-            assert!(
-                (g - w).abs() <= 1e-15 * w.abs(),
-                "{file}:{name}[{k}]: {g} vs {w}"
-            );
+            assert!((g - w).abs() <= 1e-15 * w.abs(), "{file}:{name}[{k}]: {g} vs {w}");
         } else {
             assert_eq!(*g as f32, *w as f32, "{file}:{name}[{k}]");
         }
@@ -73,21 +69,14 @@ fn check_matrix(file: &str, bytes: &[u8], spec: &Value, arrays: &Value) {
     let tensor = spec["tensor"].as_str().unwrap();
     let m = formats::read_matrix(bytes, file, None).unwrap_or_else(|e| panic!("{file}: {e}"));
     assert_eq!(m.tensor, tensor, "{file}");
-    assert_eq!(
-        m.transposed,
-        spec["transposed"].as_bool().unwrap(),
-        "{file}"
-    );
+    assert_eq!(m.transposed, spec["transposed"].as_bool().unwrap(), "{file}");
     let (rows, cols) = (
         spec["rows"].as_u64().unwrap() as usize,
         spec["cols"].as_u64().unwrap() as usize,
     );
     assert_eq!((m.matrix.rows(), m.matrix.cols()), (rows, cols), "{file}");
     let stored = &arrays[tensor];
-    assert_eq!(
-        m.source_dtype.to_string(),
-        stored["dtype"].as_str().unwrap()
-    );
+    assert_eq!(m.source_dtype.to_string(), stored["dtype"].as_str().unwrap());
     let values = data_of(stored);
     for i in 0..rows {
         for j in 0..cols {
@@ -140,10 +129,7 @@ fn npy_golden_files() {
         if let Some(kind) = f["error"].as_str() {
             let e = npy::read(&bytes).unwrap_err();
             assert_eq!(e.kind(), kind, "{file}: {e}");
-            assert_eq!(
-                formats::read_matrix(&bytes, file, None).unwrap_err().kind(),
-                kind
-            );
+            assert_eq!(formats::read_matrix(&bytes, file, None).unwrap_err().kind(), kind);
             seen += 1;
             continue;
         }
@@ -156,11 +142,7 @@ fn npy_golden_files() {
         } else {
             1
         };
-        assert_eq!(
-            npy::read_header(&bytes).unwrap().version,
-            (version, 0),
-            "{file}"
-        );
+        assert_eq!(npy::read_header(&bytes).unwrap().version, (version, 0), "{file}");
         match formats::read_matrix(&bytes, file, None) {
             Ok(m) => {
                 assert_eq!(a.shape.len(), 2);
@@ -211,10 +193,7 @@ fn npz_golden_files() {
     // b_enc is 1-D and is not a matrix.
     let bytes = load("params_compressed.npz");
     let m = formats::read_matrix(&bytes, "params.npz", Some("W_enc")).unwrap();
-    assert_eq!(
-        (m.matrix.rows(), m.matrix.cols(), m.transposed),
-        (5, 12, false)
-    );
+    assert_eq!((m.matrix.rows(), m.matrix.cols(), m.transposed), (5, 12, false));
     let e = formats::read_matrix(&bytes, "params.npz", Some("b_enc")).unwrap_err();
     assert_eq!(
         e,
@@ -231,10 +210,7 @@ fn safetensors_golden_files() {
     for f in files().iter().filter(|f| f["kind"] == "safetensors") {
         let file = f["file"].as_str().unwrap();
         let bytes = load(file);
-        assert_eq!(
-            formats::detect_kind(&bytes, "x").unwrap(),
-            FileKind::Safetensors
-        );
+        assert_eq!(formats::detect_kind(&bytes, "x").unwrap(), FileKind::Safetensors);
         let meta: BTreeMap<String, String> = serde_json::from_value(f["metadata"].clone()).unwrap();
         assert_eq!(safetensors::metadata(&bytes).unwrap(), meta, "{file}");
         for (name, spec) in f["arrays"].as_object().unwrap() {
@@ -254,12 +230,7 @@ fn safetensors_golden_files() {
     assert_eq!(seen, 3);
 
     // Asking for a tensor that is not there names what is.
-    let e = formats::read_matrix(
-        &load("sae_f16.safetensors"),
-        "sae.safetensors",
-        Some("W_dec"),
-    )
-    .unwrap_err();
+    let e = formats::read_matrix(&load("sae_f16.safetensors"), "sae.safetensors", Some("W_dec")).unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.contains("decoder.weight (5x12 F16)") && msg.contains("encoder.weight (12x5 F16)"),
@@ -327,10 +298,7 @@ fn export_for_numpy() {
     let meta = BTreeMap::from([("model".to_string(), "rust".to_string())]);
     std::fs::write(
         out.join("rust.safetensors"),
-        safetensors::write(
-            &[("W_dec", &w), ("dec16", &h), ("bf", &b), ("n", &i)],
-            &meta,
-        ),
+        safetensors::write(&[("W_dec", &w), ("dec16", &h), ("bf", &b), ("n", &i)], &meta),
     )
     .unwrap();
 }

@@ -16,15 +16,17 @@
 use std::path::PathBuf;
 
 use sae_geometry::geometry::galaxy::{
-    covariance_spectrum, galaxy_spectrum, isotropic_spectrum, log_volume, power_law_fit,
-    GalaxyParams, RankRange,
+    covariance_spectrum, galaxy_spectrum, isotropic_spectrum, log_volume, power_law_fit, GalaxyParams,
+    RankRange,
 };
 use sae_geometry::geometry::stats::{linregress, student_t_quantile};
 use sae_geometry::Matrix;
 use serde_json::Value;
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("golden")
 }
 
 /// Minimal reader for what np.save writes here: format 1.0, '<f4', C order, 2-D.
@@ -63,7 +65,10 @@ fn f(v: &Value, key: &str) -> f64 {
 
 fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
     let err = (got - want).abs() / want.abs().max(f64::MIN_POSITIVE);
-    assert!(err <= tol, "{what}: got {got:e}, want {want:e} (relative error {err:e} > {tol:e})");
+    assert!(
+        err <= tol,
+        "{what}: got {got:e}, want {want:e} (relative error {err:e} > {tol:e})"
+    );
 }
 
 #[test]
@@ -78,8 +83,12 @@ fn golden_eigenvalues_fits_and_errors() {
         );
 
         let eig = covariance_spectrum(&m, &mut |_| {}).unwrap();
-        let want: Vec<f64> =
-            case["eigenvalues"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want: Vec<f64> = case["eigenvalues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         assert_eq!(eig.len(), want.len());
         let max = want[0];
         let mut worst = 0f64;
@@ -87,7 +96,11 @@ fn golden_eigenvalues_fits_and_errors() {
             if b > 1e-10 * max {
                 let e = (a - b).abs() / b;
                 worst = worst.max(e);
-                assert!(e < 1e-9, "{name}: eigenvalue {} got {a:e} want {b:e} (rel {e:e})", r + 1);
+                assert!(
+                    e < 1e-9,
+                    "{name}: eigenvalue {} got {a:e} want {b:e} (rel {e:e})",
+                    r + 1
+                );
             } else {
                 assert!(
                     (a - b).abs() < 1e-12 * max,
@@ -109,10 +122,7 @@ fn golden_eigenvalues_fits_and_errors() {
                 let e = power_law_fit(&eig, ranks).unwrap_err();
                 assert_eq!(e.kind(), err["kind"].as_str().unwrap(), "{what}");
                 match e {
-                    sae_geometry::geometry::GeometryError::NonPositiveEigenvalue {
-                        rank,
-                        value,
-                    } => {
+                    sae_geometry::geometry::GeometryError::NonPositiveEigenvalue { rank, value } => {
                         assert_eq!(rank as u64, err["rank"].as_u64().unwrap(), "{what}");
                         assert!(value.abs() <= f(case, "zero_tolerance"), "{what}: {value:e}");
                     }
@@ -131,15 +141,29 @@ fn golden_eigenvalues_fits_and_errors() {
                 "{what}: slope {:.6} (relative error {:.1e}), log volume relative error {:.1e}",
                 p.slope,
                 ((p.slope - f(fit, "slope")) / f(fit, "slope")).abs(),
-                ((log_volume(&eig, ranks).unwrap() - f(fit, "log_volume")) / f(fit, "log_volume"))
-                    .abs()
+                ((log_volume(&eig, ranks).unwrap() - f(fit, "log_volume")) / f(fit, "log_volume")).abs()
             );
-            assert_rel(p.intercept, f(fit, "intercept"), 1e-8, &format!("{what} intercept"));
+            assert_rel(
+                p.intercept,
+                f(fit, "intercept"),
+                1e-8,
+                &format!("{what} intercept"),
+            );
             assert_rel(p.r_value, f(fit, "r_value"), 1e-8, &format!("{what} r_value"));
             assert_rel(p.stderr, f(fit, "stderr"), 1e-8, &format!("{what} stderr"));
             let ci = fit["ci95"].as_array().unwrap();
-            assert_rel(p.ci95[0], ci[0].as_f64().unwrap(), 1e-8, &format!("{what} ci95 low"));
-            assert_rel(p.ci95[1], ci[1].as_f64().unwrap(), 1e-8, &format!("{what} ci95 high"));
+            assert_rel(
+                p.ci95[0],
+                ci[0].as_f64().unwrap(),
+                1e-8,
+                &format!("{what} ci95 low"),
+            );
+            assert_rel(
+                p.ci95[1],
+                ci[1].as_f64().unwrap(),
+                1e-8,
+                &format!("{what} ci95 high"),
+            );
             let lv = log_volume(&eig, ranks).unwrap();
             assert_rel(lv, f(fit, "log_volume"), 1e-8, &format!("{what} log_volume"));
             assert_rel(
@@ -151,7 +175,10 @@ fn golden_eigenvalues_fits_and_errors() {
 
             // The full linregress result on the same log-log points.
             let x: Vec<f64> = (ranks.first..=ranks.last).map(|r| (r as f64).log10()).collect();
-            let y: Vec<f64> = eig[ranks.first - 1..ranks.last].iter().map(|v| v.log10()).collect();
+            let y: Vec<f64> = eig[ranks.first - 1..ranks.last]
+                .iter()
+                .map(|v| v.log10())
+                .collect();
             let l = linregress(&x, &y).unwrap();
             assert_rel(l.p_value, f(fit, "p_value"), 1e-8, &format!("{what} p_value"));
             assert_rel(
@@ -183,26 +210,36 @@ fn golden_galaxy_spectrum_matches_parts() {
     let iso = s.isotropic_slope.expect("isotropic fit");
     // n / d = 6 here, so the Marchenko-Pastur bulk is wide and not flat: (1 -+ sqrt(1/6))^2 = 0.35..1.99;
     // only ask that it is clearly flatter than the planted r^-0.8 spectrum.
-    assert!(iso < 0.0 && iso > s.power_law.slope + 0.3, "isotropic slope {iso}");
+    assert!(
+        iso < 0.0 && iso > s.power_law.slope + 0.3,
+        "isotropic slope {iso}"
+    );
 
     // The wide (N < d) matrix: the default ranks reach the zero eigenvalues, an error that names
     // rank 100 (= N) and arrives before the isotropic reference is drawn; 11..60 works.
     let wide = read_npy_f32(&golden_dir().join("galaxy_wide.npy"));
     let mut stages = Vec::new();
-    let e =
-        galaxy_spectrum(&wide, &GalaxyParams::default(), &mut |st, _| stages.push(st.to_string()))
-            .unwrap_err();
+    let e = galaxy_spectrum(&wide, &GalaxyParams::default(), &mut |st, _| {
+        stages.push(st.to_string())
+    })
+    .unwrap_err();
     assert_eq!(e.kind(), "non-positive-eigenvalue", "{e}");
     assert!(e.to_string().contains("choose a last rank below 100"), "{e}");
     assert!(!stages.iter().any(|s| s == "isotropic reference"));
     let ok = galaxy_spectrum(
         &wide,
-        &GalaxyParams { ranks: "11..60".parse().unwrap(), ..Default::default() },
+        &GalaxyParams {
+            ranks: "11..60".parse().unwrap(),
+            ..Default::default()
+        },
         &mut |_, _| {},
     )
     .unwrap();
     let want = g["cases"][2]["fits"][0].clone();
-    assert_eq!((want["first"].as_u64(), want["last"].as_u64()), (Some(11), Some(60)));
+    assert_eq!(
+        (want["first"].as_u64(), want["last"].as_u64()),
+        (Some(11), Some(60))
+    );
     assert_rel(ok.power_law.slope, f(&want, "slope"), 1e-6, "wide 11..60 slope");
     assert!(ok.isotropic_slope.is_some());
 }
@@ -235,7 +272,11 @@ fn isotropic_reference_is_marchenko_pastur_flat_and_seeded() {
     let c = (D as f64 / N as f64).sqrt();
     let (lo, hi) = (variance * (1.0 - c).powi(2), variance * (1.0 + c).powi(2));
     let margin = 0.02 * variance;
-    assert!(a[0] <= hi + margin && a[0] > hi - 0.1 * variance, "largest {} vs edge {hi}", a[0]);
+    assert!(
+        a[0] <= hi + margin && a[0] > hi - 0.1 * variance,
+        "largest {} vs edge {hi}",
+        a[0]
+    );
     assert!(
         a[D - 1] >= lo - margin && a[D - 1] < lo + 0.1 * variance,
         "smallest {} vs edge {lo}",
@@ -243,7 +284,10 @@ fn isotropic_reference_is_marchenko_pastur_flat_and_seeded() {
     );
     // Total variance is preserved: mean eigenvalue = trace / d ~ s^2 (sd of the estimate ~ 1e-3 s^2).
     let mean = a.iter().sum::<f64>() / D as f64;
-    assert!((mean - variance).abs() < 0.01 * variance, "mean eigenvalue {mean}");
+    assert!(
+        (mean - variance).abs() < 0.01 * variance,
+        "mean eigenvalue {mean}"
+    );
 
     // Flat: the slope over the authors' ranks 11..150 is small (MP predicts about -0.07 here).
     let fit = power_law_fit(&a, RankRange::default()).unwrap();
@@ -266,7 +310,9 @@ fn bench_covariance_30522x384() {
     let mut s = 1u64;
     let data: Vec<f32> = (0..N * D)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         })
         .collect();
@@ -281,7 +327,10 @@ fn bench_covariance_30522x384() {
         let t = std::time::Instant::now();
         let _ = isotropic_spectrum(N, D, 1.0, 0, &mut |_| {}).unwrap();
         let ti = t.elapsed();
-        eprintln!("covariance {N} x {D}: {tc:?}; eigenvalues: {te:?}; isotropic reference: {ti:?} (top {:.4})", e[0]);
+        eprintln!(
+            "covariance {N} x {D}: {tc:?}; eigenvalues: {te:?}; isotropic reference: {ti:?} (top {:.4})",
+            e[0]
+        );
     }
 }
 
@@ -295,7 +344,9 @@ fn bench_gemma_scale_16384x2304() {
     let mut s = 1u64;
     let data: Vec<f32> = (0..n * d)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         })
         .collect();
@@ -306,5 +357,8 @@ fn bench_gemma_scale_16384x2304() {
     let t = std::time::Instant::now();
     let e = symmetric_eigenvalues_desc(c, d);
     let te = t.elapsed();
-    eprintln!("covariance {n} x {d}: {tc:?}; eigenvalues: {te:?} (top {:.4})", e[0]);
+    eprintln!(
+        "covariance {n} x {d}: {tc:?}; eigenvalues: {te:?} (top {:.4})",
+        e[0]
+    );
 }

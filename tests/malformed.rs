@@ -10,7 +10,10 @@ fn fixtures() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed");
     let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
     let expected: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
-    expected.into_iter().map(|(name, v)| (name, v["kind"].as_str().unwrap().to_string())).collect()
+    expected
+        .into_iter()
+        .map(|(name, v)| (name, v["kind"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 #[test]
@@ -23,8 +26,13 @@ fn each_malformed_file_gives_its_error_kind() {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         match galaxy_from_bytes(&bytes, name, None, &GalaxyParams::default(), &mut |_, _| {}) {
             Ok(_) => wrong.push(format!("{name}: analysed without error, expected {kind}")),
-            Err(e) if e.kind() != kind => wrong.push(format!("{name}: got {} ({e}), expected {kind}", e.kind())),
-            Err(e) => assert!(e.to_string().len() > 20, "{name}: the message says something: {e}"),
+            Err(e) if e.kind() != kind => {
+                wrong.push(format!("{name}: got {} ({e}), expected {kind}", e.kind()))
+            }
+            Err(e) => assert!(
+                e.to_string().len() > 20,
+                "{name}: the message says something: {e}"
+            ),
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -42,7 +50,10 @@ fn the_cli_exits_with_2_and_a_message_on_each_malformed_file() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: exit code; stderr: {stderr}");
         assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
-        assert!(stderr.starts_with("error: ") && stderr.contains(&name), "{name}: stderr names the file: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(&name),
+            "{name}: stderr names the file: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{name}: no panic: {stderr}");
     }
 }

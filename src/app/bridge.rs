@@ -65,7 +65,9 @@ fn spawn_worker() {
             if let Some(s) = state() {
                 s.notice.set(Some(ErrorReport {
                     kind: "worker".into(),
-                    message: format!("the compute worker could not start ({e:?}); analyses cannot run in this browser"),
+                    message: format!(
+                        "the compute worker could not start ({e:?}); analyses cannot run in this browser"
+                    ),
                 }));
             }
             return;
@@ -110,7 +112,10 @@ fn handle(response: Response) {
                 let mut b = b.borrow_mut();
                 let Some(b) = b.as_mut() else { return Vec::new() };
                 b.ready = true;
-                std::mem::take(&mut b.queued).into_iter().map(|m| (b.worker.clone(), m)).collect::<Vec<_>>()
+                std::mem::take(&mut b.queued)
+                    .into_iter()
+                    .map(|m| (b.worker.clone(), m))
+                    .collect::<Vec<_>>()
             });
             for (worker, message) in queued {
                 let _ = worker.post_message(&message);
@@ -122,14 +127,32 @@ fn handle(response: Response) {
                     RunState::Running { started_ms, .. } => started_ms,
                     _ => js_sys::Date::now(),
                 };
-                state.galaxy.set(RunState::Running { job, stage, fraction, started_ms });
+                state.galaxy.set(RunState::Running {
+                    job,
+                    stage,
+                    fraction,
+                    started_ms,
+                });
             }
         }
-        Response::GalaxyDone { job, report, timings, backend } => {
+        Response::GalaxyDone {
+            job,
+            report,
+            timings,
+            backend,
+        } => {
             if current_job() == Some(job) {
                 let key = finish_job();
-                CACHE.with(|c| c.borrow_mut().insert(key, ((*report).clone(), timings, backend.clone())));
-                state.galaxy.set(RunState::Done { report, timings, backend, cached: false });
+                CACHE.with(|c| {
+                    c.borrow_mut()
+                        .insert(key, ((*report).clone(), timings, backend.clone()))
+                });
+                state.galaxy.set(RunState::Done {
+                    report,
+                    timings,
+                    backend,
+                    cached: false,
+                });
             }
         }
         Response::Failed { job, error } => {
@@ -163,7 +186,11 @@ fn terminate() {
 
 /// What identifies a result: the source, the tensor and the parameters.
 fn cache_key(identity: &str, tensor: Option<&str>, params: &GalaxyParams) -> String {
-    format!("{identity}\u{0}{}\u{0}{}", tensor.unwrap_or(""), serde_json::to_string(params).unwrap_or_default())
+    format!(
+        "{identity}\u{0}{}\u{0}{}",
+        tensor.unwrap_or(""),
+        serde_json::to_string(params).unwrap_or_default()
+    )
 }
 
 /// Starts the galaxy analysis of `source` in the worker, or shows the cached result. A job
@@ -178,7 +205,12 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
     let key = cache_key(&identity, tensor.as_deref(), &params);
     if let Some((report, timings, backend)) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
         cancel_silently();
-        state.galaxy.set(RunState::Done { report: Box::new(report), timings, backend, cached: true });
+        state.galaxy.set(RunState::Done {
+            report: Box::new(report),
+            timings,
+            backend,
+            cached: true,
+        });
         return;
     }
     cancel_silently();
@@ -187,9 +219,18 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         *n += 1;
         *n
     });
-    let request = Request::Galaxy { job, source, tensor, params };
+    let request = Request::Galaxy {
+        job,
+        source,
+        tensor,
+        params,
+    };
     let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&message, &"request".into(), &JsValue::from_str(&request.to_json()));
+    let _ = js_sys::Reflect::set(
+        &message,
+        &"request".into(),
+        &JsValue::from_str(&request.to_json()),
+    );
     if let Some(file) = file {
         let _ = js_sys::Reflect::set(&message, &"file".into(), &file);
     }
@@ -206,7 +247,12 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
             None
         }
     });
-    state.galaxy.set(RunState::Running { job, stage: "starting".into(), fraction: 0.0, started_ms: js_sys::Date::now() });
+    state.galaxy.set(RunState::Running {
+        job,
+        stage: "starting".into(),
+        fraction: 0.0,
+        started_ms: js_sys::Date::now(),
+    });
     if let Some(worker) = worker {
         let _ = worker.post_message(&message);
     }

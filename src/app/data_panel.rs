@@ -37,7 +37,11 @@ async fn fetch_text(url: &str) -> Result<String, String> {
         .map_err(|e| format!("could not fetch {url}: {e:?}"))?;
     let response: web_sys::Response = response.unchecked_into();
     if !response.ok() {
-        return Err(format!("could not fetch {url}: HTTP {} {}", response.status(), response.status_text()));
+        return Err(format!(
+            "could not fetch {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
     }
     let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
         .await
@@ -77,7 +81,10 @@ fn choose_file(state: AppState, file: File) {
     state.notice.set(None);
     state.tensor.set(String::new());
     state.local_file.set(Some(file));
-    state.selection.set(Some(Selection::Local { name, bytes: size as u64 }));
+    state.selection.set(Some(Selection::Local {
+        name,
+        bytes: size as u64,
+    }));
     start_galaxy(state);
 }
 
@@ -148,7 +155,13 @@ fn DatasetItem(entry: DatasetEntry) -> impl IntoView {
     let state = expect_context::<AppState>();
     let id = entry.id.clone();
     let selected = move || matches!(state.selection.get(), Some(Selection::Bundled(ref d)) if d.id == id);
-    let shape = format!("{} × {}, {}, {}", entry.n, entry.d, entry.dtype, megabytes(entry.bytes as f64));
+    let shape = format!(
+        "{} × {}, {}, {}",
+        entry.n,
+        entry.d,
+        entry.dtype,
+        megabytes(entry.bytes as f64)
+    );
     let testid = format!("dataset-{}", entry.id);
     let title = entry.title.clone();
     let description = entry.description.clone();

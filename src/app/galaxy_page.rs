@@ -22,7 +22,10 @@ pub fn start_galaxy(state: AppState) {
     let params = state.galaxy_params.get_untracked();
     match selection {
         Selection::Bundled(entry) => {
-            let source = Source::Url { url: format!("data/{}", entry.file), name: entry.file.clone() };
+            let source = Source::Url {
+                url: format!("data/{}", entry.file),
+                name: entry.file.clone(),
+            };
             bridge::run_galaxy(source, None, tensor, params);
         }
         Selection::Local { name, .. } => {
@@ -48,11 +51,19 @@ pub fn GalaxyPage() -> impl IntoView {
     let input_error = RwSignal::new(None::<String>);
 
     let apply_and_run = move || {
-        let parsed = (first.get_untracked().trim().parse::<usize>(), last.get_untracked().trim().parse::<usize>(), seed.get_untracked().trim().parse::<u64>());
+        let parsed = (
+            first.get_untracked().trim().parse::<usize>(),
+            last.get_untracked().trim().parse::<usize>(),
+            seed.get_untracked().trim().parse::<u64>(),
+        );
         match parsed {
             (Ok(f), Ok(l), Ok(s)) => {
                 input_error.set(None);
-                state.galaxy_params.set(GalaxyParams { ranks: RankRange { first: f, last: l }, seed: s, isotropic: true });
+                state.galaxy_params.set(GalaxyParams {
+                    ranks: RankRange { first: f, last: l },
+                    seed: s,
+                    isotropic: true,
+                });
                 start_galaxy(state);
             }
             _ => input_error.set(Some("ranks and seed must be whole numbers".into())),
@@ -67,7 +78,10 @@ pub fn GalaxyPage() -> impl IntoView {
     Effect::new(move |_| {
         if let (RunState::Done { report, .. }, Some(canvas)) = (state.galaxy.get(), canvas.get()) {
             if let Err(e) = draw_spectrum(&canvas, &report) {
-                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the spectrum: {e}") }));
+                state.notice.set(Some(ErrorReport {
+                    kind: "plot".into(),
+                    message: format!("could not draw the spectrum: {e}"),
+                }));
             }
         }
     });

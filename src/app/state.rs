@@ -37,8 +37,18 @@ pub enum Datasets {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunState {
     Idle,
-    Running { job: u32, stage: String, fraction: f64, started_ms: f64 },
-    Done { report: Box<GalaxyReport>, timings: Timings, backend: String, cached: bool },
+    Running {
+        job: u32,
+        stage: String,
+        fraction: f64,
+        started_ms: f64,
+    },
+    Done {
+        report: Box<GalaxyReport>,
+        timings: Timings,
+        backend: String,
+        cached: bool,
+    },
     Failed(ErrorReport),
     Cancelled,
 }

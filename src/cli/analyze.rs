@@ -14,9 +14,19 @@ use crate::geometry::galaxy::GalaxyParams;
 pub fn galaxy(args: &GalaxyArgs) -> Result<(), CliError> {
     let path = args.input.display().to_string();
     let bytes = read_file(&args.input)?;
-    let params = GalaxyParams { ranks: args.ranks, seed: args.seed, isotropic: !args.no_isotropic };
-    let report = galaxy_from_bytes(&bytes, &file_name(&args.input), args.tensor.as_deref(), &params, &mut |_, _| {})
-        .map_err(|source| CliError::Analysis { path, source })?;
+    let params = GalaxyParams {
+        ranks: args.ranks,
+        seed: args.seed,
+        isotropic: !args.no_isotropic,
+    };
+    let report = galaxy_from_bytes(
+        &bytes,
+        &file_name(&args.input),
+        args.tensor.as_deref(),
+        &params,
+        &mut |_, _| {},
+    )
+    .map_err(|source| CliError::Analysis { path, source })?;
     print_json(&report, args.pretty)
 }
 
@@ -25,7 +35,10 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
     let path = args.input.display().to_string();
     let bytes = read_file(&args.input)?;
     let name = file_name(&args.input);
-    let fail = |source| CliError::Format { path: path.clone(), source };
+    let fail = |source| CliError::Format {
+        path: path.clone(),
+        source,
+    };
 
     #[derive(Serialize)]
     struct Entry {
@@ -45,7 +58,11 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
             let a = formats::npy::read(&bytes).map_err(fail)?;
             Listing {
                 format: "npy",
-                arrays: vec![Entry { name: name.clone(), dtype: a.dtype.to_string(), shape: a.shape }],
+                arrays: vec![Entry {
+                    name: name.clone(),
+                    dtype: a.dtype.to_string(),
+                    shape: a.shape,
+                }],
                 metadata: Default::default(),
             }
         }
@@ -54,7 +71,11 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
             arrays: formats::npz::entries(&bytes)
                 .map_err(fail)?
                 .into_iter()
-                .map(|e| Entry { name: e.name, dtype: e.dtype.to_string(), shape: e.shape })
+                .map(|e| Entry {
+                    name: e.name,
+                    dtype: e.dtype.to_string(),
+                    shape: e.shape,
+                })
                 .collect(),
             metadata: Default::default(),
         },
@@ -63,7 +84,11 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
             arrays: formats::safetensors::list(&bytes)
                 .map_err(fail)?
                 .into_iter()
-                .map(|(name, dtype, shape)| Entry { name, dtype: dtype.to_string(), shape })
+                .map(|(name, dtype, shape)| Entry {
+                    name,
+                    dtype: dtype.to_string(),
+                    shape,
+                })
                 .collect(),
             metadata: formats::safetensors::metadata(&bytes).map_err(fail)?,
         },
@@ -73,8 +98,15 @@ pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
 
 /// Writes `value` as one JSON object and a newline on stdout.
 pub(crate) fn print_json<T: Serialize>(value: &T, pretty: bool) -> Result<(), CliError> {
-    let text = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) }
-        .map_err(|e| CliError::Other(format!("cannot encode the result as JSON: {e}")))?;
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|e| CliError::Other(format!("cannot encode the result as JSON: {e}")))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}").map_err(|source| CliError::Write { path: "stdout".into(), source })
+    writeln!(out, "{text}").map_err(|source| CliError::Write {
+        path: "stdout".into(),
+        source,
+    })
 }

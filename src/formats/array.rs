@@ -313,9 +313,7 @@ pub(crate) fn encode_le(dtype: Dtype, data: &ArrayData) -> Vec<u8> {
     };
     let mut out = Vec::with_capacity(data.len().saturating_mul(dtype.size()));
     match (dtype, data) {
-        (Dtype::F16, ArrayData::F32(v)) => v
-            .iter()
-            .for_each(|&x| out.extend(f16::from_f32(x).to_le_bytes())),
+        (Dtype::F16, ArrayData::F32(v)) => v.iter().for_each(|&x| out.extend(f16::from_f32(x).to_le_bytes())),
         (Dtype::BF16, ArrayData::F32(v)) => v
             .iter()
             .for_each(|&x| out.extend(bf16::from_f32(x).to_le_bytes())),
@@ -332,23 +330,13 @@ pub(crate) fn encode_le(dtype: Dtype, data: &ArrayData) -> Vec<u8> {
         (Dtype::BF16, _) => f()
             .iter()
             .for_each(|&x| out.extend(bf16::from_f64(x).to_le_bytes())),
-        (Dtype::F32, _) => f()
-            .iter()
-            .for_each(|&x| out.extend((x as f32).to_le_bytes())),
+        (Dtype::F32, _) => f().iter().for_each(|&x| out.extend((x as f32).to_le_bytes())),
         (Dtype::F64, _) => f().iter().for_each(|&x| out.extend(x.to_le_bytes())),
-        (Dtype::I32, _) => f()
-            .iter()
-            .for_each(|&x| out.extend((x as i32).to_le_bytes())),
-        (Dtype::I64, _) => f()
-            .iter()
-            .for_each(|&x| out.extend((x as i64).to_le_bytes())),
+        (Dtype::I32, _) => f().iter().for_each(|&x| out.extend((x as i32).to_le_bytes())),
+        (Dtype::I64, _) => f().iter().for_each(|&x| out.extend((x as i64).to_le_bytes())),
         (Dtype::U8, _) => f().iter().for_each(|&x| out.push(x as u8)),
-        (Dtype::U16, _) => f()
-            .iter()
-            .for_each(|&x| out.extend((x as u16).to_le_bytes())),
-        (Dtype::U32, _) => f()
-            .iter()
-            .for_each(|&x| out.extend((x as u32).to_le_bytes())),
+        (Dtype::U16, _) => f().iter().for_each(|&x| out.extend((x as u16).to_le_bytes())),
+        (Dtype::U32, _) => f().iter().for_each(|&x| out.extend((x as u32).to_le_bytes())),
     }
     out
 }
@@ -376,10 +364,7 @@ mod tests {
         for d in Dtype::ALL {
             assert_eq!(Dtype::parse(d.name()), Some(d));
             assert_eq!(d.to_string(), d.name());
-            assert_eq!(
-                serde_json::to_string(&d).unwrap(),
-                format!("\"{}\"", d.name())
-            );
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{}\"", d.name()));
         }
         assert_eq!(Dtype::parse("BF16"), Some(Dtype::BF16));
         assert_eq!(Dtype::parse("f128"), None);

@@ -38,10 +38,7 @@ pub enum FormatError {
 
     /// The requested array is not in the file. `available` lists what is, as `name (shape)`.
     #[error("no tensor named '{name}'; the file has: {}; pass --tensor NAME", list_or_none(.available))]
-    MissingTensor {
-        name: String,
-        available: Vec<String>,
-    },
+    MissingTensor { name: String, available: Vec<String> },
 
     /// A matrix was wanted but the array is not 2-D.
     #[error("'{name}' has shape {} ({} dimensions), but a 2-D matrix (features x dimensions) is needed; pick another tensor with --tensor NAME or reshape it to 2-D", shape_str(.shape), .shape.len())]
@@ -49,10 +46,7 @@ pub enum FormatError {
 
     /// The header could not be parsed or is inconsistent.
     #[error("{format}: bad header: {reason}")]
-    BadHeader {
-        format: &'static str,
-        reason: String,
-    },
+    BadHeader { format: &'static str, reason: String },
 
     /// Neither the magic bytes nor the extension say what the file is.
     #[error("'{file_name}': unknown file format; expected a .npy, .npz or .safetensors file")]
@@ -103,11 +97,7 @@ pub(crate) fn shape_str(shape: &[usize]) -> String {
         [n] => format!("({n},)"),
         _ => format!(
             "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         ),
     }
 }
@@ -117,11 +107,7 @@ pub(crate) fn shape_x(shape: &[usize]) -> String {
     if shape.is_empty() {
         "scalar".to_string()
     } else {
-        shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x")
+        shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
     }
 }
 

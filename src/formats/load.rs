@@ -69,11 +69,7 @@ pub const TORCH_DECODER: &str = "decoder.weight";
 /// there is. For `.npy` there is one array: `tensor` must be None or the file's name (with or without `.npy`), and the file name is reported.
 /// Integer arrays are converted to `f32`. A non-2-D array is [`FormatError::NotAMatrix`]; one
 /// with 0 rows or 0 columns is [`FormatError::Empty`].
-pub fn read_matrix(
-    bytes: &[u8],
-    file_name: &str,
-    tensor: Option<&str>,
-) -> Result<LoadedMatrix, FormatError> {
+pub fn read_matrix(bytes: &[u8], file_name: &str, tensor: Option<&str>) -> Result<LoadedMatrix, FormatError> {
     let (array, name, metadata) = match detect_kind(bytes, file_name)? {
         FileKind::Npy => {
             let array = npy::read(bytes)?;
@@ -125,19 +121,14 @@ pub fn read_matrix(
         return Err(FormatError::Empty { name });
     }
     let source_dtype = array.dtype;
-    let matrix =
-        Matrix::new(rows, cols, array.into_f32_vec()).map_err(|e| FormatError::ShapeMismatch {
-            what: format!("'{name}'"),
-            expected: e.expected as u64,
-            actual: e.actual as u64,
-        })?;
+    let matrix = Matrix::new(rows, cols, array.into_f32_vec()).map_err(|e| FormatError::ShapeMismatch {
+        what: format!("'{name}'"),
+        expected: e.expected as u64,
+        actual: e.actual as u64,
+    })?;
     let transposed = name == TORCH_DECODER;
     Ok(LoadedMatrix {
-        matrix: if transposed {
-            matrix.transpose()
-        } else {
-            matrix
-        },
+        matrix: if transposed { matrix.transpose() } else { matrix },
         tensor: name,
         source_dtype,
         transposed,
@@ -146,10 +137,7 @@ pub fn read_matrix(
 }
 
 /// Picks the tensor name from `(name, shape, dtype)` entries (see [`read_matrix`]).
-fn choose(
-    entries: &[(String, Vec<usize>, String)],
-    tensor: Option<&str>,
-) -> Result<String, FormatError> {
+fn choose(entries: &[(String, Vec<usize>, String)], tensor: Option<&str>) -> Result<String, FormatError> {
     let has = |n: &str| entries.iter().any(|(name, _, _)| name == n);
     let missing = |name: &str| FormatError::MissingTensor {
         name: name.to_string(),
@@ -197,17 +185,19 @@ mod tests {
         let e = detect_kind(b"hello world", "notes.txt").unwrap_err();
         assert_eq!(e.kind(), "unknown-format");
         assert!(e.to_string().contains("notes.txt"));
-        assert_eq!(
-            detect_kind(b"", "npy").unwrap_err().kind(),
-            "unknown-format"
-        );
+        assert_eq!(detect_kind(b"", "npy").unwrap_err().kind(), "unknown-format");
     }
 
     #[test]
     fn npy_matrix() {
         let bytes = npy::write_f32(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let m = read_matrix(&bytes, "points.npy", Some("points")).unwrap();
-        assert_eq!(read_matrix(&bytes, "points.npy", Some("W_dec")).unwrap_err().kind(), "missing-tensor");
+        assert_eq!(
+            read_matrix(&bytes, "points.npy", Some("W_dec"))
+                .unwrap_err()
+                .kind(),
+            "missing-tensor"
+        );
         assert_eq!(
             (m.matrix.rows(), m.matrix.cols(), m.tensor.as_str()),
             (2, 3, "points.npy")
@@ -291,12 +281,7 @@ mod tests {
         assert_eq!(e.kind(), "not-a-matrix");
         for shape in [[0usize, 5], [5, 0]] {
             let e = read_matrix(&npy::write_f32(&shape, &[]), "e.npy", None).unwrap_err();
-            assert_eq!(
-                e,
-                FormatError::Empty {
-                    name: "e.npy".into()
-                }
-            );
+            assert_eq!(e, FormatError::Empty { name: "e.npy".into() });
         }
     }
 
@@ -311,9 +296,7 @@ mod tests {
             "bad-magic"
         );
         assert_eq!(
-            read_matrix(b"junk", "a.safetensors", None)
-                .unwrap_err()
-                .kind(),
+            read_matrix(b"junk", "a.safetensors", None).unwrap_err().kind(),
             "truncated"
         );
         assert_eq!(

@@ -82,11 +82,7 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
     let end = header_size(bytes)?;
     let start = if bytes[6] == 1 { 10 } else { 12 };
     if end > bytes.len() {
-        return Err(truncated(
-            "npy header",
-            (end - start) as u64,
-            bytes.len() - start,
-        ));
+        return Err(truncated("npy header", (end - start) as u64, bytes.len() - start));
     }
     let raw = &bytes[start..end];
     let text: String = if bytes[6] == 3 {
@@ -106,8 +102,7 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
             .map(|(_, v)| v)
     };
     let descr = get("descr").ok_or_else(|| bad("the header has no 'descr' key".into()))?;
-    let fortran =
-        get("fortran_order").ok_or_else(|| bad("the header has no 'fortran_order' key".into()))?;
+    let fortran = get("fortran_order").ok_or_else(|| bad("the header has no 'fortran_order' key".into()))?;
     let shape = get("shape").ok_or_else(|| bad("the header has no 'shape' key".into()))?;
 
     let dtype = match descr {
@@ -240,10 +235,7 @@ pub fn write(array: &Array) -> Vec<u8> {
         [n] => format!("({n},)"),
         s => format!(
             "({})",
-            s.iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
         ),
     };
     let dict = format!(
@@ -258,8 +250,7 @@ pub fn write(array: &Array) -> Vec<u8> {
     };
     let total = padded(prefix);
     let header_len = total - prefix;
-    let mut out =
-        Vec::with_capacity(total.saturating_add(array.len().saturating_mul(dtype.size())));
+    let mut out = Vec::with_capacity(total.saturating_add(array.len().saturating_mul(dtype.size())));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[version, 0]);
     if version == 1 {
@@ -392,10 +383,7 @@ mod tests {
         // bf16 has no numpy dtype: written as f32, values preserved.
         let b = Array::bf16_from_f32(vec![2], &[1.0, 0.1]);
         let back = read(&write(&b)).unwrap();
-        assert_eq!(
-            (back.dtype, back.to_f32_vec()),
-            (Dtype::F32, b.to_f32_vec())
-        );
+        assert_eq!((back.dtype, back.to_f32_vec()), (Dtype::F32, b.to_f32_vec()));
     }
 
     #[test]
@@ -489,9 +477,7 @@ mod tests {
 
     #[test]
     fn error_unsupported_dtypes() {
-        for descr in [
-            ">f4", ">i8", "<c8", "<f16", "|f4", "<i2", "<U10", "|O", "<M8[ns]",
-        ] {
+        for descr in [">f4", ">i8", "<c8", "<f16", "|f4", "<i2", "<U10", "|O", "<M8[ns]"] {
             let e = read(&with_header(
                 &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,)}}"),
                 &[0; 16],

@@ -37,10 +37,7 @@ pub struct Entry {
 /// (as `np.load(path).files` lists them). Directories are skipped.
 pub fn list(bytes: &[u8]) -> Result<Vec<String>, FormatError> {
     let archive = open(bytes)?;
-    Ok(member_names(&archive)
-        .into_iter()
-        .map(|(_, name)| name)
-        .collect())
+    Ok(member_names(&archive).into_iter().map(|(_, name)| name).collect())
 }
 
 /// Name, dtype and shape of every array, read from the member headers without decompressing the
@@ -80,12 +77,10 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
 fn describe(archive: &mut Archive<'_>, total: usize) -> Vec<String> {
     member_names(archive)
         .into_iter()
-        .map(
-            |(i, name)| match read_member_header(archive, i, &name, total) {
-                Ok(h) => format!("{name} ({} {})", shape_x(&h.shape), h.dtype),
-                Err(_) => name,
-            },
-        )
+        .map(|(i, name)| match read_member_header(archive, i, &name, total) {
+            Ok(h) => format!("{name} ({} {})", shape_x(&h.shape), h.dtype),
+            Err(_) => name,
+        })
         .collect()
 }
 
@@ -196,11 +191,7 @@ fn read_member(
         return Err(FormatError::Zip(format!(
             "member '{name}' declares {size} bytes but holds {}{}",
             out.len(),
-            if (out.len() as u64) > size {
-                " or more"
-            } else {
-                ""
-            }
+            if (out.len() as u64) > size { " or more" } else { "" }
         )));
     }
     Ok(out)
@@ -373,9 +364,7 @@ mod tests {
     fn error_duplicate_names_on_write() {
         let (w, _, _) = sample();
         assert_eq!(
-            try_write(&[("a", &w), ("a", &w)], false)
-                .unwrap_err()
-                .kind(),
+            try_write(&[("a", &w), ("a", &w)], false).unwrap_err().kind(),
             "zip"
         );
     }

@@ -27,10 +27,7 @@ pub(crate) fn parse(text: &str) -> Result<Lit, String> {
     };
     let v = p.value(0)?;
     p.skip_ws();
-    match p.s[p.i..]
-        .iter()
-        .any(|&b| b != 0 && !b.is_ascii_whitespace())
-    {
+    match p.s[p.i..].iter().any(|&b| b != 0 && !b.is_ascii_whitespace()) {
         false => Ok(v),
         true => Err(format!("unexpected text after the literal at byte {}", p.i)),
     }
@@ -106,12 +103,7 @@ impl Parser<'_> {
                         c.escape_ascii()
                     ))
                 }
-                None => {
-                    return Err(format!(
-                        "the header ends before the closing '{}'",
-                        close as char
-                    ))
-                }
+                None => return Err(format!("the header ends before the closing '{}'", close as char)),
             }
         }
     }
@@ -134,12 +126,7 @@ impl Parser<'_> {
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {}
-                Some(c) => {
-                    return Err(format!(
-                        "expected ',' or '}}' but found '{}'",
-                        c.escape_ascii()
-                    ))
-                }
+                Some(c) => return Err(format!("expected ',' or '}}' but found '{}'", c.escape_ascii())),
                 None => return Err("the header ends before the closing '}'".into()),
             }
         }

@@ -121,12 +121,8 @@ pub fn try_write(
             },
         ));
     }
-    let meta: Option<HashMap<String, String>> = (!metadata.is_empty()).then(|| {
-        metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    });
+    let meta: Option<HashMap<String, String>> =
+        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     serialize(views, meta).map_err(crate_error)
 }
 
@@ -189,10 +185,10 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
             found: show_bytes(bytes),
         });
     }
-    let text = std::str::from_utf8(header)
-        .map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
-    let json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
+    let text =
+        std::str::from_utf8(header).map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
 
     let data_len = bytes.len() - 8 - n;
     let mut metadata = BTreeMap::new();
@@ -225,10 +221,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
         }
         if end > data_len {
             return Err(FormatError::Truncated {
-                what: format!(
-                    "safetensors tensor '{}' (data_offsets [{start}, {end}])",
-                    e.name
-                ),
+                what: format!("safetensors tensor '{}' (data_offsets [{start}, {end}])", e.name),
                 needed: end as u64,
                 available: data_len as u64,
             });
@@ -241,11 +234,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
         }
         expected_start = end;
         if let Some(dtype) = to_dtype(&e.dtype) {
-            let needed = byte_count(
-                &e.shape,
-                dtype,
-                &format!("safetensors tensor '{}' shape", e.name),
-            )?;
+            let needed = byte_count(&e.shape, dtype, &format!("safetensors tensor '{}' shape", e.name))?;
             if needed != end - start {
                 return Err(FormatError::ShapeMismatch {
                     what: format!(
@@ -376,11 +365,7 @@ mod tests {
         let b = Array::f32(vec![2], vec![1.5, -2.5]);
         let meta = BTreeMap::from([("model".to_string(), "tiny".to_string())]);
         write(
-            &[
-                ("decoder.weight", &dec),
-                ("encoder.weight", &enc),
-                ("b_dec", &b),
-            ],
+            &[("decoder.weight", &dec), ("encoder.weight", &enc), ("b_dec", &b)],
             &meta,
         )
     }
@@ -389,10 +374,7 @@ mod tests {
     fn round_trip_all_dtypes_and_metadata() {
         let bytes = sample();
         let l = list(&bytes).unwrap();
-        let names: Vec<_> = l
-            .iter()
-            .map(|(n, d, s)| (n.as_str(), *d, s.clone()))
-            .collect();
+        let names: Vec<_> = l.iter().map(|(n, d, s)| (n.as_str(), *d, s.clone())).collect();
         assert!(names.contains(&("decoder.weight", Dtype::F16, vec![2, 3])));
         assert!(names.contains(&("encoder.weight", Dtype::BF16, vec![3, 2])));
         assert_eq!(
@@ -483,9 +465,7 @@ mod tests {
         assert_eq!(e.kind(), "missing-tensor");
         let msg = e.to_string();
         assert!(
-            msg.contains("'W_dec'")
-                && msg.contains("decoder.weight (2x3 F16)")
-                && msg.contains("--tensor"),
+            msg.contains("'W_dec'") && msg.contains("decoder.weight (2x3 F16)") && msg.contains("--tensor"),
             "{msg}"
         );
     }

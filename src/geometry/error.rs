@@ -24,7 +24,11 @@ pub enum GeometryError {
 
     /// The rank range is impossible for this spectrum.
     #[error("rank range {first}..{last} is not usable: {reason}")]
-    RankRangeInvalid { first: usize, last: usize, reason: String },
+    RankRangeInvalid {
+        first: usize,
+        last: usize,
+        reason: String,
+    },
 
     /// An eigenvalue inside the rank range is zero (up to rounding) or negative, so its logarithm
     /// is undefined. `rank` is 1-based.
@@ -63,9 +67,18 @@ mod tests {
         let all = [
             GeometryError::NonFinite { row: 3, col: 7 },
             GeometryError::TooFewRows { n: 1, needed: 2 },
-            GeometryError::RankRangeInvalid { first: 0, last: 5, reason: "x".into() },
-            GeometryError::NonPositiveEigenvalue { rank: 100, value: -1e-17 },
-            GeometryError::DegenerateFit { reason: "all x values are identical".into() },
+            GeometryError::RankRangeInvalid {
+                first: 0,
+                last: 5,
+                reason: "x".into(),
+            },
+            GeometryError::NonPositiveEigenvalue {
+                rank: 100,
+                value: -1e-17,
+            },
+            GeometryError::DegenerateFit {
+                reason: "all x values are identical".into(),
+            },
         ];
         let kinds: Vec<_> = all.iter().map(|e| e.kind()).collect();
         let mut dedup = kinds.clone();

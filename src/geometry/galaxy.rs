@@ -49,7 +49,11 @@ impl RankRange {
     /// (`last >= first + 2`, so that a line has a residual degree of freedom), `last <= d`.
     pub fn validate(&self, d: usize) -> Result<(), GeometryError> {
         let invalid = |reason: String| {
-            Err(GeometryError::RankRangeInvalid { first: self.first, last: self.last, reason })
+            Err(GeometryError::RankRangeInvalid {
+                first: self.first,
+                last: self.last,
+                reason,
+            })
         };
         if self.first < 1 {
             return invalid("ranks are 1-based: the first rank must be at least 1".into());
@@ -104,8 +108,10 @@ impl FromStr for RankRange {
     /// Reads `"11..150"`, `"11..=150"` or `"11-150"` (inclusive; surrounding spaces allowed),
     /// and checks what can be checked without the spectrum (`first >= 1`, at least 3 ranks).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err =
-            |reason: &str| ParseRankRangeError { input: s.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| ParseRankRangeError {
+            input: s.to_string(),
+            reason: reason.to_string(),
+        };
         let t = s.trim();
         let (a, b) = if let Some((a, b)) = t.split_once("..=") {
             (a, b)
@@ -120,8 +126,12 @@ impl FromStr for RankRange {
         if a.is_empty() || b.is_empty() {
             return Err(err("both the first and the last rank must be given"));
         }
-        let first: usize = a.parse().map_err(|_| err(&format!("{a:?} is not a whole number")))?;
-        let last: usize = b.parse().map_err(|_| err(&format!("{b:?} is not a whole number")))?;
+        let first: usize = a
+            .parse()
+            .map_err(|_| err(&format!("{a:?} is not a whole number")))?;
+        let last: usize = b
+            .parse()
+            .map_err(|_| err(&format!("{b:?} is not a whole number")))?;
         if first < 1 {
             return Err(err("ranks are 1-based, so the first rank must be at least 1"));
         }
@@ -145,7 +155,11 @@ pub struct GalaxyParams {
 
 impl Default for GalaxyParams {
     fn default() -> Self {
-        GalaxyParams { ranks: RankRange::default(), seed: 0, isotropic: true }
+        GalaxyParams {
+            ranks: RankRange::default(),
+            seed: 0,
+            isotropic: true,
+        }
     }
 }
 
@@ -193,8 +207,9 @@ pub struct GalaxySpectrum {
 /// of floating point as tiny numbers of either sign; treating them all as zero makes the outcome
 /// independent of the rounding noise (numpy's log10 of the negative ones gives NaN fits).
 fn zero_tolerance(eigenvalues_desc: &[f64]) -> f64 {
-    let max =
-        eigenvalues_desc.iter().fold(0f64, |a, &v| if v.is_finite() { a.max(v.abs()) } else { a });
+    let max = eigenvalues_desc
+        .iter()
+        .fold(0f64, |a, &v| if v.is_finite() { a.max(v.abs()) } else { a });
     max * eigenvalues_desc.len() as f64 * f64::EPSILON
 }
 
@@ -221,18 +236,18 @@ fn checked_slice(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<&[f64], G
 /// Errors: `RankRangeInvalid` (first < 1, fewer than 3 ranks, last > number of eigenvalues),
 /// `NonPositiveEigenvalue` (an eigenvalue in the range is <= `lambda_max * d * eps`, i.e. zero up to
 /// rounding, or negative, or NaN), `DegenerateFit` (non-finite values).
-pub fn power_law_fit(
-    eigenvalues_desc: &[f64],
-    ranks: RankRange,
-) -> Result<PowerLawFit, GeometryError> {
+pub fn power_law_fit(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<PowerLawFit, GeometryError> {
     let slice = checked_slice(eigenvalues_desc, ranks)?;
     let x: Vec<f64> = (ranks.first..=ranks.last).map(|r| (r as f64).log10()).collect();
     let y: Vec<f64> = slice.iter().map(|v| v.log10()).collect();
     let fit = linregress(&x, &y)?;
     // An exactly flat spectrum: scipy's r and stderr are NaN (0/0); the line fits exactly, so
     // report r = 0 and stderr = 0 (keeps the result serialisable as JSON numbers).
-    let (r_value, stderr) =
-        if fit.r_value.is_nan() { (0.0, 0.0) } else { (fit.r_value, fit.stderr) };
+    let (r_value, stderr) = if fit.r_value.is_nan() {
+        (0.0, 0.0)
+    } else {
+        (fit.r_value, fit.stderr)
+    };
     let t = student_t_quantile(0.975, (x.len() - 2) as f64);
     Ok(PowerLawFit {
         slope: fit.slope,
@@ -249,7 +264,10 @@ pub fn power_law_fit(
 ///
 /// `np.sum(np.log(eigs[first-1:last]))`. Same errors as [`power_law_fit`] (minus `DegenerateFit`).
 pub fn log_volume(eigenvalues_desc: &[f64], ranks: RankRange) -> Result<f64, GeometryError> {
-    Ok(checked_slice(eigenvalues_desc, ranks)?.iter().map(|v| v.ln()).sum())
+    Ok(checked_slice(eigenvalues_desc, ranks)?
+        .iter()
+        .map(|v| v.ln())
+        .sum())
 }
 
 fn check_input(m: &Matrix) -> Result<(), GeometryError> {
@@ -257,7 +275,10 @@ fn check_input(m: &Matrix) -> Result<(), GeometryError> {
         return Err(GeometryError::NonFinite { row, col });
     }
     if m.rows() < 2 {
-        return Err(GeometryError::TooFewRows { n: m.rows(), needed: 2 });
+        return Err(GeometryError::TooFewRows {
+            n: m.rows(),
+            needed: 2,
+        });
     }
     Ok(())
 }
@@ -267,10 +288,7 @@ fn check_input(m: &Matrix) -> Result<(), GeometryError> {
 /// `np.linalg.eigvalsh(np.cov(W, rowvar=False))[::-1]`. `progress(fraction)` follows the
 /// covariance (the eigenvalue step, O(d^3), reports nothing).
 /// Errors: `NonFinite` (checked first), `TooFewRows` (fewer than 2 rows).
-pub fn covariance_spectrum(
-    m: &Matrix,
-    progress: &mut dyn FnMut(f64),
-) -> Result<Vec<f64>, GeometryError> {
+pub fn covariance_spectrum(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<Vec<f64>, GeometryError> {
     check_input(m)?;
     let c = cpu::covariance(m, progress);
     Ok(symmetric_eigenvalues_desc(c, m.cols()))
@@ -302,9 +320,7 @@ pub fn isotropic_spectrum(
     }
     if !(variance.is_finite() && variance >= 0.0) {
         return Err(GeometryError::DegenerateFit {
-            reason: format!(
-                "the isotropic reference needs a finite, non-negative variance, got {variance}"
-            ),
+            reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
         });
     }
     if d == 0 {
@@ -334,7 +350,11 @@ pub fn isotropic_spectrum(
             *s += p;
         }
         cpu::gram_upper_accumulate(block, rows, d, &mut acc);
-        progress(if b + 1 == blocks { 1.0 } else { (b + 1) as f64 / blocks as f64 });
+        progress(if b + 1 == blocks {
+            1.0
+        } else {
+            (b + 1) as f64 / blocks as f64
+        });
     }
     let nf = n as f64;
     for i in 0..d {
@@ -365,7 +385,11 @@ impl StageWeights {
         let total = cov + eig + iso;
         // The fit and the log volume (O(ranks)) get the last 1%.
         let total = total * 1.01;
-        StageWeights { covariance: cov / total, eigenvalues: eig / total, isotropic: iso / total }
+        StageWeights {
+            covariance: cov / total,
+            eigenvalues: eig / total,
+            isotropic: iso / total,
+        }
     }
 }
 
@@ -405,10 +429,9 @@ pub fn galaxy_spectrum(
         let start = done;
         // Its eigenvalue step has no progress of its own: spread the sampling + Gram part.
         let share = w.isotropic - w.eigenvalues;
-        isotropic_eigenvalues =
-            isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
-                progress("isotropic reference", start + share * f)
-            })?;
+        isotropic_eigenvalues = isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
+            progress("isotropic reference", start + share * f)
+        })?;
         done += w.isotropic;
         progress("isotropic reference", done);
     }
@@ -492,7 +515,13 @@ mod tests {
         eig[14] = 1e-18; // rank 15: zero up to rounding
         eig[15] = -1e-17;
         let e = power_law_fit(&eig, RankRange::new(2, 20)).unwrap_err();
-        assert_eq!(e, GeometryError::NonPositiveEigenvalue { rank: 15, value: 1e-18 });
+        assert_eq!(
+            e,
+            GeometryError::NonPositiveEigenvalue {
+                rank: 15,
+                value: 1e-18
+            }
+        );
         assert!(e.to_string().contains("choose a last rank below 15"));
         assert_eq!(
             log_volume(&eig, RankRange::new(2, 20)).unwrap_err().kind(),
@@ -516,7 +545,10 @@ mod tests {
         let lv = log_volume(&eig, RankRange::new(1, 3)).unwrap();
         assert!((lv - (3.0f64.ln() * 3.0 - 0.7 * (2f64.ln() + 3f64.ln()))).abs() < 1e-12);
         let flat = power_law_fit(&[2.0; 10], RankRange::new(1, 10)).unwrap();
-        assert_eq!((flat.slope, flat.r_value, flat.stderr, flat.ci95), (0.0, 0.0, 0.0, [0.0, 0.0]));
+        assert_eq!(
+            (flat.slope, flat.r_value, flat.stderr, flat.ci95),
+            (0.0, 0.0, 0.0, [0.0, 0.0])
+        );
     }
 
     #[test]
@@ -524,12 +556,18 @@ mod tests {
         let mut data = vec![1.0f32; 3 * 4];
         data[6] = f32::INFINITY;
         let m = Matrix::new(3, 4, data).unwrap();
-        let p = GalaxyParams { ranks: RankRange::new(50, 10), ..Default::default() };
+        let p = GalaxyParams {
+            ranks: RankRange::new(50, 10),
+            ..Default::default()
+        };
         assert_eq!(
             galaxy_spectrum(&m, &p, &mut |_, _| {}).unwrap_err(),
             GeometryError::NonFinite { row: 1, col: 2 }
         );
-        assert_eq!(covariance_spectrum(&m, &mut |_| {}).unwrap_err().kind(), "non-finite");
+        assert_eq!(
+            covariance_spectrum(&m, &mut |_| {}).unwrap_err().kind(),
+            "non-finite"
+        );
         let one = Matrix::new(1, 4, vec![1.0; 4]).unwrap();
         assert_eq!(
             galaxy_spectrum(&one, &p, &mut |_, _| {}).unwrap_err(),
@@ -540,12 +578,16 @@ mod tests {
             "too-few-rows"
         );
         assert_eq!(
-            isotropic_spectrum(5, 4, f64::NAN, 0, &mut |_| {}).unwrap_err().kind(),
+            isotropic_spectrum(5, 4, f64::NAN, 0, &mut |_| {})
+                .unwrap_err()
+                .kind(),
             "degenerate-fit"
         );
         let ok = planted(10, 4, 1);
         assert_eq!(
-            galaxy_spectrum(&ok, &GalaxyParams::default(), &mut |_, _| {}).unwrap_err().kind(),
+            galaxy_spectrum(&ok, &GalaxyParams::default(), &mut |_, _| {})
+                .unwrap_err()
+                .kind(),
             "rank-range"
         );
     }
@@ -553,7 +595,11 @@ mod tests {
     #[test]
     fn galaxy_end_to_end_and_progress() {
         let m = planted(600, 40, 3);
-        let params = GalaxyParams { ranks: RankRange::new(3, 30), seed: 9, isotropic: true };
+        let params = GalaxyParams {
+            ranks: RankRange::new(3, 30),
+            seed: 9,
+            isotropic: true,
+        };
         let mut calls: Vec<(String, f64)> = Vec::new();
         let g = galaxy_spectrum(&m, &params, &mut |s, f| calls.push((s.to_string(), f))).unwrap();
         assert_eq!(
@@ -565,8 +611,7 @@ mod tests {
         assert!(iso.abs() < 0.35 && iso > g.power_law.slope + 0.3, "{iso}");
         assert_eq!(g.isotropic_seed, 9);
         // Total variance preserved (in expectation): traces agree to a few percent.
-        let (t1, t2): (f64, f64) =
-            (g.eigenvalues.iter().sum(), g.isotropic_eigenvalues.iter().sum());
+        let (t1, t2): (f64, f64) = (g.eigenvalues.iter().sum(), g.isotropic_eigenvalues.iter().sum());
         assert!((t1 - t2).abs() / t1 < 0.05);
         let stages: Vec<&str> = calls.iter().map(|(s, _)| s.as_str()).collect();
         for s in ["covariance", "eigenvalues", "isotropic reference", "fit"] {
@@ -576,9 +621,11 @@ mod tests {
         assert_eq!(calls.last().unwrap().1, 1.0);
         // Round trip through JSON (serde_json without its `float_roundtrip` feature may change
         // the last bit of a float, so compare to 1 ulp-ish).
-        let back: GalaxySpectrum =
-            serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
-        assert_eq!((back.n, back.d, back.isotropic_seed), (g.n, g.d, g.isotropic_seed));
+        let back: GalaxySpectrum = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        assert_eq!(
+            (back.n, back.d, back.isotropic_seed),
+            (g.n, g.d, g.isotropic_seed)
+        );
         for (a, b) in back
             .eigenvalues
             .iter()
@@ -588,13 +635,18 @@ mod tests {
             assert!((a - b).abs() <= 4.0 * f64::EPSILON * b.abs());
         }
         assert!(
-            (back.power_law.slope - g.power_law.slope).abs()
-                <= 4.0 * f64::EPSILON * g.power_law.slope.abs()
+            (back.power_law.slope - g.power_law.slope).abs() <= 4.0 * f64::EPSILON * g.power_law.slope.abs()
         );
 
-        let no_iso =
-            galaxy_spectrum(&m, &GalaxyParams { isotropic: false, ..params }, &mut |_, _| {})
-                .unwrap();
+        let no_iso = galaxy_spectrum(
+            &m,
+            &GalaxyParams {
+                isotropic: false,
+                ..params
+            },
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert!(no_iso.isotropic_eigenvalues.is_empty() && no_iso.isotropic_slope.is_none());
         assert_eq!(no_iso.eigenvalues, g.eigenvalues);
     }

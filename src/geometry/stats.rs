@@ -41,11 +41,16 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Result<LinearFit, GeometryError> {
     if n < 2 {
         return degenerate("a line needs at least 2 points".into());
     }
-    if let Some(i) = x.iter().zip(y).position(|(a, b)| !a.is_finite() || !b.is_finite()) {
+    if let Some(i) = x
+        .iter()
+        .zip(y)
+        .position(|(a, b)| !a.is_finite() || !b.is_finite())
+    {
         return degenerate(format!("point {i} is not finite (x = {}, y = {})", x[i], y[i]));
     }
-    let (xmin, xmax) =
-        x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (xmin, xmax) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
     if xmin == xmax {
         return degenerate("all x values are identical".into());
     }
@@ -85,7 +90,14 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Result<LinearFit, GeometryError> {
         let se = ((1.0 - r * r) * ssym / ssxm / df).sqrt();
         (p, se, se * (ssxm + xmean * xmean).sqrt())
     };
-    Ok(LinearFit { slope, intercept, r_value: r, p_value, stderr, intercept_stderr })
+    Ok(LinearFit {
+        slope,
+        intercept,
+        r_value: r,
+        p_value,
+        stderr,
+        intercept_stderr,
+    })
 }
 
 /// Upper tail `P(T > t)` of Student's t with `dof` degrees of freedom (NaN stays NaN).
@@ -120,8 +132,7 @@ fn student_t_pdf(t: f64, dof: f64) -> f64 {
     if dof.is_infinite() {
         return (-0.5 * t * t).exp() / (2.0 * std::f64::consts::PI).sqrt();
     }
-    let ln_norm =
-        ln_gamma(0.5 * (dof + 1.0)) - ln_gamma(0.5 * dof) - 0.5 * (dof * std::f64::consts::PI).ln();
+    let ln_norm = ln_gamma(0.5 * (dof + 1.0)) - ln_gamma(0.5 * dof) - 0.5 * (dof * std::f64::consts::PI).ln();
     (ln_norm - 0.5 * (dof + 1.0) * (t * t / dof).ln_1p()).exp()
 }
 
@@ -162,7 +173,9 @@ pub fn student_t_quantile(p: f64, dof: f64) -> f64 {
 
     let mut t = {
         use statrs::distribution::{ContinuousCDF, StudentsT};
-        StudentsT::new(0.0, 1.0, dof).map(|d| d.inverse_cdf(1.0 - q)).unwrap_or(f64::NAN)
+        StudentsT::new(0.0, 1.0, dof)
+            .map(|d| d.inverse_cdf(1.0 - q))
+            .unwrap_or(f64::NAN)
     };
     if !t.is_finite() || t <= 0.0 {
         t = -normal_quantile(q);
@@ -187,7 +200,11 @@ pub fn student_t_quantile(p: f64, dof: f64) -> f64 {
             f64::NAN // sf underflowed: bisect back towards the centre
         };
         if !next.is_finite() || next <= lo || next >= hi {
-            next = if hi.is_finite() { 0.5 * (lo + hi) } else { 2.0 * t.max(lo).max(1.0) };
+            next = if hi.is_finite() {
+                0.5 * (lo + hi)
+            } else {
+                2.0 * t.max(lo).max(1.0)
+            };
         }
         let done = (next - t).abs() <= 2.0 * f64::EPSILON * t.abs();
         t = next;
@@ -347,7 +364,10 @@ mod tests {
     #[test]
     fn two_points_and_constant_y() {
         let f = linregress(&[0.0, 1.0], &[2.0, 5.0]).unwrap();
-        assert_eq!((f.slope, f.stderr, f.intercept_stderr, f.p_value), (3.0, 0.0, 0.0, 0.0));
+        assert_eq!(
+            (f.slope, f.stderr, f.intercept_stderr, f.p_value),
+            (3.0, 0.0, 0.0, 0.0)
+        );
         let f = linregress(&[0.0, 1.0, 2.0], &[2.0, 2.0, 2.0]).unwrap();
         assert_eq!(f.slope, 0.0);
         assert!(f.r_value.is_nan());

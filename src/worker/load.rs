@@ -10,7 +10,10 @@ use super::{scope, ProgressPoster, LOAD_SHARE};
 use crate::protocol::{ErrorReport, Source};
 
 fn fetch_error(url: &str, detail: String) -> ErrorReport {
-    ErrorReport { kind: "fetch".into(), message: format!("could not fetch {url}: {detail}") }
+    ErrorReport {
+        kind: "fetch".into(),
+        message: format!("could not fetch {url}: {detail}"),
+    }
 }
 
 fn js_text(v: &JsValue) -> String {
@@ -20,7 +23,11 @@ fn js_text(v: &JsValue) -> String {
 }
 
 /// The bytes of `source`; `message` is the request object (it carries the `File`).
-pub(crate) async fn bytes(source: &Source, message: &JsValue, progress: &mut ProgressPoster) -> Result<Vec<u8>, ErrorReport> {
+pub(crate) async fn bytes(
+    source: &Source,
+    message: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<Vec<u8>, ErrorReport> {
     match source {
         Source::Url { url, .. } => fetch(url, progress).await,
         Source::File { name } => {
@@ -28,11 +35,19 @@ pub(crate) async fn bytes(source: &Source, message: &JsValue, progress: &mut Pro
             let file: Blob = Reflect::get(message, &JsValue::from_str("file"))
                 .ok()
                 .and_then(|f| f.dyn_into::<Blob>().ok())
-                .ok_or_else(|| ErrorReport { kind: "bad-request".into(), message: format!("no file came with {name}") })?;
-            let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| ErrorReport {
-                kind: "read".into(),
-                message: format!("could not read {name}: {} (the file may be too large for this tab)", js_text(&e)),
-            })?;
+                .ok_or_else(|| ErrorReport {
+                    kind: "bad-request".into(),
+                    message: format!("no file came with {name}"),
+                })?;
+            let buffer = JsFuture::from(file.array_buffer())
+                .await
+                .map_err(|e| ErrorReport {
+                    kind: "read".into(),
+                    message: format!(
+                        "could not read {name}: {} (the file may be too large for this tab)",
+                        js_text(&e)
+                    ),
+                })?;
             progress.report("reading file", LOAD_SHARE);
             Ok(Uint8Array::new(&buffer).to_vec())
         }
@@ -53,7 +68,10 @@ async fn fetch(url: &str, progress: &mut ProgressPoster) -> Result<Vec<u8>, Erro
     })?;
     let response: web_sys::Response = response.unchecked_into();
     if !response.ok() {
-        return Err(fetch_error(url, format!("HTTP {} {}", response.status(), response.status_text())));
+        return Err(fetch_error(
+            url,
+            format!("HTTP {} {}", response.status(), response.status_text()),
+        ));
     }
     let total: Option<f64> = response
         .headers()
@@ -68,8 +86,13 @@ async fn fetch(url: &str, progress: &mut ProgressPoster) -> Result<Vec<u8>, Erro
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut out: Vec<u8> = Vec::with_capacity(total.unwrap_or(0.0).min(1.0e9) as usize);
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| fetch_error(url, js_text(&e)))?;
-        let done = Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|v| v.as_bool()).unwrap_or(true);
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| fetch_error(url, js_text(&e)))?;
+        let done = Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
         if done {
             break;
         }

@@ -47,20 +47,30 @@ pub(crate) struct ProgressPoster {
 
 impl ProgressPoster {
     pub(crate) fn new(job: u32) -> Self {
-        Self { job, stage: String::new(), last: -1.0 }
+        Self {
+            job,
+            stage: String::new(),
+            last: -1.0,
+        }
     }
 
     pub(crate) fn report(&mut self, stage: &str, fraction: f64) {
         if stage != self.stage || fraction - self.last >= 0.01 || fraction >= 1.0 {
             self.stage = stage.to_string();
             self.last = fraction;
-            post(&Response::Progress { job: self.job, stage: stage.to_string(), fraction });
+            post(&Response::Progress {
+                job: self.job,
+                stage: stage.to_string(),
+                fraction,
+            });
         }
     }
 }
 
 async fn handle(data: JsValue) {
-    let text = Reflect::get(&data, &JsValue::from_str("request")).ok().and_then(|v| v.as_string());
+    let text = Reflect::get(&data, &JsValue::from_str("request"))
+        .ok()
+        .and_then(|v| v.as_string());
     let request = match text.as_deref().map(Request::from_json) {
         Some(Ok(r)) => r,
         other => {
@@ -70,13 +80,21 @@ async fn handle(data: JsValue) {
             };
             post(&Response::Failed {
                 job: 0,
-                error: ErrorReport { kind: "bad-request".into(), message: format!("the worker got a malformed request: {detail}") },
+                error: ErrorReport {
+                    kind: "bad-request".into(),
+                    message: format!("the worker got a malformed request: {detail}"),
+                },
             });
             return;
         }
     };
     match request {
-        Request::Galaxy { job, source, tensor, params } => {
+        Request::Galaxy {
+            job,
+            source,
+            tensor,
+            params,
+        } => {
             let mut progress = ProgressPoster::new(job);
             let t0 = js_sys::Date::now();
             let bytes = match load::bytes(&source, &data, &mut progress).await {
@@ -84,14 +102,35 @@ async fn handle(data: JsValue) {
                 Err(error) => return post(&Response::Failed { job, error }),
             };
             let t1 = js_sys::Date::now();
-            let mut report_progress =
-                |stage: &str, fraction: f64| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction);
-            let result = galaxy_from_bytes(&bytes, source.name(), tensor.as_deref(), &params, &mut report_progress);
+            let mut report_progress = |stage: &str, fraction: f64| {
+                progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+            };
+            let result = galaxy_from_bytes(
+                &bytes,
+                source.name(),
+                tensor.as_deref(),
+                &params,
+                &mut report_progress,
+            );
             drop(bytes);
-            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            let timings = Timings {
+                load_ms: t1 - t0,
+                compute_ms: js_sys::Date::now() - t1,
+            };
             post(&match result {
-                Ok(report) => Response::GalaxyDone { job, report: Box::new(report), timings, backend: "CPU (wasm)".into() },
-                Err(e) => Response::Failed { job, error: ErrorReport { kind: e.kind().into(), message: e.to_string() } },
+                Ok(report) => Response::GalaxyDone {
+                    job,
+                    report: Box::new(report),
+                    timings,
+                    backend: "CPU (wasm)".into(),
+                },
+                Err(e) => Response::Failed {
+                    job,
+                    error: ErrorReport {
+                        kind: e.kind().into(),
+                        message: e.to_string(),
+                    },
+                },
             });
         }
     }

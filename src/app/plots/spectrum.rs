@@ -15,18 +15,27 @@ const FIT_RANGE: RGBColor = RGBColor(252, 235, 214);
 
 /// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
 pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<(), String> {
-    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
+    let ratio = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .max(1.0);
     let css_width = canvas.client_width().max(320) as f64;
     canvas.set_width((css_width * ratio) as u32);
     canvas.set_height((css_width * 0.58 * ratio) as u32);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
+    let backend =
+        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
     let root = backend.into_drawing_area();
     spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())
 }
 
 /// Points (rank, eigenvalue) with a positive eigenvalue (log axes cannot show the others).
 fn positive_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
-    eigenvalues.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(i, v)| ((i + 1) as f64, *v)).collect()
+    eigenvalues
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v > 0.0)
+        .map(|(i, v)| ((i + 1) as f64, *v))
+        .collect()
 }
 
 /// The chart on any plotters backend (canvas in the app, SVG for export).
@@ -42,7 +51,11 @@ pub fn spectrum_chart<DB: DrawingBackend>(
     let iso = positive_points(&spectrum.isotropic_eigenvalues);
     let all = data.iter().chain(iso.iter()).map(|p| p.1);
     let (lo, hi) = all.fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > 0.0 { (lo / 1.5, hi * 1.5) } else { (1e-6, 1.0) };
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (1e-6, 1.0)
+    };
     let max_rank = spectrum.d.max(2) as f64;
 
     let fit = &spectrum.power_law;
@@ -81,14 +94,19 @@ pub fn spectrum_chart<DB: DrawingBackend>(
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], ISOTROPIC.stroke_width(2)));
     }
     chart
-        .draw_series(LineSeries::new(data.iter().copied(), DATA.stroke_width(s(2.0) as u32)))?
+        .draw_series(LineSeries::new(
+            data.iter().copied(),
+            DATA.stroke_width(s(2.0) as u32),
+        ))?
         .label("eigenvalues")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], DATA.stroke_width(2)));
     let fit_line = |r: f64| 10f64.powf(fit.intercept + fit.slope * r.log10());
     let (a, b) = (fit.first_rank as f64, fit.last_rank as f64);
     chart
         .draw_series(LineSeries::new(
-            (0..=40).map(|i| a * (b / a).powf(i as f64 / 40.0)).map(|r| (r, fit_line(r))),
+            (0..=40)
+                .map(|i| a * (b / a).powf(i as f64 / 40.0))
+                .map(|r| (r, fit_line(r))),
             FIT.stroke_width(s(3.0) as u32),
         ))?
         .label(format!("power law fit, slope {:.4}", fit.slope))
