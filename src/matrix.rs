@@ -24,7 +24,7 @@ pub struct Matrix {
 impl Matrix {
     /// Wraps `data` (row-major, `rows * cols` values).
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, ShapeError> {
-        let expected = rows.checked_mul(cols).unwrap_or(usize::MAX);
+        let expected = rows.saturating_mul(cols);
         if data.len() != expected {
             return Err(ShapeError {
                 rows,

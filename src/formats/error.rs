@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn kinds_are_distinct_and_messages_mention_the_fix() {
-        let all = vec![
+        let all = [
             FormatError::BadMagic {
                 format: "npy",
                 found: "\"PK\"".into(),
