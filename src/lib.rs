@@ -11,6 +11,7 @@ pub mod formats;
 pub mod geometry;
 pub mod matrix;
 pub mod protocol;
+pub mod sae;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
