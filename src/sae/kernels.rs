@@ -198,7 +198,12 @@ pub(crate) fn top_k_dense(row: &[f32], k: usize, idx: &mut Vec<u32>, val: &mut V
     // Fill the heap from the first k entries, then scan the rest in chunks of 8: a chunk whose
     // maximum does not beat the heap's root (the common case once the heap holds large values)
     // is skipped with one (vectorisable) max and one comparison.
-    top_k(row[..k].iter().enumerate().map(|(i, &v)| (i as u32, v)), k, idx, val);
+    top_k(
+        row[..k].iter().enumerate().map(|(i, &v)| (i as u32, v)),
+        k,
+        idx,
+        val,
+    );
     let mut floor = val[0];
     let mut base = k;
     let rest = &row[k..];
@@ -277,7 +282,9 @@ mod tests {
         for n in [1usize, 5, 8, 9, 33, 100, 4096] {
             let row: Vec<f32> = (0..n)
                 .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     // Few distinct values, so that ties occur.
                     ((state >> 33) % 50) as f32 - 25.0
                 })
@@ -311,11 +318,16 @@ mod tests {
     fn run_parallel_visits_every_item_once() {
         let mut out = vec![0u32; 100];
         let items: Vec<(usize, &mut [u32])> = out.chunks_mut(7).enumerate().collect();
-        run_parallel(items, 3, || (), |_, (b, chunk)| {
-            for (i, o) in chunk.iter_mut().enumerate() {
-                *o += (b * 7 + i) as u32;
-            }
-        });
+        run_parallel(
+            items,
+            3,
+            || (),
+            |_, (b, chunk)| {
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    *o += (b * 7 + i) as u32;
+                }
+            },
+        );
         assert!(out.iter().enumerate().all(|(i, &v)| v == i as u32));
     }
 }

@@ -210,7 +210,13 @@ impl TopKSae {
 
     /// Encodes `rows` consecutive tokens of `x` (row-major) and calls `sink(row, active)` with each
     /// token's active latents, sorted by decreasing activation (ties: lower index first).
-    fn encode_rows(&self, x: &[f32], rows: usize, s: &mut EncodeScratch, mut sink: impl FnMut(usize, &[(u32, f32)])) {
+    fn encode_rows(
+        &self,
+        x: &[f32],
+        rows: usize,
+        s: &mut EncodeScratch,
+        mut sink: impl FnMut(usize, &[(u32, f32)]),
+    ) {
         let (d, f) = (self.dim(), self.n_features());
         for (dst, src) in s.xc.chunks_exact_mut(d).zip(x.chunks_exact(d)).take(rows) {
             for ((o, &v), b) in dst.iter_mut().zip(src).zip(&self.b_dec) {
@@ -222,7 +228,13 @@ impl TopKSae {
         for r in 0..rows {
             top_k_dense(&s.pre[r * f..(r + 1) * f], self.k, &mut s.idx, &mut s.val);
             active.clear();
-            active.extend(s.idx.iter().zip(&s.val).filter(|p| *p.1 > 0.0).map(|(&i, &v)| (i, v)));
+            active.extend(
+                s.idx
+                    .iter()
+                    .zip(&s.val)
+                    .filter(|p| *p.1 > 0.0)
+                    .map(|(&i, &v)| (i, v)),
+            );
             active.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             sink(r, &active);
         }
@@ -235,7 +247,11 @@ impl TopKSae {
     /// # Panics
     /// If `x.len() != self.dim()`.
     pub fn encode_sparse(&self, x: &[f32]) -> Vec<(u32, f32)> {
-        assert_eq!(x.len(), self.dim(), "encode_sparse: input has the wrong dimension");
+        assert_eq!(
+            x.len(),
+            self.dim(),
+            "encode_sparse: input has the wrong dimension"
+        );
         let mut s = self.scratch(1);
         let mut out = Vec::new();
         self.encode_rows(x, 1, &mut s, |_, a| out = a.to_vec());
@@ -253,8 +269,11 @@ impl TopKSae {
         if d == 0 {
             return out;
         }
-        let items: Vec<(&[f32], &mut [Vec<(u32, f32)>])> =
-            data.as_slice().chunks(BLOCK_TOKENS * d).zip(out.chunks_mut(BLOCK_TOKENS)).collect();
+        let items: Vec<(&[f32], &mut [Vec<(u32, f32)>])> = data
+            .as_slice()
+            .chunks(BLOCK_TOKENS * d)
+            .zip(out.chunks_mut(BLOCK_TOKENS))
+            .collect();
         run_parallel(
             items,
             effective_threads(0),
@@ -304,13 +323,18 @@ impl TopKSae {
         // Pass 1: the mean, per block then in block order.
         let blocks: Vec<&[f32]> = data.as_slice().chunks(BLOCK_TOKENS * d).collect();
         let mut sums = vec![vec![0f64; d]; blocks.len()];
-        run_parallel(blocks.iter().zip(sums.iter_mut()).collect(), effective_threads(0), || (), |_, (x, s)| {
-            for row in x.chunks_exact(d) {
-                for (a, &v) in s.iter_mut().zip(row) {
-                    *a += v as f64;
+        run_parallel(
+            blocks.iter().zip(sums.iter_mut()).collect(),
+            effective_threads(0),
+            || (),
+            |_, (x, s)| {
+                for row in x.chunks_exact(d) {
+                    for (a, &v) in s.iter_mut().zip(row) {
+                        *a += v as f64;
+                    }
                 }
-            }
-        });
+            },
+        );
         let mut mean = vec![0f64; d];
         for s in &sums {
             for (m, v) in mean.iter_mut().zip(s) {

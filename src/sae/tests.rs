@@ -94,7 +94,10 @@ fn recovers_a_planted_dictionary() {
     let recovered = cos.iter().filter(|&&c| c > 0.9).count();
     let metrics = sae.metrics(&data);
     eprintln!("{last}\nrecovered {recovered}/{m}; {metrics:?}");
-    assert!(recovered as f64 > 0.9 * m as f64, "recovered only {recovered} of {m} atoms");
+    assert!(
+        recovered as f64 > 0.9 * m as f64,
+        "recovered only {recovered} of {m} atoms"
+    );
     assert!(metrics.fvu < 0.1, "FVU {}", metrics.fvu);
     assert!(metrics.mean_l0 <= 4.0);
 }
@@ -108,10 +111,26 @@ fn deterministic_for_a_seed_whatever_the_thread_count() {
     assert_eq!(a.w_dec.as_slice(), b.w_dec.as_slice());
     assert_eq!(a, b);
     for threads in [2, 3] {
-        let c = train_topk(&data, &TopKConfig { threads, ..config.clone() }, &mut |_, _| {}).unwrap();
+        let c = train_topk(
+            &data,
+            &TopKConfig {
+                threads,
+                ..config.clone()
+            },
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(a, c, "threads = {threads}");
     }
-    let other = train_topk(&data, &TopKConfig { seed: 8, ..config.clone() }, &mut |_, _| {}).unwrap();
+    let other = train_topk(
+        &data,
+        &TopKConfig {
+            seed: 8,
+            ..config.clone()
+        },
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_ne!(a.w_dec.as_slice(), other.w_dec.as_slice());
 }
 
@@ -187,7 +206,12 @@ fn metrics_match_brute_force_on_a_hand_made_case() {
     let sse: f64 = rows
         .iter()
         .zip(&hats)
-        .map(|(x, h)| x.iter().zip(h).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>())
+        .map(|(x, h)| {
+            x.iter()
+                .zip(h)
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum::<f64>()
+        })
         .sum();
     let mean = [(3.0 + 0.5 - 2.0 + 2.5) / 4.0, (1.0 + 4.0 + 0.0 + 2.0) / 4.0];
     let sst: f64 = rows
@@ -211,7 +235,9 @@ fn encode_sparse_returns_k_entries_or_fewer_when_not_positive() {
         let single = sae.encode_sparse(data.row(i));
         assert_eq!(&single, z);
         assert!(z.len() <= config.k);
-        assert!(z.iter().all(|&(j, v)| v > 0.0 && (j as usize) < config.n_features));
+        assert!(z
+            .iter()
+            .all(|&(j, v)| v > 0.0 && (j as usize) < config.n_features));
         assert!(z.windows(2).all(|w| w[0].1 >= w[1].1));
         // Exactly k unless the k-th largest pre-activation is not positive.
         let xc: Vec<f32> = data.row(i).iter().zip(&sae.b_dec).map(|(a, b)| a - b).collect();
@@ -248,7 +274,10 @@ fn edge_cases_are_errors_not_panics() {
     let mut v = data.as_slice().to_vec();
     v[3 * 8 + 2] = f32::NAN;
     let nan = Matrix::new(500, 8, v.clone()).unwrap();
-    assert_eq!(run(&nan, &config).unwrap_err(), SaeError::NonFinite { row: 3, col: 2 });
+    assert_eq!(
+        run(&nan, &config).unwrap_err(),
+        SaeError::NonFinite { row: 3, col: 2 }
+    );
     v[3 * 8 + 2] = f32::INFINITY;
     let inf = Matrix::new(500, 8, v).unwrap();
     assert_eq!(run(&inf, &config).unwrap_err().kind(), "non-finite");
@@ -259,15 +288,43 @@ fn edge_cases_are_errors_not_panics() {
     assert_eq!(run(&zeros, &config).unwrap_err().kind(), "constant-data");
 
     for bad in [
-        TopKConfig { k: 33, ..config.clone() },
-        TopKConfig { k: 0, ..config.clone() },
-        TopKConfig { n_features: 0, ..config.clone() },
-        TopKConfig { n_features: 0, k: 0, ..config.clone() },
-        TopKConfig { epochs: 0, ..config.clone() },
-        TopKConfig { batch_size: 0, ..config.clone() },
-        TopKConfig { learning_rate: 0.0, ..config.clone() },
-        TopKConfig { learning_rate: f32::NAN, ..config.clone() },
-        TopKConfig { aux_coefficient: -1.0, ..config.clone() },
+        TopKConfig {
+            k: 33,
+            ..config.clone()
+        },
+        TopKConfig {
+            k: 0,
+            ..config.clone()
+        },
+        TopKConfig {
+            n_features: 0,
+            ..config.clone()
+        },
+        TopKConfig {
+            n_features: 0,
+            k: 0,
+            ..config.clone()
+        },
+        TopKConfig {
+            epochs: 0,
+            ..config.clone()
+        },
+        TopKConfig {
+            batch_size: 0,
+            ..config.clone()
+        },
+        TopKConfig {
+            learning_rate: 0.0,
+            ..config.clone()
+        },
+        TopKConfig {
+            learning_rate: f32::NAN,
+            ..config.clone()
+        },
+        TopKConfig {
+            aux_coefficient: -1.0,
+            ..config.clone()
+        },
     ] {
         let e = run(&data, &bad).unwrap_err();
         assert_eq!(e.kind(), "invalid-config", "{bad:?}");
@@ -276,15 +333,44 @@ fn edge_cases_are_errors_not_panics() {
 
     // A huge learning rate diverges or not, but never panics; k = n_features and a batch larger
     // than the data are fine.
-    let _ = run(&data, &TopKConfig { learning_rate: 1e30, ..config.clone() });
+    let _ = run(
+        &data,
+        &TopKConfig {
+            learning_rate: 1e30,
+            ..config.clone()
+        },
+    );
     let one_row = Matrix::new(1, 8, data.row(0).to_vec()).unwrap();
     assert_eq!(run(&one_row, &config).unwrap_err().kind(), "constant-data");
     let two_rows = Matrix::new(2, 8, data.as_slice()[..16].to_vec()).unwrap();
-    let sae = run(&two_rows, &TopKConfig { k: 32, batch_size: 10_000, ..config.clone() }).unwrap();
+    let sae = run(
+        &two_rows,
+        &TopKConfig {
+            k: 32,
+            batch_size: 10_000,
+            ..config.clone()
+        },
+    )
+    .unwrap();
     assert!(sae.metrics(&two_rows).fvu.is_finite());
-    let no_aux = run(&data, &TopKConfig { aux_k: 0, ..config.clone() }).unwrap();
+    let no_aux = run(
+        &data,
+        &TopKConfig {
+            aux_k: 0,
+            ..config.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(no_aux.n_features(), 32);
-    let huge_aux = run(&data, &TopKConfig { aux_k: 1000, dead_after_tokens: 0, ..config.clone() }).unwrap();
+    let huge_aux = run(
+        &data,
+        &TopKConfig {
+            aux_k: 1000,
+            dead_after_tokens: 0,
+            ..config.clone()
+        },
+    )
+    .unwrap();
     assert_eq!(huge_aux.n_features(), 32);
 }
 

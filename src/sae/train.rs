@@ -5,7 +5,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::kernels::{axpy, dot, effective_threads, pre_activations, run_parallel, top_k, top_k_dense, BLOCK_TOKENS};
+use super::kernels::{
+    axpy, dot, effective_threads, pre_activations, run_parallel, top_k, top_k_dense, BLOCK_TOKENS,
+};
 use super::{SaeError, TopKConfig, TopKSae};
 use crate::matrix::Matrix;
 
@@ -142,10 +144,16 @@ fn validate(data: &Matrix, c: &TopKConfig) -> Result<(), SaeError> {
         return bad("epochs is 0; train for at least one epoch".into());
     }
     if c.batch_size == 0 || c.batch_size >= AUX_FLAG as usize {
-        return bad(format!("batch_size = {} must be at least 1 (and below 2^31)", c.batch_size));
+        return bad(format!(
+            "batch_size = {} must be at least 1 (and below 2^31)",
+            c.batch_size
+        ));
     }
     if !(c.learning_rate.is_finite() && c.learning_rate > 0.0) {
-        return bad(format!("learning_rate = {} must be positive and finite", c.learning_rate));
+        return bad(format!(
+            "learning_rate = {} must be positive and finite",
+            c.learning_rate
+        ));
     }
     if !(c.aux_coefficient.is_finite() && c.aux_coefficient >= 0.0) {
         return bad(format!(
@@ -170,7 +178,12 @@ fn geometric_median(x: &[f32], d: usize) -> Vec<f32> {
         next.iter_mut().for_each(|v| *v = 0.0);
         let mut wsum = 0f64;
         for row in x.chunks_exact(d) {
-            let dist = row.iter().zip(&med).map(|(&v, m)| (v as f64 - m).powi(2)).sum::<f64>().sqrt();
+            let dist = row
+                .iter()
+                .zip(&med)
+                .map(|(&v, m)| (v as f64 - m).powi(2))
+                .sum::<f64>()
+                .sqrt();
             let w = 1.0 / dist.max(1e-8);
             wsum += w;
             for (o, &v) in next.iter_mut().zip(row) {
@@ -232,7 +245,10 @@ pub fn train_topk(
     let scale = ((d as f64) / (sq / n as f64)).sqrt() as f32;
     if !(scale.is_finite() && scale > 0.0) {
         return Err(SaeError::InvalidConfig {
-            reason: format!("the data's scale is out of f32 range (mean squared norm {})", sq / n as f64),
+            reason: format!(
+                "the data's scale is out of f32 range (mean squared norm {})",
+                sq / n as f64
+            ),
         });
     }
 
@@ -288,7 +304,9 @@ pub fn train_topk(
     let steps_per_epoch = n.div_ceil(batch);
     let total_steps = config.epochs * steps_per_epoch;
     let decay_steps = ((total_steps as f64) * LR_DECAY_FRACTION).round() as usize;
-    let mut blocks: Vec<Block> = (0..batch.div_ceil(BLOCK_TOKENS)).map(|_| Block::new(d, k, ka)).collect();
+    let mut blocks: Vec<Block> = (0..batch.div_ceil(BLOCK_TOKENS))
+        .map(|_| Block::new(d, k, ka))
+        .collect();
     let mut entries: Vec<Entry> = Vec::new();
     let mut offsets = vec![0usize; f + 1];
     let mut order: Vec<u32> = (0..n as u32).collect();
@@ -317,13 +335,20 @@ pub fn train_topk(
                 threads,
             );
             if !(loss.is_finite() && aux.is_finite()) {
-                return Err(SaeError::Diverged { epoch: epoch + 1, step: s + 1 });
+                return Err(SaeError::Diverged {
+                    epoch: epoch + 1,
+                    step: s + 1,
+                });
             }
             step_no += 1;
             sum_loss += loss;
             sum_aux += aux;
             count += 1;
-            let dead = st.since_fired.iter().filter(|&&t| t >= config.dead_after_tokens as u64).count();
+            let dead = st
+                .since_fired
+                .iter()
+                .filter(|&&t| t >= config.dead_after_tokens as u64)
+                .count();
             let msg = format!(
                 "epoch {}/{} step {}/{}: batch FVU {:.4} (epoch mean {:.4}), AuxK {:.3}, dead {}",
                 epoch + 1,
@@ -458,13 +483,18 @@ fn step(
                         let j = blk.aux_idx[i * ka + c] as usize;
                         axpy(ar, blk.aux_val[i * ka + c], &params[j * stride..j * stride + d]);
                     }
+                    blk.sq_x += dot(x, x) as f64;
+                    blk.sq_e += dot(e, e) as f64;
                     for p in 0..d {
-                        let (xv, ev, av) = (x[p] as f64, e[p] as f64, ar[p] as f64);
-                        blk.sum_x[p] += xv;
-                        blk.sum_e[p] += ev;
-                        blk.sq_x += xv * xv;
-                        blk.sq_e += ev * ev;
-                        blk.sq_aux += (av - ev) * (av - ev);
+                        blk.sum_x[p] += x[p] as f64;
+                        blk.sum_e[p] += e[p] as f64;
+                    }
+                    if ca > 0 {
+                        let mut s = 0f32;
+                        for (a, v) in ar.iter().zip(e.iter()) {
+                            s += (a - v) * (a - v);
+                        }
+                        blk.sq_aux += s as f64;
                     }
                 }
             },
@@ -493,42 +523,41 @@ fn step(
     let any_aux = blocks.iter().any(|b| b.aux_n[..b.n].iter().any(|&c| c > 0));
     let aux_loss = if any_aux { sq_aux / var_e } else { 0.0 };
 
-    // Phase 2 (per token block): dL/dx_hat, dL/dz of the active latents, dL/db_dec.
+    // Phase 2 (per token block): dL/dx_hat, dL/dz of the active latents, dL/db_dec via x_hat.
     {
         let cm = (2.0 / var_x) as f32;
         let ca = (config.aux_coefficient as f64 * 2.0 / var_e) as f32;
         let params = &st.params;
-        run_parallel(blocks.iter_mut().collect(), threads, || (), |_, blk: &mut Block| {
-            blk.grad_b_dec.iter_mut().for_each(|v| *v = 0.0);
-            for i in 0..blk.n {
-                let delta = &mut blk.delta[i * d..(i + 1) * d];
-                let delta_aux = &mut blk.delta_aux[i * d..(i + 1) * d];
-                for p in 0..d {
-                    let e = delta[p];
-                    delta_aux[p] = ca * (delta_aux[p] - e);
-                    delta[p] = -cm * e;
-                }
-                for c in 0..blk.main_n[i] as usize {
-                    let j = blk.main_idx[i * k + c] as usize;
-                    blk.main_g[i * k + c] = dot(&params[j * stride..j * stride + d], delta);
-                }
-                for c in 0..blk.aux_n[i] as usize {
-                    let j = blk.aux_idx[i * ka + c] as usize;
-                    blk.aux_g[i * ka + c] = dot(&params[j * stride..j * stride + d], delta_aux);
-                }
-                // b_dec: directly in x_hat, and (negatively) through the encoder input.
-                for p in 0..d {
-                    blk.grad_b_dec[p] += delta[p] as f64;
-                }
-                for c in 0..blk.main_n[i] as usize {
-                    let j = blk.main_idx[i * k + c] as usize;
-                    let g = blk.main_g[i * k + c] as f64;
-                    for (o, &w) in blk.grad_b_dec.iter_mut().zip(&params[j * stride + d..j * stride + 2 * d]) {
-                        *o -= g * w as f64;
+        run_parallel(
+            blocks.iter_mut().collect(),
+            threads,
+            || (),
+            |_, blk: &mut Block| {
+                blk.grad_b_dec.iter_mut().for_each(|v| *v = 0.0);
+                for i in 0..blk.n {
+                    let delta = &mut blk.delta[i * d..(i + 1) * d];
+                    let delta_aux = &mut blk.delta_aux[i * d..(i + 1) * d];
+                    for p in 0..d {
+                        let e = delta[p];
+                        delta_aux[p] = ca * (delta_aux[p] - e);
+                        delta[p] = -cm * e;
+                    }
+                    for c in 0..blk.main_n[i] as usize {
+                        let j = blk.main_idx[i * k + c] as usize;
+                        blk.main_g[i * k + c] = dot(&params[j * stride..j * stride + d], delta);
+                    }
+                    for c in 0..blk.aux_n[i] as usize {
+                        let j = blk.aux_idx[i * ka + c] as usize;
+                        blk.aux_g[i * ka + c] = dot(&params[j * stride..j * stride + d], delta_aux);
+                    }
+                    // b_dec, directly in x_hat (the path through the encoder input is added per
+                    // latent in phase 3).
+                    for p in 0..d {
+                        blk.grad_b_dec[p] += delta[p] as f64;
                     }
                 }
-            }
-        });
+            },
+        );
     }
 
     // File the (token, latent) pairs under their latent, in token order (a counting sort).
@@ -590,26 +619,34 @@ fn step(
     let bc2 = 1.0 - BETA2.powi(st.adam_t);
     let step_size = lr * bc2.sqrt() / bc1;
     let eps = ADAM_EPS * bc2.sqrt();
+    let mut b_dec_partials = vec![0f64; f.div_ceil(LATENT_BLOCK) * d];
     {
         let blocks_ro: &[Block] = blocks;
         let (entries, offsets) = (&entries[..], &offsets[..]);
-        let items: Vec<(usize, (&mut [f32], (&mut [f32], &mut [f32])))> = st
+        let items: Vec<(usize, (&mut [f32], (&mut [f32], &mut [f32])), &mut [f64])> = st
             .params
             .chunks_mut(LATENT_BLOCK * stride)
-            .zip(st.m.chunks_mut(LATENT_BLOCK * stride).zip(st.v.chunks_mut(LATENT_BLOCK * stride)))
+            .zip(
+                st.m.chunks_mut(LATENT_BLOCK * stride)
+                    .zip(st.v.chunks_mut(LATENT_BLOCK * stride)),
+            )
+            .zip(b_dec_partials.chunks_mut(d))
             .enumerate()
+            .map(|(lb, (pmv, part))| (lb, pmv, part))
             .collect();
         run_parallel(
             items,
             threads,
             || vec![0f32; stride],
-            |grad, (lb, (prm, (m, v)))| {
+            |grad, (lb, (prm, (m, v)), part)| {
+                part.iter_mut().for_each(|p| *p = 0.0);
                 for (r, row) in prm.chunks_exact_mut(stride).enumerate() {
                     let j = lb * LATENT_BLOCK + r;
                     grad.iter_mut().for_each(|g| *g = 0.0);
                     {
                         let (gd, rest) = grad.split_at_mut(d);
                         let (ge, gb) = rest.split_at_mut(d);
+                        let mut gb_main = 0f32;
                         for e in &entries[offsets[j]..offsets[j + 1]] {
                             let t = (e.token & !AUX_FLAG) as usize;
                             let blk = &blocks_ro[t / BLOCK_TOKENS];
@@ -617,6 +654,7 @@ fn step(
                             let delta = if e.token & AUX_FLAG != 0 {
                                 &blk.delta_aux[i * d..(i + 1) * d]
                             } else {
+                                gb_main += e.g;
                                 &blk.delta[i * d..(i + 1) * d]
                             };
                             axpy(gd, e.z, delta);
@@ -627,6 +665,11 @@ fn step(
                         let w = &row[..d];
                         let par = dot(gd, w);
                         axpy(gd, -par, w);
+                        // b_dec through the encoder input: dL/db_dec -= sum_j dL/db_enc[j] W_enc[j]
+                        // (main loss only).
+                        for (o, &we) in part.iter_mut().zip(&row[d..2 * d]) {
+                            *o -= gb_main as f64 * we as f64;
+                        }
                     }
                     let mr = &mut m[r * stride..(r + 1) * stride];
                     let vr = &mut v[r * stride..(r + 1) * stride];
@@ -651,6 +694,11 @@ fn step(
     for blk in blocks.iter() {
         for p in 0..d {
             g_b_dec[p] += blk.grad_b_dec[p];
+        }
+    }
+    for part in b_dec_partials.chunks_exact(d) {
+        for p in 0..d {
+            g_b_dec[p] += part[p];
         }
     }
     for p in 0..d {
