@@ -84,6 +84,8 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         file,
         tensor: args.tensor.clone(),
         kind: "points".to_string(),
+        group: None,
+        layer: None,
         n,
         d,
         dtype: "f16".to_string(),

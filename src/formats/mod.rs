@@ -15,6 +15,8 @@ pub mod npy;
 pub mod npz;
 mod pyliteral;
 pub mod safetensors;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stream;
 
 pub use array::{Array, ArrayData, Dtype};
 pub use error::FormatError;
