@@ -24,6 +24,70 @@ pub enum Command {
     /// Build the app's bundled datasets (public/data) from real inputs.
     #[command(subcommand)]
     Precompute(PrecomputeCommand),
+    /// Convert Gemma Scope / SAELens / the authors' files into the app's bundles (streaming).
+    #[command(subcommand)]
+    Convert(ConvertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConvertCommand {
+    /// An SAE's decoder (Gemma Scope params.npz: W_dec; SAELens safetensors: W_dec, or
+    /// decoder.weight stored d x N, transposed) into a `W_dec` bundle.
+    Sae(ConvertSaeArgs),
+    /// The authors' co-occurrence .npz (`histogram` N x N, `n_chunks`) into a sparse bundle.
+    Histogram(ConvertHistogramArgs),
+}
+
+/// Element type of a converted decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputDtype {
+    F16,
+    F32,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertSaeArgs {
+    /// params.npz, *.safetensors or *.npy holding the decoder.
+    pub input: PathBuf,
+    /// Output bundle (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Array to convert (default: W_dec, else decoder.weight, else the only 2-D array).
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Stored element type: f16 halves the size (relative error ~5e-4 per value).
+    #[arg(long, value_enum, default_value = "f16")]
+    pub dtype: OutputDtype,
+    /// Model the SAE belongs to (metadata), e.g. "gemma-2-2b".
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Layer of the residual stream (metadata and manifest).
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// Where the SAE came from (metadata), e.g. "google/gemma-scope-2b-pt-res layer_12/width_16k/average_l0_41".
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Add the bundle to this manifest.json (its file path is taken relative to the manifest).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Manifest id (default: the output file's stem).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Manifest title (default: the id).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Manifest group (SAEs of one model share it, e.g. "gemma-scope-2b-16k").
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertHistogramArgs {
+    /// The authors' .npz with `histogram` (int, N x N) and `n_chunks`.
+    pub input: PathBuf,
+    /// Output bundle (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::args::TokenEmbeddingsArgs;
 use super::{file_name, read_file, CliError};
-use crate::formats::manifest::{self, DatasetEntry, Manifest};
+use super::convert::update_manifest;
+use crate::formats::manifest::DatasetEntry;
 use crate::formats::{self, Array};
 
 /// `precompute token-embeddings`: the token-embedding matrix of a model as an f16 safetensors
@@ -106,25 +107,6 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         bundle.len()
     );
     Ok(())
-}
-
-/// Replaces (by id) or appends `entry` in the manifest at `path`, creating it if absent.
-fn update_manifest(path: &Path, entry: DatasetEntry) -> Result<(), CliError> {
-    let mut m = if path.exists() {
-        let text = String::from_utf8_lossy(&read_file(path)?).into_owned();
-        manifest::parse(&text).map_err(|source| CliError::Format {
-            path: path.display().to_string(),
-            source,
-        })?
-    } else {
-        Manifest { datasets: Vec::new() }
-    };
-    match m.datasets.iter_mut().find(|e| e.id == entry.id) {
-        Some(slot) => *slot = entry,
-        None => m.datasets.push(entry),
-    }
-    let text = serde_json::to_string_pretty(&m).map_err(|e| CliError::Other(e.to_string()))? + "\n";
-    write(path, text.as_bytes())
 }
 
 fn zip_member(archive: &[u8], member: &str, path: &str) -> Result<Vec<u8>, CliError> {
