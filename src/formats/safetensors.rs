@@ -3,10 +3,8 @@
 //! Before the crate sees a file, the header is checked here so each malformed case gets a precise
 //! [`FormatError`] (offsets beyond the file, sizes that disagree with shapes, overflow, ...).
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use ::safetensors::tensor::{serialize, View};
 use ::safetensors::SafeTensors;
 
 use super::array::{byte_count, decode_le, encode_le, show_bytes, Array, Dtype};
@@ -112,11 +110,10 @@ pub fn try_write(
     tensors: &[(&str, &Array)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, FormatError> {
-    let mut views = Vec::with_capacity(tensors.len());
-    for (i, (name, array)) in tensors.iter().enumerate() {
-        if tensors[..i].iter().any(|(n, _)| n == name) {
-            return Err(bad(format!("the tensor name '{name}' is used twice")));
-        }
+    // Our own header writer, not the crate's: its metadata is a HashMap whose order changes from
+    // run to run, and bundles must be reproducible bit for bit.
+    let mut datas = Vec::with_capacity(tensors.len());
+    for (name, array) in tensors {
         let data = encode_le(array.dtype, &array.data);
         let expected = byte_count(&array.shape, array.dtype, "tensor shape")?;
         if data.len() != expected {
@@ -126,39 +123,15 @@ pub fn try_write(
                 actual: data.len() as u64,
             });
         }
-        views.push((
-            name.to_string(),
-            Owned {
-                dtype: to_crate(array.dtype),
-                shape: array.shape.clone(),
-                data,
-            },
-        ));
+        datas.push(data);
     }
-    let meta: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-    serialize(views, meta).map_err(crate_error)
-}
-
-struct Owned {
-    dtype: ::safetensors::Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl View for Owned {
-    fn dtype(&self) -> ::safetensors::Dtype {
-        self.dtype
+    let specs: Vec<(&str, Dtype, &[usize])> =
+        tensors.iter().map(|(name, a)| (*name, a.dtype, a.shape.as_slice())).collect();
+    let mut out = header_bytes(&specs, metadata)?;
+    for data in datas {
+        out.extend_from_slice(&data);
     }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
+    Ok(out)
 }
 
 /// Parses and validates the header: returns the entries in offset order and the metadata.
@@ -399,21 +372,6 @@ pub(crate) fn to_dtype(name: &str) -> Option<Dtype> {
         "U32" => Dtype::U32,
         _ => return None,
     })
-}
-
-fn to_crate(dtype: Dtype) -> ::safetensors::Dtype {
-    use ::safetensors::Dtype as D;
-    match dtype {
-        Dtype::F16 => D::F16,
-        Dtype::BF16 => D::BF16,
-        Dtype::F32 => D::F32,
-        Dtype::F64 => D::F64,
-        Dtype::I32 => D::I32,
-        Dtype::I64 => D::I64,
-        Dtype::U8 => D::U8,
-        Dtype::U16 => D::U16,
-        Dtype::U32 => D::U32,
-    }
 }
 
 fn bad(reason: String) -> FormatError {
