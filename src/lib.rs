@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: bytes -> [`formats`] -> [`matrix::Matrix`] -> [`geometry`] (through
 //! [`compute`]) -> serde result structs -> the app ([`app`], wasm only) or the CLI ([`cli`], native
-//! only).
+//! only). [`model`] (native only) runs all-MiniLM-L6-v2 to get real residual streams.
 
 pub mod analysis;
 pub mod compute;
@@ -11,6 +11,7 @@ pub mod formats;
 pub mod geometry;
 pub mod matrix;
 pub mod protocol;
+pub mod sae;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -19,5 +20,7 @@ pub mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod model;
 
 pub use matrix::Matrix;
