@@ -22,5 +22,7 @@ pub mod worker;
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pipeline;
 
 pub use matrix::Matrix;

@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Analyze(AnalyzeCommand::Galaxy(a)) => analyze::galaxy(&a),
         Command::Inspect(a) => analyze::inspect(&a),
         Command::Precompute(PrecomputeCommand::TokenEmbeddings(a)) => precompute::token_embeddings(&a),
+        Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),
         Command::Convert(ConvertCommand::Sae(a)) => convert::sae(&a),
         Command::Convert(ConvertCommand::Histogram(a)) => convert::histogram(&a),
     }

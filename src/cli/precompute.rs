@@ -131,3 +131,36 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// `precompute minilm`: the whole pipeline (see [`crate::pipeline`]).
+pub fn minilm(args: &super::args::MinilmArgs) -> Result<(), CliError> {
+    let mut sae = crate::sae::TopKConfig::default();
+    sae.n_features = args.features;
+    sae.k = args.k;
+    sae.seed = args.seed;
+    sae.threads = args.threads;
+    if let Some(e) = args.epochs {
+        sae.epochs = e;
+    }
+    let config = crate::pipeline::minilm::MinilmConfig {
+        model: args.model.clone(),
+        model_sha256: args.model_sha256.clone(),
+        corpus: args.corpus.clone(),
+        word_pairs: args.word_pairs.clone(),
+        glove: args.glove.clone(),
+        glove_sha256: args.glove_sha256.clone(),
+        out: args.out.clone(),
+        doc_tokens: args.doc_tokens,
+        chunk_tokens: args.chunk_tokens,
+        threshold: args.threshold,
+        heldout_fraction: args.heldout,
+        seed: args.seed,
+        max_train_tokens: args.max_train_tokens,
+        sae,
+        layers: args.layers.clone(),
+    };
+    let report = crate::pipeline::minilm::run(&config, &mut |line| eprintln!("{line}"))
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    println!("{}", crate::pipeline::minilm::markdown_tables(&report));
+    Ok(())
+}
