@@ -61,6 +61,7 @@ fn main() {
     let mut sums = Vec::new();
     for th in [1, threads] {
         let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
         // Keep only a checksum of each document's residuals, as a pipeline keeps only samples.
         let sum: f64 = model
             .map_documents(&docs, th, |_, r| r.iter().map(|m| m.as_slice().iter().map(|&v| v as f64).sum::<f64>()).sum::<f64>())
@@ -68,10 +69,25 @@ fn main() {
             .iter()
             .sum();
         let secs = t0.elapsed().as_secs_f64();
-        println!("forward, {th} thread(s): {secs:.2} s, {:.0} tokens/s (checksum {sum:.6})", tokens as f64 / secs);
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+        println!(
+            "forward, {th} thread(s): {secs:.2} s wall, {:.0} tokens/s; {} (checksum {sum:.6})",
+            tokens as f64 / secs,
+            cpu.map_or("CPU time unknown".into(), |c| format!("{c:.2} s CPU, {:.0} tokens per CPU-second", tokens as f64 / c))
+        );
         sums.push(sum);
     }
     assert_eq!(sums[0].to_bits(), sums[1].to_bits(), "results differ between thread counts");
+}
+
+/// User + system CPU time of this process (Linux: /proc/self/stat, in clock ticks of 1/100 s).
+#[cfg(not(target_arch = "wasm32"))]
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 #[cfg(target_arch = "wasm32")]
