@@ -18,13 +18,19 @@ fn main() {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(".cache/wheels").join(WHEEL_FILE))
     });
-    let corpus = args.get(1).cloned().unwrap_or_else(|| "../shared/data/corpus/mini-pile.jsonl".into());
+    let corpus = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "../shared/data/corpus/mini-pile.jsonl".into());
     let n_docs: usize = args.get(2).map(|s| s.parse().expect("DOCS")).unwrap_or(200);
     let threads: usize = args.get(3).map(|s| s.parse().expect("THREADS")).unwrap_or(2);
 
     let t0 = Instant::now();
     let model = MiniLm::load(&wheel, Some(WHEEL_SHA256)).unwrap_or_else(|e| panic!("{e}"));
-    println!("load (sha256 + unzip + weights + tokenizer): {:.2} s", t0.elapsed().as_secs_f64());
+    println!(
+        "load (sha256 + unzip + weights + tokenizer): {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
 
     let text = std::fs::read_to_string(&corpus).unwrap_or_else(|e| panic!("{corpus}: {e}"));
     let lines: Vec<&str> = text.lines().collect();
@@ -61,17 +67,44 @@ fn main() {
     let mut sums = Vec::new();
     for th in [1, threads] {
         let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
         // Keep only a checksum of each document's residuals, as a pipeline keeps only samples.
         let sum: f64 = model
-            .map_documents(&docs, th, |_, r| r.iter().map(|m| m.as_slice().iter().map(|&v| v as f64).sum::<f64>()).sum::<f64>())
+            .map_documents(&docs, th, |_, r| {
+                r.iter()
+                    .map(|m| m.as_slice().iter().map(|&v| v as f64).sum::<f64>())
+                    .sum::<f64>()
+            })
             .unwrap()
             .iter()
             .sum();
         let secs = t0.elapsed().as_secs_f64();
-        println!("forward, {th} thread(s): {secs:.2} s, {:.0} tokens/s (checksum {sum:.6})", tokens as f64 / secs);
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+        println!(
+            "forward, {th} thread(s): {secs:.2} s wall, {:.0} tokens/s; {} (checksum {sum:.6})",
+            tokens as f64 / secs,
+            cpu.map_or("CPU time unknown".into(), |c| format!(
+                "{c:.2} s CPU, {:.0} tokens per CPU-second",
+                tokens as f64 / c
+            ))
+        );
         sums.push(sum);
     }
-    assert_eq!(sums[0].to_bits(), sums[1].to_bits(), "results differ between thread counts");
+    assert_eq!(
+        sums[0].to_bits(),
+        sums[1].to_bits(),
+        "results differ between thread counts"
+    );
+}
+
+/// User + system CPU time of this process (Linux: /proc/self/stat, in clock ticks of 1/100 s).
+#[cfg(not(target_arch = "wasm32"))]
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 #[cfg(target_arch = "wasm32")]

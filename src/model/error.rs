@@ -61,9 +61,5 @@ pub enum ModelError {
 
     /// An id outside the vocabulary.
     #[error("token id {id} at position {position} is outside the vocabulary (size {vocab}); use ids from MiniLm::tokenize")]
-    BadTokenId {
-        id: u32,
-        position: usize,
-        vocab: usize,
-    },
+    BadTokenId { id: u32, position: usize, vocab: usize },
 }

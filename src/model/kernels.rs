@@ -122,7 +122,11 @@ fn softmax_rows_body(x: &mut [f32], n: usize) {
                 *l = if v > *l { v } else { *l };
             }
         }
-        let max = chunks.remainder().iter().chain(&lanes).fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let max = chunks
+            .remainder()
+            .iter()
+            .chain(&lanes)
+            .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         for v in row.iter_mut() {
             *v = exp_nonpositive(*v - max);
         }
@@ -202,7 +206,7 @@ pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5; // Cephes: 5.0000001201e-1, which is 0.5 in f32
     let er = p * r * r + r + 1.0;
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     er * scale

