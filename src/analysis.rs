@@ -78,3 +78,56 @@ pub fn galaxy_from_bytes(
         spectrum,
     })
 }
+
+/// What a bundle holds, for the data panel: its kind, shape and the numbers that describe it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BundleSummary {
+    pub input: String,
+    /// "cooccurrence", "crystals", "sae", "points", ...
+    pub kind: String,
+    /// (label, value) lines, in display order.
+    pub facts: Vec<(String, String)>,
+}
+
+/// Reads a bundle (any safetensors, npz or npy file) and summarises it without analysing it:
+/// a co-occurrence bundle is read and validated in full (chunks, firings, categories).
+pub fn inspect_bundle(bytes: &[u8], input_name: &str) -> Result<BundleSummary, AnalysisError> {
+    use crate::formats::bundle::{Firings, COOCCURRENCE_KIND};
+    let kind = formats::detect_kind(bytes, input_name)?;
+    let metadata = match kind {
+        formats::FileKind::Safetensors => formats::safetensors::metadata(bytes)?,
+        _ => Default::default(),
+    };
+    let bundle_kind = metadata.get("kind").cloned().unwrap_or_else(|| "points".to_string());
+    let mut facts = Vec::new();
+    if bundle_kind == COOCCURRENCE_KIND {
+        let f = Firings::from_safetensors(bytes)?;
+        let firings = f.indices.len();
+        facts.push(("chunks".into(), format!("{} of {} tokens", f.n_chunks(), f.chunk_tokens)));
+        facts.push(("features".into(), f.n_features.to_string()));
+        facts.push((
+            "features firing per chunk".into(),
+            format!("{:.1} on average (activation > {})", firings as f64 / f.n_chunks().max(1) as f64, f.threshold),
+        ));
+        let heldout = f.doc_heldout.iter().filter(|h| **h).count();
+        facts.push(("documents".into(), format!("{} ({} held out)", f.n_docs(), heldout)));
+        let mut per_category = vec![0usize; f.categories.len()];
+        for &d in &f.chunk_doc {
+            per_category[f.doc_category[d as usize] as usize] += 1;
+        }
+        let list: Vec<String> =
+            f.categories.iter().zip(&per_category).map(|(c, n)| format!("{c} {n}")).collect();
+        facts.push(("chunks per category".into(), list.join(", ")));
+    } else if kind == formats::FileKind::Safetensors {
+        for (name, dtype, shape) in formats::safetensors::list(bytes)? {
+            let shape: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            facts.push((format!("tensor {name}"), format!("{} {dtype}", shape.join(" x "))));
+        }
+    }
+    for (k, v) in &metadata {
+        if !matches!(k.as_str(), "kind" | "categories" | "training") {
+            facts.push((k.clone(), v.clone()));
+        }
+    }
+    Ok(BundleSummary { input: input_name.to_string(), kind: bundle_kind, facts })
+}

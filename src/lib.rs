@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: bytes -> [`formats`] -> [`matrix::Matrix`] -> [`geometry`] (through
 //! [`compute`]) -> serde result structs -> the app ([`app`], wasm only) or the CLI ([`cli`], native
-//! only).
+//! only). [`model`] (native only) runs all-MiniLM-L6-v2 to get real residual streams.
 
 pub mod analysis;
 pub mod compute;
@@ -20,5 +20,9 @@ pub mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pipeline;
 
 pub use matrix::Matrix;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::GalaxyReport;
+use crate::analysis::{BundleSummary, GalaxyReport};
 use crate::geometry::galaxy::GalaxyParams;
 
 /// Where the worker gets the bytes to analyse.
@@ -39,6 +39,8 @@ pub enum Request {
         tensor: Option<String>,
         params: GalaxyParams,
     },
+    /// Read a bundle and summarise it (co-occurrence, crystals, any safetensors).
+    Inspect { job: u32, source: Source },
 }
 
 /// A failure, as the UI shows it.
@@ -72,6 +74,8 @@ pub enum Response {
         timings: Timings,
         backend: String,
     },
+    /// An inspect job finished.
+    InspectDone { job: u32, summary: BundleSummary },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }

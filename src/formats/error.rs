@@ -32,6 +32,10 @@ pub enum FormatError {
         actual: u64,
     },
 
+    /// Reading or writing a file failed at the operating-system level.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+
     /// An `.npy` array stored in Fortran (column-major) order.
     #[error("npy: the array is stored in Fortran (column-major) order, which is not supported; save it with np.save(path, np.ascontiguousarray(a))")]
     FortranOrder,
@@ -78,6 +82,7 @@ impl FormatError {
             FormatError::UnsupportedDtype { .. } => "unsupported-dtype",
             FormatError::ShapeMismatch { .. } => "shape-mismatch",
             FormatError::FortranOrder => "fortran-order",
+            FormatError::Io { .. } => "io",
             FormatError::MissingTensor { .. } => "missing-tensor",
             FormatError::NotAMatrix { .. } => "not-a-matrix",
             FormatError::BadHeader { .. } => "bad-header",

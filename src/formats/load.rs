@@ -137,7 +137,8 @@ pub fn read_matrix(bytes: &[u8], file_name: &str, tensor: Option<&str>) -> Resul
 }
 
 /// Picks the tensor name from `(name, shape, dtype)` entries (see [`read_matrix`]).
-fn choose(entries: &[(String, Vec<usize>, String)], tensor: Option<&str>) -> Result<String, FormatError> {
+/// The default choice of tensor among `(name, shape, dtype)` entries (see [`read_matrix`]).
+pub(crate) fn choose(entries: &[(String, Vec<usize>, String)], tensor: Option<&str>) -> Result<String, FormatError> {
     let has = |n: &str| entries.iter().any(|(name, _, _)| name == n);
     let missing = |name: &str| FormatError::MissingTensor {
         name: name.to_string(),

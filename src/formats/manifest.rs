@@ -23,8 +23,15 @@ pub struct DatasetEntry {
     pub file: String,
     /// Array name inside the file (npz/safetensors), or the file name for `.npy`.
     pub tensor: String,
-    /// What the data is; currently always `"points"`.
+    /// What the data is: `"points"` (a point matrix: SAE decoder rows, embeddings),
+    /// `"cooccurrence"` (per-chunk firings, see [`super::bundle`]) or `"crystals"`.
     pub kind: String,
+    /// Datasets that belong together (e.g. one SAE per layer of one model) share a group id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The layer within the group, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
     /// Number of points (rows).
     pub n: usize,
     /// Dimension of each point (columns).
@@ -107,6 +114,8 @@ mod tests {
             file: file.into(),
             tensor: "W_dec".into(),
             kind: "points".into(),
+            group: None,
+            layer: None,
             n: 16384,
             d: 2304,
             dtype: "f16".into(),

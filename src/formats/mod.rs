@@ -8,6 +8,7 @@
 //! Most callers want [`read_matrix`]: bytes + file name -> a [`crate::matrix::Matrix`] of points.
 
 mod array;
+pub mod bundle;
 mod error;
 mod load;
 pub mod manifest;
@@ -15,6 +16,9 @@ pub mod npy;
 pub mod npz;
 mod pyliteral;
 pub mod safetensors;
+pub mod wordpairs;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stream;
 
 pub use array::{Array, ArrayData, Dtype};
 pub use error::FormatError;

@@ -78,7 +78,17 @@ pub fn header_size(prefix: &[u8]) -> Result<usize, FormatError> {
 }
 
 /// Parses the header of an `.npy` file (`bytes` may hold just the header, without the data).
+/// A Fortran-order array with two or more non-trivial axes is [`FormatError::FortranOrder`].
 pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
+    let (header, fortran) = read_header_any_order(bytes)?;
+    if fortran {
+        return Err(FormatError::FortranOrder);
+    }
+    Ok(header)
+}
+
+/// Like [`read_header`], but accepts Fortran order and says whether the data is in it.
+fn read_header_any_order(bytes: &[u8]) -> Result<(Header, bool), FormatError> {
     let end = header_size(bytes)?;
     let start = if bytes[6] == 1 { 10 } else { 12 };
     if end > bytes.len() {
@@ -134,11 +144,10 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
             .collect::<Result<_, _>>()?,
         other => return Err(bad(format!("'shape' should be a tuple, found {other:?}"))),
     };
+    let mut fortran_data = false;
     match fortran {
         Lit::Bool(false) => {}
-        Lit::Bool(true) if shape.iter().filter(|&&d| d > 1).count() > 1 => {
-            return Err(FormatError::FortranOrder)
-        }
+        Lit::Bool(true) if shape.iter().filter(|&&d| d > 1).count() > 1 => fortran_data = true,
         Lit::Bool(true) => {} // 0-d, 1-d or a single non-trivial axis: Fortran and C order coincide
         other => {
             return Err(bad(format!(
@@ -146,17 +155,34 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, FormatError> {
             )))
         }
     }
-    Ok(Header {
-        version: (bytes[6], bytes[7]),
-        dtype,
-        shape,
-        data_offset: end,
-    })
+    Ok((
+        Header {
+            version: (bytes[6], bytes[7]),
+            dtype,
+            shape,
+            data_offset: end,
+        },
+        fortran_data,
+    ))
 }
 
 /// Reads a whole `.npy` file held in memory.
 pub fn read(bytes: &[u8]) -> Result<Array, FormatError> {
-    let h = read_header(bytes)?;
+    read_with(bytes, read_header(bytes)?, false)
+}
+
+/// Like [`read`], but also accepts a 2-D array stored in Fortran (column-major) order, as
+/// `np.save` writes a transposed view, and returns it in C order. Arrays of more than two
+/// non-trivial axes in Fortran order remain [`FormatError::FortranOrder`].
+pub fn read_any_order(bytes: &[u8]) -> Result<Array, FormatError> {
+    let (h, fortran) = read_header_any_order(bytes)?;
+    if fortran && h.shape.len() != 2 {
+        return Err(FormatError::FortranOrder);
+    }
+    read_with(bytes, h, fortran)
+}
+
+fn read_with(bytes: &[u8], h: Header, fortran: bool) -> Result<Array, FormatError> {
     let what = format!("npy data for shape {} {}", shape_str(&h.shape), h.dtype);
     let needed = byte_count(&h.shape, h.dtype, "npy shape")?;
     let available = bytes.len() - h.data_offset;
@@ -170,7 +196,22 @@ pub fn read(bytes: &[u8]) -> Result<Array, FormatError> {
             actual: available as u64,
         });
     }
-    let data = decode_le(h.dtype, &bytes[h.data_offset..]);
+    let raw = &bytes[h.data_offset..];
+    let data = if fortran {
+        // Column-major (rows x cols): element (i, j) is at j * rows + i.
+        let (rows, cols, size) = (h.shape[0], h.shape[1], h.dtype.size());
+        let mut c_order = vec![0u8; raw.len()];
+        for j in 0..cols {
+            for i in 0..rows {
+                let from = (j * rows + i) * size;
+                let to = (i * cols + j) * size;
+                c_order[to..to + size].copy_from_slice(&raw[from..from + size]);
+            }
+        }
+        decode_le(h.dtype, &c_order)
+    } else {
+        decode_le(h.dtype, raw)
+    };
     Ok(Array {
         dtype: h.dtype,
         shape: h.shape,
@@ -591,5 +632,20 @@ mod tests {
             &[0; 4],
         );
         assert_eq!(read(&v3).unwrap_err().kind(), "bad-header"); // invalid UTF-8 in a v3 header
+    }
+
+    #[test]
+    fn fortran_order_matrices_read_in_c_order_when_asked() {
+        // 2 x 3 matrix [[1, 2, 3], [4, 5, 6]] stored column-major: 1 4 2 5 3 6.
+        let c = write_f32(&[2, 3], &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let (from, to) = (b"'fortran_order': False", b"'fortran_order': True ");
+        let at = c.windows(from.len()).position(|w| w == from).unwrap();
+        let mut f = c.clone();
+        f[at..at + to.len()].copy_from_slice(to);
+        assert_eq!(f.len(), c.len());
+        assert_eq!(read(&f).unwrap_err().kind(), "fortran-order");
+        let a = read_any_order(&f).unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.to_f32_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     }
 }

@@ -3,14 +3,26 @@
 //! Before the crate sees a file, the header is checked here so each malformed case gets a precise
 //! [`FormatError`] (offsets beyond the file, sizes that disagree with shapes, overflow, ...).
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use ::safetensors::tensor::{serialize, View};
 use ::safetensors::SafeTensors;
 
 use super::array::{byte_count, decode_le, encode_le, show_bytes, Array, Dtype};
 use super::error::{shape_x, FormatError};
+
+/// Where the data section starts: 8 + the header length declared by the first 8 bytes.
+pub fn header_end(first8: &[u8]) -> Result<u64, FormatError> {
+    let len: [u8; 8] = first8.get(..8).and_then(|b| b.try_into().ok()).ok_or(FormatError::Truncated {
+        what: "safetensors header length".into(),
+        needed: 8,
+        available: first8.len() as u64,
+    })?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER {
+        return Err(FormatError::TooLarge { what: "safetensors header".into(), bytes: n });
+    }
+    Ok(8 + n)
+}
 
 /// The safetensors crate refuses headers over 100 MB; so do we, before reading them.
 const MAX_HEADER: u64 = 100_000_000;
@@ -98,11 +110,10 @@ pub fn try_write(
     tensors: &[(&str, &Array)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, FormatError> {
-    let mut views = Vec::with_capacity(tensors.len());
-    for (i, (name, array)) in tensors.iter().enumerate() {
-        if tensors[..i].iter().any(|(n, _)| n == name) {
-            return Err(bad(format!("the tensor name '{name}' is used twice")));
-        }
+    // Our own header writer, not the crate's: its metadata is a HashMap whose order changes from
+    // run to run, and bundles must be reproducible bit for bit.
+    let mut datas = Vec::with_capacity(tensors.len());
+    for (name, array) in tensors {
         let data = encode_le(array.dtype, &array.data);
         let expected = byte_count(&array.shape, array.dtype, "tensor shape")?;
         if data.len() != expected {
@@ -112,44 +123,32 @@ pub fn try_write(
                 actual: data.len() as u64,
             });
         }
-        views.push((
-            name.to_string(),
-            Owned {
-                dtype: to_crate(array.dtype),
-                shape: array.shape.clone(),
-                data,
-            },
-        ));
+        datas.push(data);
     }
-    let meta: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-    serialize(views, meta).map_err(crate_error)
-}
-
-struct Owned {
-    dtype: ::safetensors::Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl View for Owned {
-    fn dtype(&self) -> ::safetensors::Dtype {
-        self.dtype
+    let specs: Vec<(&str, Dtype, &[usize])> =
+        tensors.iter().map(|(name, a)| (*name, a.dtype, a.shape.as_slice())).collect();
+    let mut out = header_bytes(&specs, metadata)?;
+    for data in datas {
+        out.extend_from_slice(&data);
     }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
+    Ok(out)
 }
 
 /// Parses and validates the header: returns the entries in offset order and the metadata.
 fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>), FormatError> {
-    let total = bytes.len() as u64;
+    read_header(bytes, bytes.len() as u64)
+}
+
+/// Parses the header of a safetensors file of `file_len` bytes from its first bytes: `prefix` must
+/// hold the 8-byte length and the whole JSON header (see [`header_end`]); the data need not be
+/// there. Checks every tensor's offsets against `file_len`. For reading tensors from a file in
+/// pieces (see [`super::stream`]).
+pub fn read_header(
+    prefix: &[u8],
+    file_len: u64,
+) -> Result<(Vec<RawEntry>, BTreeMap<String, String>), FormatError> {
+    let bytes = prefix;
+    let total = file_len;
     let Some(len_bytes) = bytes.get(..8) else {
         return Err(FormatError::Truncated {
             what: "safetensors header length".into(),
@@ -170,15 +169,21 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
             bytes: n,
         });
     }
-    if n > total - 8 {
+    if n > total.saturating_sub(8) {
         return Err(FormatError::Truncated {
             what: "safetensors header".into(),
             needed: n,
             available: total - 8,
         });
     }
-    let n = n as usize; // <= total - 8, so it fits
-    let header = &bytes[8..8 + n];
+    let Some(header) = usize::try_from(n).ok().and_then(|n| bytes.get(8..8 + n)) else {
+        return Err(FormatError::Truncated {
+            what: "safetensors header".into(),
+            needed: n,
+            available: bytes.len().saturating_sub(8) as u64,
+        });
+    };
+    let n = header.len();
     if header.first() != Some(&b'{') {
         return Err(FormatError::BadMagic {
             format: "safetensors",
@@ -190,7 +195,7 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
     let json: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(text).map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
 
-    let data_len = bytes.len() - 8 - n;
+    let data_len = total - 8 - n as u64;
     let mut metadata = BTreeMap::new();
     let mut entries = Vec::new();
     for (name, value) in json {
@@ -219,11 +224,11 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
                 e.name
             )));
         }
-        if end > data_len {
+        if end as u64 > data_len {
             return Err(FormatError::Truncated {
                 what: format!("safetensors tensor '{}' (data_offsets [{start}, {end}])", e.name),
                 needed: end as u64,
-                available: data_len as u64,
+                available: data_len,
             });
         }
         if start != expected_start {
@@ -249,11 +254,11 @@ fn parse_header(bytes: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>
             }
         }
     }
-    if expected_start != data_len {
+    if expected_start as u64 != data_len {
         return Err(FormatError::ShapeMismatch {
             what: "safetensors data section (the tensors must cover it exactly)".into(),
             expected: expected_start as u64,
-            actual: data_len as u64,
+            actual: data_len,
         });
     }
     Ok((entries, metadata))
@@ -305,7 +310,56 @@ fn parse_entry(name: String, value: &serde_json::Value) -> Result<RawEntry, Form
     })
 }
 
-fn to_dtype(name: &str) -> Option<Dtype> {
+/// The file's name for `dtype` ("F16", "F32", ...), the inverse of [`to_dtype`].
+pub(crate) fn dtype_name(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::F16 => "F16",
+        Dtype::BF16 => "BF16",
+        Dtype::F32 => "F32",
+        Dtype::F64 => "F64",
+        Dtype::I32 => "I32",
+        Dtype::I64 => "I64",
+        Dtype::U8 => "U8",
+        Dtype::U16 => "U16",
+        Dtype::U32 => "U32",
+    }
+}
+
+/// The bytes that precede the data of a safetensors file holding `tensors` (name, dtype, shape)
+/// stored one after another in the given order: the 8-byte header length and the JSON header,
+/// padded with spaces to a multiple of 8. Write this, then each tensor's little-endian data in
+/// order, to produce a file without holding the tensors in memory.
+pub fn header_bytes(
+    tensors: &[(&str, Dtype, &[usize])],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, FormatError> {
+    let mut header = serde_json::Map::new();
+    if !metadata.is_empty() {
+        header.insert("__metadata__".into(), serde_json::to_value(metadata).unwrap_or_default());
+    }
+    let mut offset = 0usize;
+    for (name, dtype, shape) in tensors {
+        if header.contains_key(*name) {
+            return Err(bad(format!("the tensor name '{name}' is used twice")));
+        }
+        let bytes = byte_count(shape, *dtype, "tensor shape")?;
+        let end = offset.checked_add(bytes).ok_or(FormatError::TooLarge { what: "safetensors data".into(), bytes: u64::MAX })?;
+        header.insert(
+            name.to_string(),
+            serde_json::json!({ "dtype": dtype_name(*dtype), "shape": shape, "data_offsets": [offset, end] }),
+        );
+        offset = end;
+    }
+    let mut json = serde_json::to_vec(&header).unwrap_or_default();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&json);
+    Ok(out)
+}
+
+pub(crate) fn to_dtype(name: &str) -> Option<Dtype> {
     Some(match name {
         "F16" => Dtype::F16,
         "BF16" => Dtype::BF16,
@@ -318,21 +372,6 @@ fn to_dtype(name: &str) -> Option<Dtype> {
         "U32" => Dtype::U32,
         _ => return None,
     })
-}
-
-fn to_crate(dtype: Dtype) -> ::safetensors::Dtype {
-    use ::safetensors::Dtype as D;
-    match dtype {
-        Dtype::F16 => D::F16,
-        Dtype::BF16 => D::BF16,
-        Dtype::F32 => D::F32,
-        Dtype::F64 => D::F64,
-        Dtype::I32 => D::I32,
-        Dtype::I64 => D::I64,
-        Dtype::U8 => D::U8,
-        Dtype::U16 => D::U16,
-        Dtype::U32 => D::U32,
-    }
 }
 
 fn bad(reason: String) -> FormatError {
@@ -599,5 +638,21 @@ mod tests {
                 .kind(),
             "bad-header"
         );
+    }
+
+    #[test]
+    fn header_bytes_then_data_is_a_valid_file() {
+        let a: Vec<f32> = (0..6).map(|i| i as f32).collect();
+        let b: Vec<i32> = vec![7, 8, 9];
+        let mut meta = BTreeMap::new();
+        meta.insert("model".to_string(), "test".to_string());
+        let mut file = header_bytes(&[("a", Dtype::F32, &[2, 3]), ("b", Dtype::I32, &[3])], &meta).unwrap();
+        assert_eq!(file.len() % 8, 0);
+        file.extend(a.iter().flat_map(|v| v.to_le_bytes()));
+        file.extend(b.iter().flat_map(|v| v.to_le_bytes()));
+        assert_eq!(read(&file, "a").unwrap().to_f32_vec(), a);
+        assert_eq!(read(&file, "b").unwrap().data, ArrayData::I32(b));
+        assert_eq!(metadata(&file).unwrap(), meta);
+        assert!(header_bytes(&[("a", Dtype::F32, &[1]), ("a", Dtype::F32, &[1])], &meta).is_err());
     }
 }

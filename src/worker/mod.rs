@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::galaxy_from_bytes;
+use crate::analysis::{galaxy_from_bytes, inspect_bundle, AnalysisError};
 use crate::protocol::{ErrorReport, Request, Response, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
@@ -124,14 +124,23 @@ async fn handle(data: JsValue) {
                     timings,
                     backend: "CPU (wasm)".into(),
                 },
-                Err(e) => Response::Failed {
-                    job,
-                    error: ErrorReport {
-                        kind: e.kind().into(),
-                        message: e.to_string(),
-                    },
-                },
+                Err(e) => failed(job, &e),
+            });
+        }
+        Request::Inspect { job, source } => {
+            let mut progress = ProgressPoster::new(job);
+            let bytes = match load::bytes(&source, &data, &mut progress).await {
+                Ok(b) => b,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            post(&match inspect_bundle(&bytes, source.name()) {
+                Ok(summary) => Response::InspectDone { job, summary },
+                Err(e) => failed(job, &e),
             });
         }
     }
+}
+
+fn failed(job: u32, e: &AnalysisError) -> Response {
+    Response::Failed { job, error: ErrorReport { kind: e.kind().into(), message: e.to_string() } }
 }
