@@ -54,7 +54,7 @@ pub use train::{train_topk, LR_DECAY_FRACTION};
 use thiserror::Error;
 
 use crate::matrix::Matrix;
-use kernels::{effective_threads, pre_activations, run_parallel, top_k_dense, BLOCK_TOKENS};
+use kernels::{avx2_dispatch, effective_threads, pre_activations, run_parallel, top_k_dense, BLOCK_TOKENS};
 
 /// Hyper-parameters of [`train_topk`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -210,6 +210,7 @@ impl TopKSae {
 
     /// Encodes `rows` consecutive tokens of `x` (row-major) and calls `sink(row, active)` with each
     /// token's active latents, sorted by decreasing activation (ties: lower index first).
+    #[inline(always)]
     fn encode_rows(
         &self,
         x: &[f32],
@@ -269,7 +270,8 @@ impl TopKSae {
         if d == 0 {
             return out;
         }
-        let items: Vec<(&[f32], &mut [Vec<(u32, f32)>])> = data
+        type Item<'a> = (&'a [f32], &'a mut [Vec<(u32, f32)>]);
+        let items: Vec<Item> = data
             .as_slice()
             .chunks(BLOCK_TOKENS * d)
             .zip(out.chunks_mut(BLOCK_TOKENS))
@@ -278,7 +280,7 @@ impl TopKSae {
             items,
             effective_threads(0),
             || self.scratch(BLOCK_TOKENS),
-            |s, (x, dst)| self.encode_rows(x, dst.len(), s, |r, a| dst[r] = a.to_vec()),
+            |s, (x, dst)| encode_block(self, x, s, dst),
         );
         out
     }
@@ -344,42 +346,19 @@ impl TopKSae {
         mean.iter_mut().for_each(|m| *m /= n as f64);
 
         // Pass 2: encode, decode, accumulate per block.
-        struct Acc {
-            sse: f64,
-            sst: f64,
-            l0: u64,
-            fired: Vec<bool>,
-        }
-        let mut accs: Vec<Acc> = (0..blocks.len())
-            .map(|_| Acc {
+        let mut accs: Vec<MetricsAcc> = (0..blocks.len())
+            .map(|_| MetricsAcc {
                 sse: 0.0,
                 sst: 0.0,
                 l0: 0,
                 fired: vec![false; f],
             })
             .collect();
-        let mean = &mean;
         run_parallel(
             blocks.iter().zip(accs.iter_mut()).collect(),
             effective_threads(0),
             || self.scratch(BLOCK_TOKENS),
-            |s, (x, acc)| {
-                let rows = x.len() / d;
-                self.encode_rows(x, rows, s, |r, active| {
-                    let row = &x[r * d..(r + 1) * d];
-                    let x_hat = self.decode_sparse(active);
-                    for ((&v, &h), &m) in row.iter().zip(&x_hat).zip(mean) {
-                        let e = (v - h) as f64;
-                        acc.sse += e * e;
-                        let c = v as f64 - m;
-                        acc.sst += c * c;
-                    }
-                    acc.l0 += active.len() as u64;
-                    for &(j, _) in active {
-                        acc.fired[j as usize] = true;
-                    }
-                });
-            },
+            |s, (x, acc)| metrics_block(self, x, s, &mean, acc),
         );
         let (mut sse, mut sst, mut l0) = (0f64, 0f64, 0u64);
         let mut fired = vec![false; f];
@@ -398,6 +377,57 @@ impl TopKSae {
             tokens: n,
         }
     }
+}
+
+/// Partial sums of [`TopKSae::metrics`] over one block of tokens.
+struct MetricsAcc {
+    sse: f64,
+    sst: f64,
+    l0: u64,
+    fired: Vec<bool>,
+}
+
+avx2_dispatch!(fn encode_block = encode_block_body; (
+    sae: &TopKSae,
+    x: &[f32],
+    s: &mut EncodeScratch,
+    dst: &mut [Vec<(u32, f32)>],
+));
+
+#[inline(always)]
+fn encode_block_body(sae: &TopKSae, x: &[f32], s: &mut EncodeScratch, dst: &mut [Vec<(u32, f32)>]) {
+    sae.encode_rows(x, dst.len(), s, |r, a| dst[r] = a.to_vec());
+}
+
+avx2_dispatch!(fn metrics_block = metrics_block_body; (
+    sae: &TopKSae,
+    x: &[f32],
+    s: &mut EncodeScratch,
+    mean: &[f64],
+    acc: &mut MetricsAcc,
+));
+
+#[inline(always)]
+fn metrics_block_body(sae: &TopKSae, x: &[f32], s: &mut EncodeScratch, mean: &[f64], acc: &mut MetricsAcc) {
+    let d = sae.dim();
+    let mut x_hat = vec![0f32; d];
+    sae.encode_rows(x, x.len() / d, s, |r, active| {
+        let row = &x[r * d..(r + 1) * d];
+        x_hat.copy_from_slice(&sae.b_dec);
+        for &(j, a) in active {
+            kernels::axpy(&mut x_hat, a, sae.w_dec.row(j as usize));
+        }
+        for ((&v, &h), &m) in row.iter().zip(&x_hat).zip(mean) {
+            let e = (v - h) as f64;
+            acc.sse += e * e;
+            let c = v as f64 - m;
+            acc.sst += c * c;
+        }
+        acc.l0 += active.len() as u64;
+        for &(j, _) in active {
+            acc.fired[j as usize] = true;
+        }
+    });
 }
 
 #[cfg(test)]

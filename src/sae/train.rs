@@ -6,7 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::kernels::{
-    axpy, dot, effective_threads, pre_activations, run_parallel, top_k, top_k_dense, BLOCK_TOKENS,
+    avx2_dispatch, axpy, dot, effective_threads, pre_activations, run_parallel, top_k, top_k_dense,
+    BLOCK_TOKENS,
 };
 use super::{SaeError, TopKConfig, TopKSae};
 use crate::matrix::Matrix;
@@ -27,6 +28,14 @@ const MEDIAN_ITERS: usize = 64;
 
 /// Flag in [`Entry::token`] marking an AuxK entry.
 const AUX_FLAG: u32 = 1 << 31;
+
+/// Work item of the gradient/Adam phase: latent block index, its rows of the parameters and of
+/// Adam's two moments, and its share of b_dec's gradient.
+type LatentItem<'a> = (
+    usize,
+    (&'a mut [f32], (&'a mut [f32], &'a mut [f32])),
+    &'a mut [f64],
+);
 
 /// One (token, latent) pair of the batch, filed under its latent.
 #[derive(Clone, Copy, Default)]
@@ -385,6 +394,25 @@ pub fn train_topk(
     })
 }
 
+/// Read-only inputs shared by the work items of one step.
+struct Ctx<'a> {
+    d: usize,
+    f: usize,
+    k: usize,
+    ka: usize,
+    stride: usize,
+    data: &'a Matrix,
+    scale: f32,
+    tokens: &'a [u32],
+    params: &'a [f32],
+    b_dec: &'a [f32],
+    b_enc: &'a [f32],
+    dead: &'a [u32],
+}
+
+/// Per-thread scratch of phase 1: pre-activations of a block, and the top-k heap.
+type Phase1Scratch = (Vec<f32>, Vec<u32>, Vec<f32>);
+
 /// One optimiser step on the batch `tokens`. Returns (main loss = batch FVU, AuxK loss).
 #[allow(clippy::too_many_arguments)]
 fn step(
@@ -411,95 +439,28 @@ fn step(
         Vec::new()
     };
     let b_enc: Vec<f32> = st.params.chunks_exact(stride).map(|r| r[2 * d]).collect();
+    let ctx = Ctx {
+        d,
+        f,
+        k,
+        ka,
+        stride,
+        data,
+        scale,
+        tokens,
+        params: &st.params,
+        b_dec: &st.b_dec,
+        b_enc: &b_enc,
+        dead: &dead,
+    };
 
     // Phase 1 (per token block): normalise, encode, TopK, AuxK selection, decode, residuals.
-    {
-        let params = &st.params;
-        let b_dec = &st.b_dec;
-        let (b_enc, dead) = (&b_enc, &dead);
-        let items: Vec<(usize, &mut Block)> = blocks.iter_mut().enumerate().collect();
-        run_parallel(
-            items,
-            threads,
-            || (vec![0f32; BLOCK_TOKENS * f], Vec::new(), Vec::new()),
-            |(pre, idx, val), (b, blk)| {
-                let first = b * BLOCK_TOKENS;
-                let toks = &tokens[first..(first + BLOCK_TOKENS).min(bn)];
-                blk.n = toks.len();
-                for (i, &t) in toks.iter().enumerate() {
-                    let src = data.row(t as usize);
-                    let x = &mut blk.x[i * d..(i + 1) * d];
-                    let xc = &mut blk.xc[i * d..(i + 1) * d];
-                    for p in 0..d {
-                        x[p] = src[p] * scale;
-                        xc[p] = x[p] - b_dec[p];
-                    }
-                }
-                pre_activations(&blk.xc, blk.n, d, &params[d..], stride, b_enc, pre);
-                blk.sum_x.iter_mut().for_each(|v| *v = 0.0);
-                blk.sum_e.iter_mut().for_each(|v| *v = 0.0);
-                blk.sq_x = 0.0;
-                blk.sq_e = 0.0;
-                blk.sq_aux = 0.0;
-                for i in 0..blk.n {
-                    let row = &pre[i * f..(i + 1) * f];
-                    // Main TopK (positive values only).
-                    top_k_dense(row, k, idx, val);
-                    let mut c = 0;
-                    for (&j, &z) in idx.iter().zip(val.iter()) {
-                        if z > 0.0 {
-                            blk.main_idx[i * k + c] = j;
-                            blk.main_val[i * k + c] = z;
-                            c += 1;
-                        }
-                    }
-                    blk.main_n[i] = c as u32;
-                    // AuxK among the dead latents.
-                    let mut ca = 0;
-                    if ka > 0 && !dead.is_empty() {
-                        top_k(dead.iter().map(|&j| (j, row[j as usize])), ka, idx, val);
-                        for (&j, &z) in idx.iter().zip(val.iter()) {
-                            if z > 0.0 {
-                                blk.aux_idx[i * ka + ca] = j;
-                                blk.aux_val[i * ka + ca] = z;
-                                ca += 1;
-                            }
-                        }
-                    }
-                    blk.aux_n[i] = ca as u32;
-                    // Residual e = x - x_hat (kept in delta) and AuxK reconstruction.
-                    let e = &mut blk.delta[i * d..(i + 1) * d];
-                    let x = &blk.x[i * d..(i + 1) * d];
-                    for p in 0..d {
-                        e[p] = x[p] - b_dec[p];
-                    }
-                    for c in 0..blk.main_n[i] as usize {
-                        let j = blk.main_idx[i * k + c] as usize;
-                        axpy(e, -blk.main_val[i * k + c], &params[j * stride..j * stride + d]);
-                    }
-                    let ar = &mut blk.delta_aux[i * d..(i + 1) * d];
-                    ar.iter_mut().for_each(|v| *v = 0.0);
-                    for c in 0..ca {
-                        let j = blk.aux_idx[i * ka + c] as usize;
-                        axpy(ar, blk.aux_val[i * ka + c], &params[j * stride..j * stride + d]);
-                    }
-                    blk.sq_x += dot(x, x) as f64;
-                    blk.sq_e += dot(e, e) as f64;
-                    for p in 0..d {
-                        blk.sum_x[p] += x[p] as f64;
-                        blk.sum_e[p] += e[p] as f64;
-                    }
-                    if ca > 0 {
-                        let mut s = 0f32;
-                        for (a, v) in ar.iter().zip(e.iter()) {
-                            s += (a - v) * (a - v);
-                        }
-                        blk.sq_aux += s as f64;
-                    }
-                }
-            },
-        );
-    }
+    run_parallel(
+        blocks.iter_mut().enumerate().collect(),
+        threads,
+        || (vec![0f32; BLOCK_TOKENS * f], Vec::new(), Vec::new()),
+        |scratch: &mut Phase1Scratch, (b, blk)| phase1_dispatch(&ctx, b, blk, scratch),
+    );
 
     // Batch reductions, in block order.
     let mut sum_x = vec![0f64; d];
@@ -524,60 +485,27 @@ fn step(
     let aux_loss = if any_aux { sq_aux / var_e } else { 0.0 };
 
     // Phase 2 (per token block): dL/dx_hat, dL/dz of the active latents, dL/db_dec via x_hat.
-    {
-        let cm = (2.0 / var_x) as f32;
-        let ca = (config.aux_coefficient as f64 * 2.0 / var_e) as f32;
-        let params = &st.params;
-        run_parallel(
-            blocks.iter_mut().collect(),
-            threads,
-            || (),
-            |_, blk: &mut Block| {
-                blk.grad_b_dec.iter_mut().for_each(|v| *v = 0.0);
-                for i in 0..blk.n {
-                    let delta = &mut blk.delta[i * d..(i + 1) * d];
-                    let delta_aux = &mut blk.delta_aux[i * d..(i + 1) * d];
-                    for p in 0..d {
-                        let e = delta[p];
-                        delta_aux[p] = ca * (delta_aux[p] - e);
-                        delta[p] = -cm * e;
-                    }
-                    for c in 0..blk.main_n[i] as usize {
-                        let j = blk.main_idx[i * k + c] as usize;
-                        blk.main_g[i * k + c] = dot(&params[j * stride..j * stride + d], delta);
-                    }
-                    for c in 0..blk.aux_n[i] as usize {
-                        let j = blk.aux_idx[i * ka + c] as usize;
-                        blk.aux_g[i * ka + c] = dot(&params[j * stride..j * stride + d], delta_aux);
-                    }
-                    // b_dec, directly in x_hat (the path through the encoder input is added per
-                    // latent in phase 3).
-                    for p in 0..d {
-                        blk.grad_b_dec[p] += delta[p] as f64;
-                    }
-                }
-            },
-        );
-    }
+    let cm = (2.0 / var_x) as f32;
+    let ca = (config.aux_coefficient as f64 * 2.0 / var_e) as f32;
+    run_parallel(
+        blocks.iter_mut().collect(),
+        threads,
+        || (),
+        |_, blk: &mut Block| phase2_dispatch(&ctx, blk, cm, ca),
+    );
 
     // File the (token, latent) pairs under their latent, in token order (a counting sort).
     offsets.iter_mut().for_each(|v| *v = 0);
-    for blk in blocks.iter() {
-        for i in 0..blk.n {
-            for &j in &blk.main_idx[i * k..i * k + blk.main_n[i] as usize] {
-                offsets[j as usize + 1] += 1;
-            }
-            for &j in &blk.aux_idx[i * ka..i * ka + blk.aux_n[i] as usize] {
-                offsets[j as usize + 1] += 1;
-            }
-        }
-    }
     // Fired in this batch = has a main entry.
     let mut main_count = vec![0u32; f];
     for blk in blocks.iter() {
         for i in 0..blk.n {
             for &j in &blk.main_idx[i * k..i * k + blk.main_n[i] as usize] {
+                offsets[j as usize + 1] += 1;
                 main_count[j as usize] += 1;
+            }
+            for &j in &blk.aux_idx[i * ka..i * ka + blk.aux_n[i] as usize] {
+                offsets[j as usize + 1] += 1;
             }
         }
     }
@@ -617,13 +545,15 @@ fn step(
     st.adam_t += 1;
     let bc1 = 1.0 - BETA1.powi(st.adam_t);
     let bc2 = 1.0 - BETA2.powi(st.adam_t);
-    let step_size = lr * bc2.sqrt() / bc1;
-    let eps = ADAM_EPS * bc2.sqrt();
+    let adam = Adam {
+        step_size: lr * bc2.sqrt() / bc1,
+        eps: ADAM_EPS * bc2.sqrt(),
+    };
     let mut b_dec_partials = vec![0f64; f.div_ceil(LATENT_BLOCK) * d];
     {
         let blocks_ro: &[Block] = blocks;
         let (entries, offsets) = (&entries[..], &offsets[..]);
-        let items: Vec<(usize, (&mut [f32], (&mut [f32], &mut [f32])), &mut [f64])> = st
+        let items: Vec<LatentItem> = st
             .params
             .chunks_mut(LATENT_BLOCK * stride)
             .zip(
@@ -638,74 +568,26 @@ fn step(
             items,
             threads,
             || vec![0f32; stride],
-            |grad, (lb, (prm, (m, v)), part)| {
-                part.iter_mut().for_each(|p| *p = 0.0);
-                for (r, row) in prm.chunks_exact_mut(stride).enumerate() {
-                    let j = lb * LATENT_BLOCK + r;
-                    grad.iter_mut().for_each(|g| *g = 0.0);
-                    {
-                        let (gd, rest) = grad.split_at_mut(d);
-                        let (ge, gb) = rest.split_at_mut(d);
-                        let mut gb_main = 0f32;
-                        for e in &entries[offsets[j]..offsets[j + 1]] {
-                            let t = (e.token & !AUX_FLAG) as usize;
-                            let blk = &blocks_ro[t / BLOCK_TOKENS];
-                            let i = t % BLOCK_TOKENS;
-                            let delta = if e.token & AUX_FLAG != 0 {
-                                &blk.delta_aux[i * d..(i + 1) * d]
-                            } else {
-                                gb_main += e.g;
-                                &blk.delta[i * d..(i + 1) * d]
-                            };
-                            axpy(gd, e.z, delta);
-                            axpy(ge, e.g, &blk.xc[i * d..(i + 1) * d]);
-                            gb[0] += e.g;
-                        }
-                        // Remove the gradient component parallel to the (unit) decoder row.
-                        let w = &row[..d];
-                        let par = dot(gd, w);
-                        axpy(gd, -par, w);
-                        // b_dec through the encoder input: dL/db_dec -= sum_j dL/db_enc[j] W_enc[j]
-                        // (main loss only).
-                        for (o, &we) in part.iter_mut().zip(&row[d..2 * d]) {
-                            *o -= gb_main as f64 * we as f64;
-                        }
-                    }
-                    let mr = &mut m[r * stride..(r + 1) * stride];
-                    let vr = &mut v[r * stride..(r + 1) * stride];
-                    for q in 0..stride {
-                        let g = grad[q];
-                        mr[q] = BETA1 * mr[q] + (1.0 - BETA1) * g;
-                        vr[q] = BETA2 * vr[q] + (1.0 - BETA2) * g * g;
-                        row[q] -= step_size * mr[q] / (vr[q].sqrt() + eps);
-                    }
-                    let norm = dot(&row[..d], &row[..d]).sqrt();
-                    if norm > 0.0 {
-                        let inv = 1.0 / norm;
-                        row[..d].iter_mut().for_each(|w| *w *= inv);
-                    }
-                }
-            },
+            |grad: &mut Vec<f32>, item| phase3_dispatch(d, blocks_ro, entries, offsets, &adam, grad, item),
         );
     }
 
     // b_dec.
     let mut g_b_dec = vec![0f64; d];
-    for blk in blocks.iter() {
-        for p in 0..d {
-            g_b_dec[p] += blk.grad_b_dec[p];
+    let parts = blocks
+        .iter()
+        .map(|b| &b.grad_b_dec[..])
+        .chain(b_dec_partials.chunks_exact(d));
+    for part in parts {
+        for (o, &v) in g_b_dec.iter_mut().zip(part) {
+            *o += v;
         }
     }
-    for part in b_dec_partials.chunks_exact(d) {
-        for p in 0..d {
-            g_b_dec[p] += part[p];
-        }
-    }
-    for p in 0..d {
-        let g = g_b_dec[p] as f32;
+    for (p, &g) in g_b_dec.iter().enumerate() {
+        let g = g as f32;
         st.m_b_dec[p] = BETA1 * st.m_b_dec[p] + (1.0 - BETA1) * g;
         st.v_b_dec[p] = BETA2 * st.v_b_dec[p] + (1.0 - BETA2) * g * g;
-        st.b_dec[p] -= step_size * st.m_b_dec[p] / (st.v_b_dec[p].sqrt() + eps);
+        st.b_dec[p] -= adam.step_size * st.m_b_dec[p] / (st.v_b_dec[p].sqrt() + adam.eps);
     }
 
     // Dead-latent bookkeeping.
@@ -713,4 +595,198 @@ fn step(
         *s = if c > 0 { 0 } else { *s + bn as u64 };
     }
     (loss, aux_loss)
+}
+
+avx2_dispatch!(fn phase1_dispatch = phase1; (ctx: &Ctx, b: usize, blk: &mut Block, scratch: &mut Phase1Scratch));
+avx2_dispatch!(fn phase2_dispatch = phase2; (ctx: &Ctx, blk: &mut Block, cm: f32, ca: f32));
+avx2_dispatch!(fn phase3_dispatch = phase3; (
+    d: usize,
+    blocks: &[Block],
+    entries: &[Entry],
+    offsets: &[usize],
+    adam: &Adam,
+    grad: &mut [f32],
+    item: LatentItem,
+));
+
+/// Bias-corrected Adam step size and epsilon of the current step.
+struct Adam {
+    step_size: f32,
+    eps: f32,
+}
+
+/// Phase 1 on token block `b`: gather and normalise the tokens, encode (dense matmul), select the
+/// TopK and AuxK latents, decode, and keep the residual and the AuxK reconstruction.
+#[inline(always)]
+fn phase1(ctx: &Ctx, b: usize, blk: &mut Block, scratch: &mut Phase1Scratch) {
+    let (pre, idx, val) = scratch;
+    let (d, f, k, ka, stride) = (ctx.d, ctx.f, ctx.k, ctx.ka, ctx.stride);
+    let (params, b_dec) = (ctx.params, ctx.b_dec);
+    let first = b * BLOCK_TOKENS;
+    let toks = &ctx.tokens[first..(first + BLOCK_TOKENS).min(ctx.tokens.len())];
+    blk.n = toks.len();
+    for (i, &t) in toks.iter().enumerate() {
+        let src = ctx.data.row(t as usize);
+        let x = &mut blk.x[i * d..(i + 1) * d];
+        let xc = &mut blk.xc[i * d..(i + 1) * d];
+        for p in 0..d {
+            x[p] = src[p] * ctx.scale;
+            xc[p] = x[p] - b_dec[p];
+        }
+    }
+    pre_activations(&blk.xc, blk.n, d, &params[d..], stride, ctx.b_enc, pre);
+    blk.sum_x.iter_mut().for_each(|v| *v = 0.0);
+    blk.sum_e.iter_mut().for_each(|v| *v = 0.0);
+    blk.sq_x = 0.0;
+    blk.sq_e = 0.0;
+    blk.sq_aux = 0.0;
+    for i in 0..blk.n {
+        let row = &pre[i * f..(i + 1) * f];
+        // Main TopK (positive values only).
+        top_k_dense(row, k, idx, val);
+        let mut c = 0;
+        for (&j, &z) in idx.iter().zip(val.iter()) {
+            if z > 0.0 {
+                blk.main_idx[i * k + c] = j;
+                blk.main_val[i * k + c] = z;
+                c += 1;
+            }
+        }
+        blk.main_n[i] = c as u32;
+        // AuxK among the dead latents.
+        let mut ca = 0;
+        if ka > 0 && !ctx.dead.is_empty() {
+            top_k(ctx.dead.iter().map(|&j| (j, row[j as usize])), ka, idx, val);
+            for (&j, &z) in idx.iter().zip(val.iter()) {
+                if z > 0.0 {
+                    blk.aux_idx[i * ka + ca] = j;
+                    blk.aux_val[i * ka + ca] = z;
+                    ca += 1;
+                }
+            }
+        }
+        blk.aux_n[i] = ca as u32;
+        // Residual e = x - x_hat (kept in delta) and AuxK reconstruction.
+        let e = &mut blk.delta[i * d..(i + 1) * d];
+        let x = &blk.x[i * d..(i + 1) * d];
+        for p in 0..d {
+            e[p] = x[p] - b_dec[p];
+        }
+        for c in 0..blk.main_n[i] as usize {
+            let j = blk.main_idx[i * k + c] as usize;
+            axpy(e, -blk.main_val[i * k + c], &params[j * stride..j * stride + d]);
+        }
+        let ar = &mut blk.delta_aux[i * d..(i + 1) * d];
+        ar.iter_mut().for_each(|v| *v = 0.0);
+        for c in 0..ca {
+            let j = blk.aux_idx[i * ka + c] as usize;
+            axpy(ar, blk.aux_val[i * ka + c], &params[j * stride..j * stride + d]);
+        }
+        blk.sq_x += dot(x, x) as f64;
+        blk.sq_e += dot(e, e) as f64;
+        for p in 0..d {
+            blk.sum_x[p] += x[p] as f64;
+            blk.sum_e[p] += e[p] as f64;
+        }
+        if ca > 0 {
+            let mut s = 0f32;
+            for (a, v) in ar.iter().zip(e.iter()) {
+                s += (a - v) * (a - v);
+            }
+            blk.sq_aux += s as f64;
+        }
+    }
+}
+
+/// Phase 2 on one token block: turn the residuals into dL/dx_hat (`cm` = 2 / batch variance) and
+/// dL_aux/de_hat (`ca` = aux coefficient x 2 / residual variance), the gradients dL/dz of the
+/// active latents, and this block's part of dL/db_dec through x_hat.
+#[inline(always)]
+fn phase2(ctx: &Ctx, blk: &mut Block, cm: f32, ca: f32) {
+    let (d, k, ka, stride, params) = (ctx.d, ctx.k, ctx.ka, ctx.stride, ctx.params);
+    blk.grad_b_dec.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..blk.n {
+        let delta = &mut blk.delta[i * d..(i + 1) * d];
+        let delta_aux = &mut blk.delta_aux[i * d..(i + 1) * d];
+        for (dl, da) in delta.iter_mut().zip(delta_aux.iter_mut()) {
+            let e = *dl;
+            *da = ca * (*da - e);
+            *dl = -cm * e;
+        }
+        for c in 0..blk.main_n[i] as usize {
+            let j = blk.main_idx[i * k + c] as usize;
+            blk.main_g[i * k + c] = dot(&params[j * stride..j * stride + d], delta);
+        }
+        for c in 0..blk.aux_n[i] as usize {
+            let j = blk.aux_idx[i * ka + c] as usize;
+            blk.aux_g[i * ka + c] = dot(&params[j * stride..j * stride + d], delta_aux);
+        }
+        // b_dec, directly in x_hat (the path through the encoder input is added per latent in
+        // phase 3).
+        for (o, &v) in blk.grad_b_dec.iter_mut().zip(delta.iter()) {
+            *o += v as f64;
+        }
+    }
+}
+
+/// Phase 3 on one block of latents: accumulate each latent's gradients from its entries (in
+/// token order), remove the decoder gradient's component along the row, take the Adam step,
+/// renormalise the decoder row, and add this block's part of dL/db_dec through the encoder input.
+#[inline(always)]
+fn phase3(
+    d: usize,
+    blocks: &[Block],
+    entries: &[Entry],
+    offsets: &[usize],
+    adam: &Adam,
+    grad: &mut [f32],
+    (lb, (prm, (m, v)), part): LatentItem,
+) {
+    let stride = 2 * d + 1;
+    part.iter_mut().for_each(|p| *p = 0.0);
+    for (r, row) in prm.chunks_exact_mut(stride).enumerate() {
+        let j = lb * LATENT_BLOCK + r;
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        {
+            let (gd, rest) = grad.split_at_mut(d);
+            let (ge, gb) = rest.split_at_mut(d);
+            let mut gb_main = 0f32;
+            for e in &entries[offsets[j]..offsets[j + 1]] {
+                let t = (e.token & !AUX_FLAG) as usize;
+                let blk = &blocks[t / BLOCK_TOKENS];
+                let i = t % BLOCK_TOKENS;
+                let delta = if e.token & AUX_FLAG != 0 {
+                    &blk.delta_aux[i * d..(i + 1) * d]
+                } else {
+                    gb_main += e.g;
+                    &blk.delta[i * d..(i + 1) * d]
+                };
+                axpy(gd, e.z, delta);
+                axpy(ge, e.g, &blk.xc[i * d..(i + 1) * d]);
+                gb[0] += e.g;
+            }
+            // Remove the gradient component parallel to the (unit) decoder row.
+            let w = &row[..d];
+            let par = dot(gd, w);
+            axpy(gd, -par, w);
+            // b_dec through the encoder input: dL/db_dec -= sum_j dL/db_enc[j] W_enc[j] (main
+            // loss only).
+            for (o, &we) in part.iter_mut().zip(&row[d..2 * d]) {
+                *o -= gb_main as f64 * we as f64;
+            }
+        }
+        let mr = &mut m[r * stride..(r + 1) * stride];
+        let vr = &mut v[r * stride..(r + 1) * stride];
+        for q in 0..stride {
+            let g = grad[q];
+            mr[q] = BETA1 * mr[q] + (1.0 - BETA1) * g;
+            vr[q] = BETA2 * vr[q] + (1.0 - BETA2) * g * g;
+            row[q] -= adam.step_size * mr[q] / (vr[q].sqrt() + adam.eps);
+        }
+        let norm = dot(&row[..d], &row[..d]).sqrt();
+        if norm > 0.0 {
+            let inv = 1.0 / norm;
+            row[..d].iter_mut().for_each(|w| *w *= inv);
+        }
+    }
 }
