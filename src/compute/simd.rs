@@ -48,6 +48,82 @@ macro_rules! dispatch {
 
 const LANES: usize = 4;
 
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// The AVX2 + FMA body of the four-column `dsymv` step over rows `0 .. 4 * (len / 4)`:
+    /// `y[r] += (a0[r] x0 + a1[r] x1) + (a2[r] x2 + a3[r] x3)`, `acc[k][lane] += a_k[r] v[r]`.
+    /// Returns the number of rows done.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; all slices must have the same length.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn symv4_rows(
+        a0: &[f64],
+        a1: &[f64],
+        a2: &[f64],
+        a3: &[f64],
+        x: [f64; 4],
+        v: &[f64],
+        y: &mut [f64],
+        acc: &mut [[f64; 4]; 4],
+    ) -> usize {
+        let len = y.len();
+        assert!(a0.len() == len && a1.len() == len && a2.len() == len && a3.len() == len && v.len() == len);
+        let body = len / 4 * 4;
+        let (x0, x1, x2, x3) = (
+            _mm256_set1_pd(x[0]),
+            _mm256_set1_pd(x[1]),
+            _mm256_set1_pd(x[2]),
+            _mm256_set1_pd(x[3]),
+        );
+        let (mut t0, mut t1, mut t2, mut t3) = (
+            _mm256_setzero_pd(),
+            _mm256_setzero_pd(),
+            _mm256_setzero_pd(),
+            _mm256_setzero_pd(),
+        );
+        let (p0, p1, p2, p3, pv, py) = (
+            a0.as_ptr(),
+            a1.as_ptr(),
+            a2.as_ptr(),
+            a3.as_ptr(),
+            v.as_ptr(),
+            y.as_mut_ptr(),
+        );
+        let mut r = 0;
+        while r < body {
+            // SAFETY: r + 4 <= body <= len for every slice.
+            unsafe {
+                let q0 = _mm256_loadu_pd(p0.add(r));
+                let q1 = _mm256_loadu_pd(p1.add(r));
+                let q2 = _mm256_loadu_pd(p2.add(r));
+                let q3 = _mm256_loadu_pd(p3.add(r));
+                let vr = _mm256_loadu_pd(pv.add(r));
+                let yr = _mm256_loadu_pd(py.add(r));
+                let s01 = _mm256_fmadd_pd(q1, x1, _mm256_mul_pd(q0, x0));
+                let s23 = _mm256_fmadd_pd(q3, x3, _mm256_mul_pd(q2, x2));
+                _mm256_storeu_pd(py.add(r), _mm256_add_pd(yr, _mm256_add_pd(s01, s23)));
+                t0 = _mm256_fmadd_pd(q0, vr, t0);
+                t1 = _mm256_fmadd_pd(q1, vr, t1);
+                t2 = _mm256_fmadd_pd(q2, vr, t2);
+                t3 = _mm256_fmadd_pd(q3, vr, t3);
+            }
+            r += 4;
+        }
+        // SAFETY: acc[k] is 4 f64s.
+        unsafe {
+            _mm256_storeu_pd(acc[0].as_mut_ptr(), t0);
+            _mm256_storeu_pd(acc[1].as_mut_ptr(), t1);
+            _mm256_storeu_pd(acc[2].as_mut_ptr(), t2);
+            _mm256_storeu_pd(acc[3].as_mut_ptr(), t3);
+        }
+        body
+    }
+}
+
 #[inline(always)]
 fn dot_generic<const FMA: bool>(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len(), "dot: lengths differ");
@@ -118,44 +194,22 @@ fn symv_lower_cols_generic<const FMA: bool>(
         }
         // Rows c + 4 .. m: y[r] += sum_k a_k[r] x_k, t_k += a_k[r] v[r].
         let r0 = c + 4;
-        let (s0, s1, s2, s3) = (&a0[r0..], &a1[r0..], &a2[r0..], &a3[r0..]);
+        let len = m - r0;
+        let (s0, s1, s2, s3) = (&a0[r0..m], &a1[r0..m], &a2[r0..m], &a3[r0..m]);
         let (vv, yy) = (&v[r0..m], &mut y[r0..m]);
         let mut acc = [[0f64; LANES]; 4];
         let mut i = 0;
-        let len = m - r0;
-        let body = len / LANES * LANES;
-        {
-            let it = s0[..body]
-                .chunks_exact(LANES)
-                .zip(s1[..body].chunks_exact(LANES))
-                .zip(s2[..body].chunks_exact(LANES))
-                .zip(s3[..body].chunks_exact(LANES))
-                .zip(vv[..body].chunks_exact(LANES))
-                .zip(yy[..body].chunks_exact_mut(LANES));
-            for (((((p0, p1), p2), p3), pv), py) in it {
-                for l in 0..LANES {
-                    let mut yl = py[l];
-                    yl = madd::<FMA>(p0[l], x[0], yl);
-                    yl = madd::<FMA>(p1[l], x[1], yl);
-                    yl = madd::<FMA>(p2[l], x[2], yl);
-                    yl = madd::<FMA>(p3[l], x[3], yl);
-                    py[l] = yl;
-                    acc[0][l] = madd::<FMA>(p0[l], pv[l], acc[0][l]);
-                    acc[1][l] = madd::<FMA>(p1[l], pv[l], acc[1][l]);
-                    acc[2][l] = madd::<FMA>(p2[l], pv[l], acc[2][l]);
-                    acc[3][l] = madd::<FMA>(p3[l], pv[l], acc[3][l]);
-                }
-            }
-            i += body;
+        #[cfg(target_arch = "x86_64")]
+        if FMA {
+            // SAFETY: FMA is true only in the copy compiled with AVX2 + FMA enabled, which is
+            // called only when the CPU has both; all slices have length `len`.
+            i = unsafe { x86::symv4_rows(s0, s1, s2, s3, x, vv, yy, &mut acc) };
         }
         while i < len {
             let (q0, q1, q2, q3, vr) = (s0[i], s1[i], s2[i], s3[i], vv[i]);
-            let mut yl = yy[i];
-            yl = madd::<FMA>(q0, x[0], yl);
-            yl = madd::<FMA>(q1, x[1], yl);
-            yl = madd::<FMA>(q2, x[2], yl);
-            yl = madd::<FMA>(q3, x[3], yl);
-            yy[i] = yl;
+            let p01 = madd::<FMA>(q1, x[1], q0 * x[0]);
+            let p23 = madd::<FMA>(q3, x[3], q2 * x[2]);
+            yy[i] += p01 + p23;
             t[0] = madd::<FMA>(q0, vr, t[0]);
             t[1] = madd::<FMA>(q1, vr, t[1]);
             t[2] = madd::<FMA>(q2, vr, t[2]);

@@ -331,25 +331,40 @@ pub fn isotropic_spectrum(
     let mut rng = seeded_rng(seed);
     let mut acc = vec![0f64; d * d];
     let mut sum = vec![0f64; d];
-    let mut buf = vec![0f64; ISO_BLOCK_ROWS.min(n) * d];
     let blocks = n.div_ceil(ISO_BLOCK_ROWS);
-    for b in 0..blocks {
-        let rows = ISO_BLOCK_ROWS.min(n - b * ISO_BLOCK_ROWS);
-        let block = &mut buf[..rows * d];
+    let block_rows = |b: usize| ISO_BLOCK_ROWS.min(n - b * ISO_BLOCK_ROWS);
+    // Draws the next `rows` rows into `block` and their column sums into `partial`.
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng, block: &mut [f64], partial: &mut [f64]| {
         for v in block.iter_mut() {
-            let z: f64 = StandardNormal.sample(&mut rng);
+            let z: f64 = StandardNormal.sample(rng);
             *v = sd * z;
         }
-        let mut partial = vec![0f64; d];
+        partial.iter_mut().for_each(|p| *p = 0.0);
         for row in block.chunks_exact(d) {
             for (s, &v) in partial.iter_mut().zip(row) {
                 *s += v;
             }
         }
-        for (s, p) in sum.iter_mut().zip(&partial) {
+    };
+    // Double-buffered: block b + 1 is drawn (the RNG stream is sequential, so the cloud is the same)
+    // while block b's Gram matrix is accumulated.
+    let mut cur = vec![0f64; ISO_BLOCK_ROWS.min(n) * d];
+    let mut next = cur.clone();
+    let (mut cur_sum, mut next_sum) = (vec![0f64; d], vec![0f64; d]);
+    draw(&mut rng, &mut cur[..block_rows(0) * d], &mut cur_sum);
+    for b in 0..blocks {
+        let rows = block_rows(b);
+        for (s, p) in sum.iter_mut().zip(&cur_sum) {
             *s += p;
         }
-        cpu::gram_upper_accumulate(block, rows, d, &mut acc);
+        let mut prepare_next = || {
+            if b + 1 < blocks {
+                draw(&mut rng, &mut next[..block_rows(b + 1) * d], &mut next_sum);
+            }
+        };
+        cpu::gram_upper_accumulate_with(&cur[..rows * d], rows, d, &mut acc, Some(&mut prepare_next));
+        std::mem::swap(&mut cur, &mut next);
+        std::mem::swap(&mut cur_sum, &mut next_sum);
         progress(if b + 1 == blocks {
             1.0
         } else {
@@ -590,6 +605,45 @@ mod tests {
                 .kind(),
             "rank-range"
         );
+    }
+
+    #[test]
+    fn isotropic_reference_is_the_same_on_any_thread_count() {
+        use crate::compute::par::with_threads;
+        // Several row blocks (the next block is drawn while the current one is accumulated).
+        let n = 3 * ISO_BLOCK_ROWS + 11;
+        let one = with_threads(1, || isotropic_spectrum(n, 150, 2.0, 4, &mut |_| {}).unwrap());
+        for t in [2, 5] {
+            let other = with_threads(t, || isotropic_spectrum(n, 150, 2.0, 4, &mut |_| {}).unwrap());
+            assert!(one.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()), "{t} threads");
+        }
+        // The cloud itself: its covariance is the sample covariance of the rows drawn in order.
+        let mut rng = seeded_rng(4);
+        let sd = 2f64.sqrt();
+        let rows: Vec<f64> = (0..n * 150)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                sd * z
+            })
+            .collect();
+        let mut cov = vec![0f64; 150 * 150];
+        let mut mean = vec![0f64; 150];
+        for r in rows.chunks_exact(150) {
+            for (m, v) in mean.iter_mut().zip(r) {
+                *m += v / n as f64;
+            }
+        }
+        for r in rows.chunks_exact(150) {
+            for i in 0..150 {
+                for j in 0..150 {
+                    cov[i * 150 + j] += (r[i] - mean[i]) * (r[j] - mean[j]) / (n - 1) as f64;
+                }
+            }
+        }
+        let want = symmetric_eigenvalues_desc(cov, 150);
+        for (a, b) in one.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12 * want[0], "{a} vs {b}");
+        }
     }
 
     #[test]
