@@ -251,6 +251,134 @@ pub fn symv_lower_cols(a: &[f64], ld: usize, m: usize, cols: (usize, usize), v: 
     symv_lower_cols_dispatch(a, ld, m, cols, v, y)
 }
 
+/// Two-sided application of `H = I - tau u u^T` to the symmetric block at rows/columns
+/// `b0 .. b0 + len` of the compact band `s` (lower triangle): `w = tau A u`, `w -= 1/2 tau (w.u) u`,
+/// `A -= u w^T + w u^T`. (A function, not a closure: it must be inlined into the AVX2 + FMA copy,
+/// or `mul_add` would be a library call.)
+#[inline(always)]
+fn two_sided<const FMA: bool>(s: &mut [f64], ld: usize, b0: usize, len: usize, u: &[f64], tau: f64, w: &mut [f64]) {
+    let at = |r: usize, c: usize| c * ld + r;
+    let w = &mut w[..len];
+    w.iter_mut().for_each(|x| *x = 0.0);
+    for c in 0..len {
+        let col = &s[at(b0 + c, b0 + c)..at(b0 + len, b0 + c)];
+        // w[c] += col . u[c..]; w[c+1..] += col[1..] u[c]
+        let mut t = col[0] * u[c];
+        if len > c + 1 {
+            axpy_generic::<FMA>(u[c], &col[1..], &mut w[c + 1..]);
+            t += dot_generic::<FMA>(&col[1..], &u[c + 1..len]);
+        }
+        w[c] += t;
+    }
+    scal_generic::<FMA>(tau, w);
+    let alpha = -0.5 * tau * dot_generic::<FMA>(w, &u[..len]);
+    axpy_generic::<FMA>(alpha, &u[..len], w);
+    for c in 0..len {
+        let col = &mut s[at(b0 + c, b0 + c)..at(b0 + len, b0 + c)];
+        axpy_generic::<FMA>(-u[c], &w[c..], col);
+        axpy_generic::<FMA>(-w[c], &u[c..len], col);
+    }
+}
+
+/// See [`band_chase`].
+#[inline(always)]
+fn band_chase_generic<const FMA: bool>(
+    s: &mut [f64],
+    n: usize,
+    kd: usize,
+    ld: usize,
+    larfg: fn(f64, &mut [f64]) -> (f64, f64),
+) {
+    if n < 3 {
+        return;
+    }
+    assert!(kd >= 1 && ld >= 2 * kd - 1 && s.len() >= (n - 1) * ld + n);
+    let at = |r: usize, c: usize| c * ld + r;
+    let mut v = vec![0f64; kd];
+    let mut u = vec![0f64; kd];
+    let mut w = vec![0f64; kd];
+    let mut y = vec![0f64; kd];
+
+    for j in 0..n - 2 {
+        // Step 0: reduce column j (rows j+1 ..= min(j+kd, n-1)).
+        let r0 = j + 1;
+        let len = kd.min(n - 1 - j);
+        let tau = {
+            let col = &mut s[at(r0, j)..at(r0 + len, j)];
+            let (alpha, x) = col.split_first_mut().expect("len >= 1");
+            let (beta, tau) = larfg(*alpha, x);
+            *alpha = beta;
+            v[0] = 1.0;
+            v[1..len].copy_from_slice(x);
+            x.iter_mut().for_each(|q| *q = 0.0);
+            tau
+        };
+        if tau != 0.0 {
+            two_sided::<FMA>(s, ld, r0, len, &v, tau, &mut w);
+        }
+        // Chase the bulge: block rows b0..b0+blen below the previous block c0..c0+clen.
+        let (mut c0, mut clen, mut tau_prev) = (r0, len, tau);
+        loop {
+            let b0 = c0 + clen;
+            if b0 >= n {
+                break;
+            }
+            let blen = kd.min(n - b0);
+            // Right-apply the previous reflector: B <- B (I - tau v v^T), B = A[b0.., c0..c0+clen].
+            if tau_prev != 0.0 {
+                let yb = &mut y[..blen];
+                yb.iter_mut().for_each(|q| *q = 0.0);
+                for cc in 0..clen {
+                    axpy_generic::<FMA>(v[cc], &s[at(b0, c0 + cc)..at(b0 + blen, c0 + cc)], yb);
+                }
+                for cc in 0..clen {
+                    axpy_generic::<FMA>(-tau_prev * v[cc], yb, &mut s[at(b0, c0 + cc)..at(b0 + blen, c0 + cc)]);
+                }
+            }
+            // New reflector from B's first column, applied from the left to the rest of B.
+            let tau2 = {
+                let col = &mut s[at(b0, c0)..at(b0 + blen, c0)];
+                let (alpha, x) = col.split_first_mut().expect("blen >= 1");
+                let (beta, tau2) = larfg(*alpha, x);
+                *alpha = beta;
+                u[0] = 1.0;
+                u[1..blen].copy_from_slice(x);
+                x.iter_mut().for_each(|q| *q = 0.0);
+                tau2
+            };
+            if tau2 != 0.0 {
+                for cc in 1..clen {
+                    let col = &mut s[at(b0, c0 + cc)..at(b0 + blen, c0 + cc)];
+                    let z = dot_generic::<FMA>(&u[..blen], col);
+                    axpy_generic::<FMA>(-tau2 * z, &u[..blen], col);
+                }
+                two_sided::<FMA>(s, ld, b0, blen, &u, tau2, &mut w);
+            }
+            std::mem::swap(&mut u, &mut v);
+            (c0, clen, tau_prev) = (b0, blen, tau2);
+        }
+    }
+}
+
+/// Band to tridiagonal by Householder bulge chasing (eigenvalues only; see
+/// [`crate::geometry::twostage`]): `s` is a symmetric band matrix of half-width `kd` in compact
+/// storage, element `(r, c)` (`0 <= r - c <= ld`) at `s[c * ld + r]` with `ld >= 2 kd - 1`, the
+/// entries below the band zero. On return the diagonal is at `s[i * ld + i]` and the
+/// off-diagonal at `s[i * ld + i + 1]`; the rest is scratch. `larfg` generates the reflectors.
+pub fn band_chase(s: &mut [f64], n: usize, kd: usize, ld: usize, larfg: fn(f64, &mut [f64]) -> (f64, f64)) {
+    band_chase_dispatch(s, n, kd, ld, larfg)
+}
+
+dispatch!(
+    band_chase_dispatch => band_chase_generic(
+        s: &mut [f64],
+        n: usize,
+        kd: usize,
+        ld: usize,
+        larfg: fn(f64, &mut [f64]) -> (f64, f64),
+    )
+);
+
 dispatch!(
     /// `sum_i x[i] * y[i]` (eight partial sums combined in a fixed order).
     ///

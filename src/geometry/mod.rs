@@ -13,6 +13,7 @@ pub mod linalg;
 pub mod stats;
 pub mod sterf;
 pub mod sytrd;
+pub mod twostage;
 
 mod error;
 

@@ -45,6 +45,15 @@ const LARFG_SAFMIN: f64 = f64::MIN_POSITIVE / (f64::EPSILON * 0.5);
 /// # Panics
 /// If `a.len() != n * n`.
 pub fn tridiagonalize(a: &mut [f64], n: usize, progress: &mut dyn FnMut(f64)) -> (Vec<f64>, Vec<f64>) {
+    if n > NX && std::env::var("SAE_ONE_STAGE").is_err() {
+        super::twostage::dense_to_band(a, n, progress);
+        return super::twostage::band_to_tridiagonal(a, n);
+    }
+    tridiagonalize_one_stage(a, n, progress)
+}
+
+/// One-stage.
+pub fn tridiagonalize_one_stage(a: &mut [f64], n: usize, progress: &mut dyn FnMut(f64)) -> (Vec<f64>, Vec<f64>) {
     assert_eq!(a.len(), n * n, "tridiagonalize: a is not n x n");
     let mut d = vec![0f64; n];
     let mut e = vec![0f64; n.saturating_sub(1)];
@@ -154,7 +163,7 @@ fn symv_trailing(a: &[f64], n: usize, off: usize, v: &[f64], y: &mut [f64], part
 
 /// `dlarfg`: the elementary reflector `H = I - tau [1; v] [1; v]^T` with `H [alpha; x] = [beta; 0]`.
 /// Overwrites `x` with `v` and returns `(beta, tau)`; `tau = 0` (H = I) when `x` is zero.
-fn larfg(alpha: f64, x: &mut [f64]) -> (f64, f64) {
+pub(crate) fn larfg(alpha: f64, x: &mut [f64]) -> (f64, f64) {
     if x.is_empty() {
         return (alpha, 0.0);
     }
