@@ -27,8 +27,18 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let path = args.first().expect("usage: galaxy_stages FILE [RUNS] [--nalgebra]");
-    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
+    let Some(path) = args.iter().find(|a| !a.starts_with("--")) else {
+        // `cargo test --all-targets` runs benches without arguments: nothing to time.
+        println!("usage: cargo bench --bench galaxy_stages -- FILE [RUNS] [--nalgebra]");
+        return;
+    };
+    let runs: usize = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let with_nalgebra = args.iter().any(|a| a == "--nalgebra");
     let bytes = std::fs::read(path).expect("read the file");
     let name = std::path::Path::new(path).file_name().unwrap().to_string_lossy().to_string();

@@ -222,6 +222,45 @@ mod tests {
         }
     }
 
+    type Tridiagonalizer = fn(&mut [f64], usize, &mut dyn FnMut(f64)) -> (Vec<f64>, Vec<f64>);
+
+    /// The eigenvalues (descending) through a given tridiagonalisation.
+    fn eig_with(f: Tridiagonalizer, a: &[f64], n: usize) -> Vec<f64> {
+        let mut b = a.to_vec();
+        mirror_lower_to_upper(&mut b, n);
+        let (d, e) = f(&mut b, n, &mut |_| {});
+        let mut v = tridiagonal_eigenvalues(&d, &e);
+        v.reverse();
+        v
+    }
+
+    #[test]
+    fn both_blocked_forms_match_nalgebra_on_any_size() {
+        // The one-stage form is the browser's, the two-stage form the native one; each is tested
+        // here on sizes the default choice would not give it (the two-stage one below the
+        // crossover, down to matrices narrower than its band).
+        use crate::geometry::sytrd::{tridiagonalize_one_stage, tridiagonalize_two_stage};
+        use crate::geometry::twostage::KD;
+        for &n in &[1, 2, 3, KD - 1, KD, KD + 1, KD + 2, 2 * KD + 3, NX + 1, NX + NB + 1, 301] {
+            let a = random_symmetric(n, 1000 + n as u64);
+            let want = oracle(&a, n);
+            assert_close(&eig_with(tridiagonalize_one_stage, &a, n), &want, 1e-13, &format!("one-stage n = {n}"));
+            assert_close(&eig_with(tridiagonalize_two_stage, &a, n), &want, 1e-13, &format!("two-stage n = {n}"));
+        }
+        // Power-law spectrum, relative accuracy, both forms.
+        let n = 2 * NX + 7;
+        let lambda: Vec<f64> = (1..=n).map(|r| (r as f64).powf(-1.2)).collect();
+        let a = with_spectrum(&lambda, 21);
+        for (name, f) in [
+            ("one-stage", tridiagonalize_one_stage as Tridiagonalizer),
+            ("two-stage", tridiagonalize_two_stage as Tridiagonalizer),
+        ] {
+            for (g, w) in eig_with(f, &a, n).iter().zip(&lambda) {
+                assert!((g - w).abs() / w < 1e-10, "{name}: {g} vs {w}");
+            }
+        }
+    }
+
     #[test]
     fn clustered_zero_and_negative_eigenvalues() {
         let n = 300;

@@ -1,18 +1,24 @@
-//! Householder tridiagonalisation of a dense symmetric matrix, blocked: LAPACK's `dsytrd` with
-//! `UPLO = 'L'` (panels reduced by `dlatrd`, the trailing matrix updated by a symmetric rank-2k
-//! update done with `matrixmultiply::dgemm`, the last columns by the unblocked `dsytd2`).
+//! Householder tridiagonalisation of a dense symmetric matrix (eigenvalues only), and the choice
+//! between its two blocked forms.
 //!
 //! `Q^T A Q = T` with `Q = H_1 H_2 ... H_{n-1}`, `H_k = I - tau_k v_k v_k^T` (Golub & Van Loan,
 //! *Matrix Computations*, 4th ed., section 8.3.1). Only `T`'s diagonal and off-diagonal are kept:
 //! the eigenvalues are all that is needed, so neither `Q` nor the reflectors are returned.
 //!
-//! Cost: `4/3 n^3` flops. Half of them are the symmetric matrix-vector products of the panel
-//! factorisation (`dsymv`, one per column, reading the trailing matrix; memory-bound); the other
-//! half is the rank-2k update (`dsyr2k`), which here is `dgemm` on column panels of the lower
-//! triangle (cache-blocked, SIMD). Natively both are split across threads (see [`crate::compute::par`]):
-//! the rank-2k update by column panel (disjoint outputs), the `dsymv` by a fixed partition of the
-//! columns into [`SYMV_PARTS`] parts whose partial products are added in a fixed order. The result
-//! is therefore the same whatever the number of threads.
+//! - [`tridiagonalize_one_stage`]: LAPACK's `dsytrd` with `UPLO = 'L'`: panels of [`NB`] columns
+//!   reduced by `dlatrd`, the trailing matrix updated by a symmetric rank-2k update done with
+//!   `matrixmultiply::dgemm`, the last columns by the unblocked `dsytd2`. `4/3 n^3` flops, half
+//!   of them in one symmetric matrix-vector product per column (`dsymv`), which reads the whole
+//!   trailing matrix each time: bound by memory bandwidth once the matrix leaves the caches.
+//! - [`tridiagonalize_two_stage`]: dense to band, then band to tridiagonal
+//!   ([`super::twostage`]): the same flops, all in matrix-matrix products, plus `~6 KD n^2`
+//!   cache-resident ones.
+//!
+//! [`tridiagonalize`] uses the two-stage form natively (at n = 2304 on the 2-core x86-64
+//! development machine: 0.77 s + 0.14 s single-threaded against 1.15 s for the one-stage form,
+//! and it threads well), and the one-stage form in the browser (wasm32, one thread, no SIMD:
+//! there the `dgemm` fallback kernel is slower than the `dsymv` loop, so the one-stage form is
+//! about twice as fast up to n = 1024 and as fast at n = 2304). See docs/BENCHMARKS.md.
 //!
 //! References: LAPACK 3.12 `dsytrd`, `dlatrd`, `dsytd2`, `dlarfg`; J. J. Dongarra, S. J.
 //! Hammarling, D. C. Sorensen, "Block reduction of matrices to condensed forms for eigenvalue
@@ -21,16 +27,13 @@
 use crate::compute::par;
 use crate::compute::simd::{axpy, dot, scal, symv_lower_cols};
 
-/// Panel width (LAPACK's `ilaenv` block size for `dsytrd` is 32).
+/// Panel width of the one-stage form (LAPACK's `ilaenv` block size for `dsytrd` is 32).
 pub const NB: usize = 32;
-/// Below this order the rest of the matrix is reduced unblocked (LAPACK's crossover `NX`).
+/// Below this order the matrix (or what is left of it in the one-stage form) is reduced
+/// unblocked (LAPACK's crossover `NX` for `dsytrd`).
 pub const NX: usize = 128;
 /// Columns of the trailing matrix per `dgemm` call in the rank-2k update.
 const SYR2K_PANEL: usize = 64;
-/// The `dsymv` column partition: this many parts, of equal area of the lower triangle, when the
-/// trailing matrix has at least [`SYMV_SPLIT_MIN`] rows (one part below that).
-pub const SYMV_PARTS: usize = 4;
-const SYMV_SPLIT_MIN: usize = 384;
 
 /// `dlamch('S') / dlamch('E')`, `dlarfg`'s rescaling threshold.
 const LARFG_SAFMIN: f64 = f64::MIN_POSITIVE / (f64::EPSILON * 0.5);
@@ -39,21 +42,53 @@ const LARFG_SAFMIN: f64 = f64::MIN_POSITIVE / (f64::EPSILON * 0.5);
 /// triangle is used as scratch) to tridiagonal form, returning the diagonal (n values) and the
 /// off-diagonal (n - 1 values; empty for n = 0 or 1). `a` is destroyed.
 ///
+/// Unblocked (`dsytd2`) up to [`NX`]; above, [`tridiagonalize_two_stage`] natively and
+/// [`tridiagonalize_one_stage`] on wasm32 (see the module documentation for why).
+///
 /// `progress(fraction)` is called after each panel with the share of the `O(n^3)` work done
 /// (monotone, below 1; the caller reports the end).
 ///
 /// # Panics
 /// If `a.len() != n * n`.
 pub fn tridiagonalize(a: &mut [f64], n: usize, progress: &mut dyn FnMut(f64)) -> (Vec<f64>, Vec<f64>) {
-    if n > NX && std::env::var("SAE_ONE_STAGE").is_err() {
-        super::twostage::dense_to_band(a, n, progress);
-        return super::twostage::band_to_tridiagonal(a, n);
+    if n <= NX || cfg!(target_arch = "wasm32") {
+        tridiagonalize_one_stage(a, n, progress)
+    } else {
+        tridiagonalize_two_stage(a, n, progress)
     }
-    tridiagonalize_one_stage(a, n, progress)
 }
 
-/// One-stage.
-pub fn tridiagonalize_one_stage(a: &mut [f64], n: usize, progress: &mut dyn FnMut(f64)) -> (Vec<f64>, Vec<f64>) {
+/// [`tridiagonalize`] by the two-stage reduction ([`super::twostage`]) whatever the target and
+/// size. Natively threaded (rank-2k updates and symmetric products by disjoint blocks: the result
+/// does not depend on the thread count).
+///
+/// # Panics
+/// If `a.len() != n * n`.
+pub fn tridiagonalize_two_stage(
+    a: &mut [f64],
+    n: usize,
+    progress: &mut dyn FnMut(f64),
+) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(a.len(), n * n, "tridiagonalize: a is not n x n");
+    // Stage 2 is about 1/8 of stage 1's time at n = 2304.
+    super::twostage::dense_to_band(a, n, &mut |f| progress(0.9 * f));
+    let out = super::twostage::band_to_tridiagonal(a, n);
+    progress(0.95);
+    out
+}
+
+/// [`tridiagonalize`] by LAPACK's one-stage blocked `dsytrd` (`dlatrd` panels of [`NB`] columns,
+/// rank-2k updates by `dgemm`, `dsytd2` for the last [`NX`] or fewer columns) whatever the target.
+/// Natively the rank-2k updates are threaded by column panel (disjoint outputs: the result does
+/// not depend on the thread count); the `dsymv` of each column is not (too fine-grained).
+///
+/// # Panics
+/// If `a.len() != n * n`.
+pub fn tridiagonalize_one_stage(
+    a: &mut [f64],
+    n: usize,
+    progress: &mut dyn FnMut(f64),
+) -> (Vec<f64>, Vec<f64>) {
     assert_eq!(a.len(), n * n, "tridiagonalize: a is not n x n");
     let mut d = vec![0f64; n];
     let mut e = vec![0f64; n.saturating_sub(1)];
@@ -66,13 +101,13 @@ pub fn tridiagonalize_one_stage(a: &mut [f64], n: usize, progress: &mut dyn FnMu
         // Z = [V | W | V], each (n - i) x NB, column-major with leading dimension n - i: the rank-2k
         // update is then one dgemm with k = 2 NB, C -= Z[:, 0..2NB] * Z[:, NB..3NB]^T.
         let mut z = vec![0f64; 3 * NB * n];
-        let mut scratch = Scratch::new(n);
+        let mut t = vec![0f64; NB];
         while i + NX < n {
             let m = n - i;
             let z = &mut z[..3 * NB * m];
             {
                 let w = &mut z[NB * m..2 * NB * m];
-                latrd(a, n, i, NB, &mut e[i..i + NB], w, &mut scratch);
+                latrd(a, n, i, NB, &mut e[i..i + NB], w, &mut t);
             }
             // Copy the panel's reflectors (unit diagonal stored, zeros above it) into Z.
             for k in 0..NB {
@@ -97,68 +132,13 @@ pub fn tridiagonalize_one_stage(a: &mut [f64], n: usize, progress: &mut dyn FnMu
     (d, e)
 }
 
-/// Work vectors reused across columns.
-struct Scratch {
-    /// `SYMV_PARTS` partial products, each of length n.
-    parts: Vec<Vec<f64>>,
-    /// Length-NB temporary (`W^T v`, `V^T v`).
-    t: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(n: usize) -> Self {
-        Scratch {
-            parts: (0..SYMV_PARTS).map(|_| vec![0f64; n]).collect(),
-            t: vec![0f64; NB],
-        }
-    }
-}
-
 /// `y = A v` for the symmetric trailing matrix `A = a[off.., off..]` (order `m = n - off`,
 /// column-major, leading dimension `n`, lower triangle read), `v` and `y` of length m.
-///
-/// For `m >= SYMV_SPLIT_MIN` the columns are cut into `SYMV_PARTS` parts of equal triangle area
-/// (a function of m only); each part's product goes to its own buffer (in parallel natively) and
-/// the buffers are added in part order. Below that (or without `SYMV_PARTS` buffers of length >= m
-/// in `parts`), one part straight into `y`.
-fn symv_trailing(a: &[f64], n: usize, off: usize, v: &[f64], y: &mut [f64], parts: &mut [Vec<f64>]) {
+fn symv_trailing(a: &[f64], n: usize, off: usize, v: &[f64], y: &mut [f64]) {
     let m = n - off;
     debug_assert!(v.len() == m && y.len() == m);
-    let base = &a[off * n + off..];
-    if m < SYMV_SPLIT_MIN || parts.len() < SYMV_PARTS || parts.iter().any(|b| b.len() < m) {
-        y.iter_mut().for_each(|x| *x = 0.0);
-        symv_lower_cols(base, n, m, (0, m), v, y);
-        return;
-    }
-    // Boundaries: columns [b_k, b_{k+1}) hold about a 1/P share of the m^2/2 triangle:
-    // (m - b)^2 = (1 - k/P) m^2, rounded to a multiple of 4 (the kernel's column block).
-    let p = SYMV_PARTS;
-    let bound = |k: usize| -> usize {
-        if k == 0 {
-            0
-        } else if k == p {
-            m
-        } else {
-            let b = m as f64 * (1.0 - (1.0 - k as f64 / p as f64).sqrt());
-            ((b as usize) / 4 * 4).min(m)
-        }
-    };
-    let mut items: Vec<(usize, &mut Vec<f64>)> = parts.iter_mut().take(p).enumerate().collect();
-    par::for_each_mut(&mut items, |_, (k, buf)| {
-        let (c0, c1) = (bound(*k), bound(*k + 1));
-        let buf = &mut buf[..m];
-        // Part k touches rows >= c0 only.
-        buf[c0..].iter_mut().for_each(|x| *x = 0.0);
-        symv_lower_cols(base, n, m, (c0, c1), v, buf);
-    });
-    // y = sum of the parts, in part order (part k contributes to rows >= bound(k)).
-    y.copy_from_slice(&parts[0][..m]);
-    for (k, part) in parts.iter().enumerate().take(p).skip(1) {
-        let c0 = bound(k);
-        for (yi, pi) in y[c0..].iter_mut().zip(&part[c0..m]) {
-            *yi += pi;
-        }
-    }
+    y.iter_mut().for_each(|x| *x = 0.0);
+    symv_lower_cols(&a[off * n + off..], n, m, (0, m), v, y);
 }
 
 /// `dlarfg`: the elementary reflector `H = I - tau [1; v] [1; v]^T` with `H [alpha; x] = [beta; 0]`.
@@ -218,7 +198,7 @@ fn nrm2(x: &[f64]) -> f64 {
 /// the trailing `A[nb.., nb..] - V W^T - W V^T` is the rest of the reduction. On return column `j`
 /// of the panel holds the reflector `v_j` below its diagonal with `A[j+1, j] = 1`, and `e[j]` the
 /// off-diagonal. Rows `0..=j` of column `j` of `w` are not meaningful.
-fn latrd(a: &mut [f64], n: usize, i: usize, nb: usize, e: &mut [f64], w: &mut [f64], s: &mut Scratch) {
+fn latrd(a: &mut [f64], n: usize, i: usize, nb: usize, e: &mut [f64], w: &mut [f64], t: &mut [f64]) {
     let m = n - i;
     debug_assert!(m > nb && w.len() == m * nb && e.len() == nb);
     // Panel-relative column k of A starts at a[(i + k) * n + i] (row 0 of the trailing matrix).
@@ -251,9 +231,9 @@ fn latrd(a: &mut [f64], n: usize, i: usize, nb: usize, e: &mut [f64], w: &mut [f
         let wj = &mut w_right[j + 1..m];
         let a_ro: &[f64] = a;
         let v = &a_ro[col(j) + j + 1..col(j) + m];
-        symv_trailing(a_ro, n, i + j + 1, v, wj, &mut s.parts);
+        symv_trailing(a_ro, n, i + j + 1, v, wj);
         if j > 0 {
-            let t = &mut s.t[..j];
+            let t = &mut t[..j];
             for (k, tk) in t.iter_mut().enumerate() {
                 *tk = dot(&w_left[k * m + j + 1..k * m + m], v);
             }
@@ -320,7 +300,6 @@ fn syr2k_lower(a: &mut [f64], n: usize, off: usize, z: &[f64], ldz: usize) {
 fn sytd2(a: &mut [f64], n: usize, i0: usize, d: &mut [f64], e: &mut [f64]) {
     let m = n - i0;
     let mut w = vec![0f64; m];
-    let mut parts: Vec<Vec<f64>> = Vec::new();
     let idx = |r: usize, c: usize| (i0 + c) * n + i0 + r;
     for k in 0..m.saturating_sub(1) {
         let (beta, tau) = {
@@ -336,7 +315,7 @@ fn sytd2(a: &mut [f64], n: usize, i0: usize, d: &mut [f64], e: &mut [f64]) {
             {
                 let a_ro: &[f64] = a;
                 let v = &a_ro[idx(k + 1, k)..idx(m, k)];
-                symv_trailing(a_ro, n, i0 + k + 1, v, wk, &mut parts);
+                symv_trailing(a_ro, n, i0 + k + 1, v, wk);
                 scal(tau, wk);
                 let alpha = -0.5 * tau * dot(wk, v);
                 axpy(alpha, v, wk);
