@@ -1,10 +1,11 @@
 //! Dense symmetric eigenvalues, pure Rust (natively threaded, wasm-friendly).
 //!
-//! Eigenvalues only, the way LAPACK's `dsyevd` computes them when no eigenvectors are asked for
-//! (what `np.linalg.eigvalsh` calls): blocked Householder tridiagonalisation ([`super::sytrd`],
-//! LAPACK `dsytrd`), then the eigenvalues of the tridiagonal matrix by the square-root-free implicit
-//! QL/QR iteration ([`super::sterf`], LAPACK `dsterf`). Golub & Van Loan, *Matrix Computations*
-//! (4th ed.), sections 8.3.1 and 8.3.
+//! Eigenvalues only, the way LAPACK computes them when no eigenvectors are asked for (what
+//! `np.linalg.eigvalsh` calls: `dsyevd` with `JOBZ = 'N'`): Householder tridiagonalisation
+//! ([`super::sytrd`]: natively the two-stage reduction of LAPACK's `dsytrd_2stage`,
+//! [`super::twostage`]; in the browser the one-stage blocked `dsytrd`), then the eigenvalues of the
+//! tridiagonal matrix by the square-root-free implicit QL/QR iteration ([`super::sterf`], LAPACK
+//! `dsterf`). Golub & Van Loan, *Matrix Computations* (4th ed.), sections 8.3.1 and 8.3.
 
 use super::sterf::tridiagonal_eigenvalues;
 use super::sytrd::tridiagonalize;
@@ -13,7 +14,8 @@ use super::sytrd::tridiagonalize;
 /// order (like `np.linalg.eigvalsh(a)[::-1]`).
 ///
 /// Only the lower triangle is read (the matrix is assumed symmetric). Blocked Householder
-/// tridiagonalisation (LAPACK `dsytrd`: `4/3 n^3` flops, half of them in `dgemm`) and the
+/// tridiagonalisation (`4/3 n^3` flops: natively LAPACK's two-stage `dsytrd_sy2sb` +
+/// `dsytrd_sb2st`, all but `O(n^2)` of it in `dgemm`; on wasm32 the one-stage `dsytrd`) and the
 /// Pal-Walker-Kahan implicit QL/QR iteration on the tridiagonal matrix (LAPACK `dsterf`, `O(n^2)`);
 /// eigenvalues are accurate to a small multiple of `f64::EPSILON * max |a_ij| * n` in absolute
 /// terms, as LAPACK's. Natively the `O(n^3)` part runs on up to [`crate::compute::par::threads`]
