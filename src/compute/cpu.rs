@@ -1,10 +1,17 @@
-//! CPU kernels: blocked, cache-friendly, single-threaded (they also run in a wasm Web Worker).
+//! CPU kernels: blocked, cache-friendly; natively multi-threaded, single-threaded in the browser
+//! (they also run in a wasm Web Worker).
 //!
 //! The covariance is the O(N d^2) kernel of the galaxy scale. Rows are converted, one block at a
 //! time, to centred `f64`, and the block's Gram matrix `B^T B` is accumulated with
 //! `matrixmultiply::dgemm`, upper triangle only (a row panel of C at a time, like `dsyrk`), so the
-//! memory beyond the d x d result is one block of rows.
+//! memory beyond the d x d result is two blocks of rows.
+//!
+//! Threads (natively, [`par::threads`]): the row panels of C are shared among the threads (each
+//! panel is one `dgemm` call, whichever thread makes it, so the result is bit-identical to the
+//! single-threaded one), and the preparation of the next block of rows (centring, or drawing the
+//! isotropic cloud's next rows) runs as one more task beside them.
 
+use crate::compute::par;
 use crate::matrix::Matrix;
 
 /// Rows per block. 256 rows of d = 2304 is 4.7 MB of `f64`; of d = 384, 0.8 MB.
@@ -58,18 +65,29 @@ pub fn covariance(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Vec<f64> {
     }
     let mean: Vec<f64> = total.iter().map(|s| s / n as f64).collect();
 
-    // Pass 2: Gram matrix of the centred rows, upper triangle.
-    let mut acc = vec![0f64; d * d];
-    let mut buf = vec![0f64; BLOCK_ROWS.min(n) * d];
-    for (b, chunk) in data.chunks(BLOCK_ROWS * d).enumerate() {
-        let rows = chunk.len() / d;
-        let block = &mut buf[..rows * d];
-        for (dst_row, src_row) in block.chunks_exact_mut(d).zip(chunk.chunks_exact(d)) {
+    // Pass 2: Gram matrix of the centred rows, upper triangle. Block b + 1 is centred (into the
+    // other buffer) while block b's Gram matrix is accumulated.
+    let centre = |chunk: &[f32], out: &mut [f64]| {
+        for (dst_row, src_row) in out.chunks_exact_mut(d).zip(chunk.chunks_exact(d)) {
             for ((o, &v), mu) in dst_row.iter_mut().zip(src_row).zip(&mean) {
                 *o = v as f64 - mu;
             }
         }
-        gram_upper_accumulate(block, rows, d, &mut acc);
+    };
+    let mut acc = vec![0f64; d * d];
+    let mut cur = vec![0f64; BLOCK_ROWS.min(n) * d];
+    let mut next = vec![0f64; BLOCK_ROWS.min(n) * d];
+    let chunks: Vec<&[f32]> = data.chunks(BLOCK_ROWS * d).collect();
+    centre(chunks[0], &mut cur[..chunks[0].len()]);
+    for b in 0..blocks {
+        let rows = chunks[b].len() / d;
+        let mut prepare_next = || {
+            if let Some(c) = chunks.get(b + 1) {
+                centre(c, &mut next[..c.len()]);
+            }
+        };
+        gram_upper_accumulate_with(&cur[..rows * d], rows, d, &mut acc, Some(&mut prepare_next));
+        std::mem::swap(&mut cur, &mut next);
         let frac = MEAN_PASS_SHARE + (1.0 - MEAN_PASS_SHARE) * (b + 1) as f64 / blocks as f64;
         progress(if b + 1 == blocks { 1.0 } else { frac });
     }
@@ -80,25 +98,64 @@ pub fn covariance(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Vec<f64> {
 /// `acc[i][j] += sum_k block[k][i] * block[k][j]` for `j >= i` (the upper triangle of
 /// `block^T block`), where `block` is `rows x d` row-major and `acc` is `d x d` row-major.
 /// The strict lower triangle of `acc` is left untouched; see [`finish_symmetric`].
+///
+/// Natively the row panels of `acc` are shared among [`par::threads`] threads; each panel is one
+/// `dgemm` call whichever thread runs it, so the result does not depend on the thread count.
 pub fn gram_upper_accumulate(block: &[f64], rows: usize, d: usize, acc: &mut [f64]) {
+    gram_upper_accumulate_with(block, rows, d, acc, None);
+}
+
+/// One task of [`gram_upper_accumulate_with`].
+enum GramTask<'a, 'f> {
+    /// The caller's side task (run once, by whichever thread takes it first).
+    Side(&'a mut (dyn FnMut() + Send + 'f)),
+    /// Row panel starting at row `i0` of `acc`: the rows `i0..i0 + PANEL` (fewer at the end).
+    Panel(usize, &'a mut [f64]),
+}
+
+/// [`gram_upper_accumulate`], running `side` (if any) as one more task beside the panels: on
+/// another thread while the panels are computed, when there are threads to spare. `side` must not
+/// touch `block` or `acc` (the borrow checker sees to it).
+pub fn gram_upper_accumulate_with(
+    block: &[f64],
+    rows: usize,
+    d: usize,
+    acc: &mut [f64],
+    side: Option<&mut (dyn FnMut() + Send + '_)>,
+) {
     assert_eq!(
         block.len(),
         rows * d,
         "gram_upper_accumulate: block is not rows x d"
     );
     assert_eq!(acc.len(), d * d, "gram_upper_accumulate: acc is not d x d");
-    if rows == 0 || d == 0 {
-        return;
+    let mut tasks: Vec<GramTask> = Vec::with_capacity(d.div_ceil(PANEL.max(1)) + 1);
+    if let Some(f) = side {
+        tasks.push(GramTask::Side(f));
     }
-    let mut i0 = 0;
-    while i0 < d {
-        let m = PANEL.min(d - i0);
+    if rows > 0 && d > 0 {
+        for (p, panel) in acc.chunks_mut(PANEL * d).enumerate() {
+            tasks.push(GramTask::Panel(p * PANEL, panel));
+        }
+    }
+    par::for_each_mut(&mut tasks, |_, task| match task {
+        GramTask::Side(f) => f(),
+        GramTask::Panel(i0, panel) => gram_panel(block, rows, d, *i0, panel),
+    });
+}
+
+/// Row panel `i0..i0 + m` of the upper triangle: `panel[i][j] += sum_k block[k][i0 + i] *
+/// block[k][j]` for `j >= i0` (`panel` is those `m` rows of `acc`, `m * d` values).
+fn gram_panel(block: &[f64], rows: usize, d: usize, i0: usize, panel: &mut [f64]) {
+    {
+        let m = panel.len() / d;
+        debug_assert!(m >= 1 && m <= PANEL && i0 + m <= d && panel.len() == m * d);
         let ncols = d - i0;
         // C[i0..i0+m, i0..d] += A * B with A = block[:, i0..i0+m]^T (m x rows) and
         // B = block[:, i0..d] (rows x ncols).
         // SAFETY: every index dgemm touches is in bounds: A reads block[k * d + i0 + i] with
         // k < rows, i < m <= d - i0; B reads block[k * d + i0 + j] with j < ncols = d - i0;
-        // C writes acc[(i0 + i) * d + i0 + j] with i < m, j < ncols. `acc` does not alias `block`.
+        // C writes panel[i * d + i0 + j] with i < m, j < ncols. `panel` does not alias `block`.
         unsafe {
             matrixmultiply::dgemm(
                 m,
@@ -112,12 +169,11 @@ pub fn gram_upper_accumulate(block: &[f64], rows: usize, d: usize, acc: &mut [f6
                 d as isize,
                 1,
                 1.0,
-                acc.as_mut_ptr().add(i0 * d + i0),
+                panel.as_mut_ptr().add(i0),
                 d as isize,
                 1,
             );
         }
-        i0 += m;
     }
 }
 
@@ -194,6 +250,16 @@ mod tests {
                     assert_eq!(got[i * d + j], got[j * d + i]);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bit_identical_across_thread_counts() {
+        let m = pseudo_random(3 * BLOCK_ROWS + 17, 2 * PANEL + 5);
+        let one = par::with_threads(1, || covariance(&m, &mut |_| {}));
+        for t in [2, 3, 8] {
+            let other = par::with_threads(t, || covariance(&m, &mut |_| {}));
+            assert!(one.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()), "{t} threads");
         }
     }
 

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::linalg::symmetric_eigenvalues_desc;
+use super::linalg::symmetric_eigenvalues_desc_with_progress;
 use super::stats::{linregress, seeded_rng, student_t_quantile};
 use super::GeometryError;
 use crate::compute::cpu;
@@ -286,12 +286,16 @@ fn check_input(m: &Matrix) -> Result<(), GeometryError> {
 /// Eigenvalues (descending) of the covariance of the rows of m.
 ///
 /// `np.linalg.eigvalsh(np.cov(W, rowvar=False))[::-1]`. `progress(fraction)` follows the
-/// covariance (the eigenvalue step, O(d^3), reports nothing).
+/// covariance and then the eigenvalue step (shares by [`StageWeights`]).
 /// Errors: `NonFinite` (checked first), `TooFewRows` (fewer than 2 rows).
 pub fn covariance_spectrum(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<Vec<f64>, GeometryError> {
     check_input(m)?;
-    let c = cpu::covariance(m, progress);
-    Ok(symmetric_eigenvalues_desc(c, m.cols()))
+    let w = StageWeights::new(m.rows(), m.cols(), false);
+    let cov_share = w.covariance / (w.covariance + w.eigenvalues);
+    let c = cpu::covariance(m, &mut |f| progress(cov_share * f));
+    Ok(symmetric_eigenvalues_desc_with_progress(c, m.cols(), &mut |f| {
+        progress(cov_share + (1.0 - cov_share) * f)
+    }))
 }
 
 /// Rows per generated block of the isotropic cloud.
@@ -305,7 +309,12 @@ const ISO_BLOCK_ROWS: usize = cpu::BLOCK_ROWS;
 /// `z ~ StandardNormal` (f64), so the cloud does not depend on the block size. Its sample
 /// covariance (ddof = 1) is accumulated in one pass as `(sum x x^T - s s^T / n) / (n - 1)`,
 /// `s = sum x` (no cancellation to fear: the true mean is 0). The same seed gives bit-identical
-/// eigenvalues on one platform.
+/// eigenvalues on one platform, whatever the number of threads. Natively the next block of rows
+/// is drawn (from the one sequential stream) while the current block's Gram matrix is
+/// accumulated.
+///
+/// `progress(fraction)` follows the drawing and the Gram matrix, then the eigenvalue step (shares
+/// by [`StageWeights`]), and ends at exactly 1.
 ///
 /// Errors: `TooFewRows` (n < 2), `DegenerateFit` (variance negative or not finite).
 pub fn isotropic_spectrum(
@@ -327,34 +336,47 @@ pub fn isotropic_spectrum(
         progress(1.0);
         return Ok(Vec::new());
     }
+    let weights = StageWeights::new(n, d, true);
+    let gram_share = (weights.isotropic - weights.eigenvalues) / weights.isotropic;
     let sd = variance.sqrt();
     let mut rng = seeded_rng(seed);
     let mut acc = vec![0f64; d * d];
     let mut sum = vec![0f64; d];
-    let mut buf = vec![0f64; ISO_BLOCK_ROWS.min(n) * d];
     let blocks = n.div_ceil(ISO_BLOCK_ROWS);
-    for b in 0..blocks {
-        let rows = ISO_BLOCK_ROWS.min(n - b * ISO_BLOCK_ROWS);
-        let block = &mut buf[..rows * d];
+    let block_rows = |b: usize| ISO_BLOCK_ROWS.min(n - b * ISO_BLOCK_ROWS);
+    // Draws the next `rows` rows into `block` and their column sums into `partial`.
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng, block: &mut [f64], partial: &mut [f64]| {
         for v in block.iter_mut() {
-            let z: f64 = StandardNormal.sample(&mut rng);
+            let z: f64 = StandardNormal.sample(rng);
             *v = sd * z;
         }
-        let mut partial = vec![0f64; d];
+        partial.iter_mut().for_each(|p| *p = 0.0);
         for row in block.chunks_exact(d) {
             for (s, &v) in partial.iter_mut().zip(row) {
                 *s += v;
             }
         }
-        for (s, p) in sum.iter_mut().zip(&partial) {
+    };
+    // Double-buffered: block b + 1 is drawn (the RNG stream is sequential, so the cloud is the same)
+    // while block b's Gram matrix is accumulated.
+    let mut cur = vec![0f64; ISO_BLOCK_ROWS.min(n) * d];
+    let mut next = cur.clone();
+    let (mut cur_sum, mut next_sum) = (vec![0f64; d], vec![0f64; d]);
+    draw(&mut rng, &mut cur[..block_rows(0) * d], &mut cur_sum);
+    for b in 0..blocks {
+        let rows = block_rows(b);
+        for (s, p) in sum.iter_mut().zip(&cur_sum) {
             *s += p;
         }
-        cpu::gram_upper_accumulate(block, rows, d, &mut acc);
-        progress(if b + 1 == blocks {
-            1.0
-        } else {
-            (b + 1) as f64 / blocks as f64
-        });
+        let mut prepare_next = || {
+            if b + 1 < blocks {
+                draw(&mut rng, &mut next[..block_rows(b + 1) * d], &mut next_sum);
+            }
+        };
+        cpu::gram_upper_accumulate_with(&cur[..rows * d], rows, d, &mut acc, Some(&mut prepare_next));
+        std::mem::swap(&mut cur, &mut next);
+        std::mem::swap(&mut cur_sum, &mut next_sum);
+        progress(gram_share * (b + 1) as f64 / blocks as f64);
     }
     let nf = n as f64;
     for i in 0..d {
@@ -363,25 +385,31 @@ pub fn isotropic_spectrum(
         }
     }
     cpu::finish_symmetric(&mut acc, d, 1.0 / (nf - 1.0));
-    Ok(symmetric_eigenvalues_desc(acc, d))
+    Ok(symmetric_eigenvalues_desc_with_progress(acc, d, &mut |f| {
+        progress(gram_share + (1.0 - gram_share) * f)
+    }))
 }
 
 /// Rough relative costs of the stages, for an overall progress fraction.
 struct StageWeights {
     covariance: f64,
     eigenvalues: f64,
+    /// The whole isotropic reference: drawing, Gram matrix and eigenvalues.
     isotropic: f64,
 }
 
 impl StageWeights {
     fn new(n: usize, d: usize, isotropic: bool) -> Self {
         let (n, d) = (n as f64, d as f64);
-        // Calibrated on a 2-core x86-64 (release): the upper-triangle blocked Gram costs ~0.6 n d^2
-        // units; nalgebra's eigenvalues (level-2 tridiagonalisation) ~6-9 d^3 of the same units
-        // (25 ms at d = 384, 10.7 s at d = 2304); a ChaCha8 Gaussian draw ~60.
-        let cov = 0.6 * n * d * d;
-        let eig = 8.0 * d * d * d;
-        let iso = if isotropic { cov + 60.0 * n * d + eig } else { 0.0 };
+        // Calibrated on the 2-core x86-64 development machine (release, 2 threads), in units of
+        // about 0.1 ns: the upper-triangle blocked Gram ~0.25 n d^2 (2.0 s at 16384 x 2304), the
+        // eigenvalues (two-stage tridiagonalisation + dsterf) ~0.5 d^3 (0.6 s at d = 2304), the
+        // ChaCha8 Gaussian draws, overlapped with the Gram matrix, ~10 n d. In the browser
+        // (one thread) the Gram and the eigenvalues both take about 4-5 times longer, so the
+        // shares are about the same.
+        let cov = 0.25 * n * d * d;
+        let eig = 0.5 * d * d * d;
+        let iso = if isotropic { cov + 10.0 * n * d + eig } else { 0.0 };
         let total = cov + eig + iso;
         // The fit and the log volume (O(ranks)) get the last 1%.
         let total = total * 1.01;
@@ -416,7 +444,10 @@ pub fn galaxy_spectrum(
     let trace: f64 = (0..d).map(|i| c[i * d + i]).sum();
 
     progress("eigenvalues", done);
-    let eigenvalues = symmetric_eigenvalues_desc(c, d);
+    let start = done;
+    let eigenvalues = symmetric_eigenvalues_desc_with_progress(c, d, &mut |f| {
+        progress("eigenvalues", start + w.eigenvalues * f)
+    });
     done += w.eigenvalues;
     progress("eigenvalues", done);
     // Fit now (cheap), so that a spectrum that cannot be fitted fails before the reference is drawn.
@@ -427,10 +458,8 @@ pub fn galaxy_spectrum(
     if params.isotropic {
         progress("isotropic reference", done);
         let start = done;
-        // Its eigenvalue step has no progress of its own: spread the sampling + Gram part.
-        let share = w.isotropic - w.eigenvalues;
         isotropic_eigenvalues = isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
-            progress("isotropic reference", start + share * f)
+            progress("isotropic reference", start + w.isotropic * f)
         })?;
         done += w.isotropic;
         progress("isotropic reference", done);
@@ -460,6 +489,7 @@ pub fn galaxy_spectrum(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geometry::linalg::symmetric_eigenvalues_desc;
 
     fn planted(n: usize, d: usize, seed: u64) -> Matrix {
         // Independent coordinates with variance r^-0.8: spectrum ~ r^-0.8.
@@ -590,6 +620,48 @@ mod tests {
                 .kind(),
             "rank-range"
         );
+    }
+
+    #[test]
+    fn isotropic_reference_is_the_same_on_any_thread_count() {
+        use crate::compute::par::with_threads;
+        // Several row blocks (the next block is drawn while the current one is accumulated).
+        let n = 3 * ISO_BLOCK_ROWS + 11;
+        let mut seen = Vec::new();
+        let one = with_threads(1, || isotropic_spectrum(n, 150, 2.0, 4, &mut |f| seen.push(f)).unwrap());
+        assert!(seen.len() > 4 && seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&1.0));
+        for t in [2, 5] {
+            let other = with_threads(t, || isotropic_spectrum(n, 150, 2.0, 4, &mut |_| {}).unwrap());
+            assert!(one.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()), "{t} threads");
+        }
+        // The cloud itself: its covariance is the sample covariance of the rows drawn in order.
+        let mut rng = seeded_rng(4);
+        let sd = 2f64.sqrt();
+        let rows: Vec<f64> = (0..n * 150)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                sd * z
+            })
+            .collect();
+        let mut cov = vec![0f64; 150 * 150];
+        let mut mean = vec![0f64; 150];
+        for r in rows.chunks_exact(150) {
+            for (m, v) in mean.iter_mut().zip(r) {
+                *m += v / n as f64;
+            }
+        }
+        for r in rows.chunks_exact(150) {
+            for i in 0..150 {
+                for j in 0..150 {
+                    cov[i * 150 + j] += (r[i] - mean[i]) * (r[j] - mean[j]) / (n - 1) as f64;
+                }
+            }
+        }
+        let want = symmetric_eigenvalues_desc(cov, 150);
+        for (a, b) in one.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12 * want[0], "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pure math, no web types: linear algebra, statistics, and the three scales of the paper.
 //!
-//! - [`linalg`]: symmetric eigenvalues.
+//! - [`linalg`]: symmetric eigenvalues ([`sytrd`]: blocked Householder tridiagonalisation,
+//!   [`sterf`]: tridiagonal eigenvalues).
 //! - [`stats`]: `scipy.stats.linregress`, Student-t quantiles, the seeded RNG.
 //! - [`galaxy`]: galaxy scale (paper section 3): covariance spectrum, power law, effective volume,
 //!   isotropic Gaussian reference.
@@ -10,6 +11,9 @@
 pub mod galaxy;
 pub mod linalg;
 pub mod stats;
+pub mod sterf;
+pub mod sytrd;
+pub mod twostage;
 
 mod error;
 
