@@ -140,7 +140,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     RunState::Done { report, timings, backend, cached } => {
                         let fit = report.spectrum.power_law.clone();
                         view! {
-                            <dl class="summary" data-testid="summary">
+                            <dl class="summary" data-testid="summary" data-input=report.input.input.clone()>
                                 <dt>"Data"</dt>
                                 <dd>{format!("{} — tensor {}{} ({}), {} points × {} dimensions", report.input.input, report.input.tensor,
                                     if report.input.transposed { " (transposed)" } else { "" }, report.input.source_dtype, report.spectrum.n, report.spectrum.d)}</dd>

@@ -314,9 +314,6 @@ pub(crate) fn update_manifest(path: &Path, entry: DatasetEntry) -> Result<(), Cl
     } else {
         manifest::Manifest { datasets: Vec::new() }
     };
-    match m.datasets.iter_mut().find(|e| e.id == entry.id) {
-        Some(slot) => *slot = entry,
-        None => m.datasets.push(entry),
-    }
+    m.upsert(entry);
     std::fs::write(path, manifest::to_json(&m) + "\n").map_err(write_error(path))
 }

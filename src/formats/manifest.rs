@@ -49,6 +49,16 @@ pub struct DatasetEntry {
     pub metadata: BTreeMap<String, String>,
 }
 
+impl Manifest {
+    /// Replaces the entry with `entry`'s id, or appends `entry` if there is none.
+    pub fn upsert(&mut self, entry: DatasetEntry) {
+        match self.datasets.iter_mut().find(|e| e.id == entry.id) {
+            Some(slot) => *slot = entry,
+            None => self.datasets.push(entry),
+        }
+    }
+}
+
 /// Parses and validates a manifest (see [`validate`]).
 pub fn parse(text: &str) -> Result<Manifest, FormatError> {
     let manifest: Manifest = serde_json::from_str(text)

@@ -29,6 +29,8 @@ pub struct MinilmConfig {
     pub word_pairs: PathBuf,
     pub glove: Option<PathBuf>,
     pub glove_sha256: Option<String>,
+    /// Not in the report: the same run into another folder gives the same report.
+    #[serde(skip)]
     pub out: PathBuf,
     /// Content tokens kept per document (the model's special tokens excluded).
     pub doc_tokens: usize,
@@ -60,6 +62,10 @@ pub struct LayerReport {
     pub dead_features: usize,
     pub chunks: usize,
     pub mean_features_per_chunk: f64,
+    /// (threshold, mean features per chunk) at a few thresholds, to guide the choice.
+    pub features_per_chunk_by_threshold: Vec<(f32, f64)>,
+    /// Wall time (logged, not written: the report is rebuilt bit for bit).
+    #[serde(skip)]
     pub train_seconds: f64,
 }
 
@@ -82,6 +88,8 @@ pub struct Report {
     pub chunks: usize,
     pub layers: Vec<LayerReport>,
     pub crystals: Vec<CrystalReport>,
+    /// Wall time (logged, not written: the report is rebuilt bit for bit).
+    #[serde(skip)]
     pub seconds: f64,
 }
 
@@ -263,7 +271,9 @@ fn process_layer(
     let metrics = sae.metrics(&store.matrix(layer, &heldout));
 
     // Firings of every full chunk, and which features ever fire.
-    let (chunks, fired_ever) = chunk_firings(&sae, store, layer, config.threshold);
+    let (chunks, fired_ever, probes) = chunk_firings(&sae, store, layer, config.threshold);
+    let probe_text: Vec<String> = probes.iter().map(|(t, n)| format!("> {t}: {n:.0}")).collect();
+    eprintln!("layer {layer}: features per chunk by threshold: {}", probe_text.join(", "));
     let dead_features = fired_ever.iter().filter(|f| !**f).count();
     let mut indptr = vec![0u32];
     let mut indices = Vec::new();
@@ -283,6 +293,7 @@ fn process_layer(
         dead_features,
         chunks: chunks.len(),
         mean_features_per_chunk,
+        features_per_chunk_by_threshold: probes,
         train_seconds,
     };
     log(&format!(
@@ -378,11 +389,19 @@ fn process_layer(
     Ok((report, vec![sae_entry, cooc_entry]))
 }
 
-/// Per full chunk, the sorted features firing above `threshold` at any token; and per feature,
-/// whether it fires on any token at all (chunk or not).
-fn chunk_firings(sae: &TopKSae, store: &TokenStore, layer: usize, threshold: f32) -> (Vec<Vec<u32>>, Vec<bool>) {
+/// Per full chunk, the sorted features firing above `threshold` at any token; per feature, whether
+/// it fires on any token at all (chunk or not); and the mean number of features per chunk at each
+/// of [`THRESHOLD_PROBES`] (a diagnostic for choosing the threshold).
+fn chunk_firings(
+    sae: &TopKSae,
+    store: &TokenStore,
+    layer: usize,
+    threshold: f32,
+) -> (Vec<Vec<u32>>, Vec<bool>, Vec<(f32, f64)>) {
     let n_features = sae.w_dec.rows();
-    let mut chunks: Vec<Vec<u32>> = vec![Vec::new(); store.chunk_doc.len()];
+    let n_chunks = store.chunk_doc.len();
+    // Per chunk and feature, the largest activation at any of the chunk's tokens.
+    let mut chunk_max = vec![0f32; n_chunks * n_features];
     let mut fired_ever = vec![false; n_features];
     const BLOCK: usize = 8192;
     let all: Vec<usize> = (0..store.len()).collect();
@@ -393,20 +412,30 @@ fn chunk_firings(sae: &TopKSae, store: &TokenStore, layer: usize, threshold: f32
                 if a > 0.0 {
                     fired_ever[f as usize] = true;
                 }
-                if a > threshold {
-                    if let Some(c) = store.token_chunk[t] {
-                        chunks[c as usize].push(f);
-                    }
+                if let Some(c) = store.token_chunk[t] {
+                    let m = &mut chunk_max[c as usize * n_features + f as usize];
+                    *m = m.max(a);
                 }
             }
         }
     }
-    for c in &mut chunks {
-        c.sort_unstable();
-        c.dedup();
-    }
-    (chunks, fired_ever)
+    let fired_above = |row: &[f32], t: f32| row.iter().filter(|&&a| a > t).count();
+    let probes = THRESHOLD_PROBES
+        .iter()
+        .map(|&t| {
+            let total: usize = chunk_max.chunks_exact(n_features).map(|row| fired_above(row, t)).sum();
+            (t, total as f64 / n_chunks.max(1) as f64)
+        })
+        .collect();
+    let chunks = chunk_max
+        .chunks_exact(n_features)
+        .map(|row| (0..n_features as u32).filter(|&f| row[f as usize] > threshold).collect())
+        .collect();
+    (chunks, fired_ever, probes)
 }
+
+/// Thresholds at which the pipeline reports the mean number of features firing per chunk.
+const THRESHOLD_PROBES: [f32; 8] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0];
 
 /// Each word of the tasks fed alone; the residual at its last real token, at every point.
 fn minilm_crystals(
@@ -528,12 +557,7 @@ fn update_manifest(path: &Path, entries: Vec<DatasetEntry>) -> Result<(), Pipeli
         Ok(text) => manifest::parse(&text)?,
         Err(_) => Manifest { datasets: Vec::new() },
     };
-    for entry in entries {
-        match m.datasets.iter_mut().find(|e| e.id == entry.id) {
-            Some(slot) => *slot = entry,
-            None => m.datasets.push(entry),
-        }
-    }
+    entries.into_iter().for_each(|entry| m.upsert(entry));
     write(path, (manifest::to_json(&m) + "\n").as_bytes())
 }
 

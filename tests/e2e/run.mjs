@@ -61,6 +61,12 @@ async function waitForResult(page, timeout = 240_000) {
   };
 }
 
+// Waits until the summary shown is for `file` (a previous dataset's summary may still be up).
+async function waitForCurrent(page, file, timeout = 240_000) {
+  await page.locator(`[data-testid=summary][data-input="${file}"]`).waitFor({ timeout });
+  return waitForResult(page, timeout);
+}
+
 function compareWithCli(ui, ref, label) {
   // Same code, same f16 file; only the order of floating-point sums differs (wasm scalar vs native SIMD).
   check(relClose(ui.slope, ref.power_law.slope, 1e-9), `${label}: slope equals the CLI's`, `${ui.slope} vs ${ref.power_law.slope}`);
@@ -143,6 +149,32 @@ try {
   }, { b64: readFileSync(valid).toString('base64'), name: 'galaxy_powerlaw.npy' });
   await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: dropped });
   compareWithCli(await waitForResult(page), cli(['analyze', 'galaxy', valid]), 'dropped .npy file');
+
+  // 5. Every bundled dataset: the galaxy page on each point set (every MiniLM layer) gives the
+  //    CLI's numbers; every other bundle (firings, crystals) is read and summarised.
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'public/data/manifest.json'), 'utf8'));
+  const points = manifest.datasets.filter((e) => e.kind === 'points' && e.id !== BUNDLED_ID);
+  for (const entry of points) {
+    await page.getByTestId(`dataset-${entry.id}`).click();
+    const got = await waitForCurrent(page, entry.file);
+    compareWithCli(got, cli(['analyze', 'galaxy', join(ROOT, 'public/data', entry.file)]), entry.id);
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'galaxy-layers.png'), fullPage: true });
+  const others = manifest.datasets.filter((e) => e.kind !== 'points');
+  check(others.length > 0 || points.length === 0, 'the manifest lists firings and crystal bundles', `${others.length}`);
+  if (others.length) await page.locator('details.other-bundles > summary').click();
+  for (const entry of others) {
+    await page.getByTestId(`inspect-${entry.id}`).click();
+    const summary = page.locator(`[data-testid=bundle-summary][data-input="${entry.file}"]`);
+    try {
+      await summary.waitFor({ timeout: 60_000 });
+      const kind = await summary.getAttribute('data-kind');
+      check(kind === entry.kind, `${entry.id}: read and summarised as ${entry.kind}`, kind);
+    } catch {
+      const err = await page.locator('[data-testid=inspect-error]').textContent().catch(() => 'no summary');
+      check(false, `${entry.id}: read and summarised`, err);
+    }
+  }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {
   await browser.close();
