@@ -131,3 +131,41 @@ pub fn inspect_bundle(bytes: &[u8], input_name: &str) -> Result<BundleSummary, A
     }
     Ok(BundleSummary { input: input_name.to_string(), kind: bundle_kind, facts })
 }
+
+/// One layer of a layer sweep: the galaxy numbers of that layer's decoder, without the full
+/// report (the spectrum is kept for the overlay of all layers' spectra).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayerRow {
+    pub layer: usize,
+    pub input: String,
+    pub n: usize,
+    pub d: usize,
+    pub power_law: crate::geometry::galaxy::PowerLawFit,
+    pub log_volume: f64,
+    pub isotropic_slope: Option<f64>,
+    /// Sum of ln(eigenvalue) of the isotropic reference over the same ranks.
+    pub isotropic_log_volume: Option<f64>,
+    /// All d eigenvalues, descending.
+    pub eigenvalues: Vec<f64>,
+}
+
+impl LayerRow {
+    /// The row of `report`, the galaxy analysis of `layer`'s decoder.
+    pub fn from_report(layer: usize, report: &GalaxyReport) -> LayerRow {
+        let s = &report.spectrum;
+        let isotropic_log_volume = (!s.isotropic_eigenvalues.is_empty())
+            .then(|| crate::geometry::galaxy::log_volume(&s.isotropic_eigenvalues, report.params.ranks).ok())
+            .flatten();
+        LayerRow {
+            layer,
+            input: report.input.input.clone(),
+            n: s.n,
+            d: s.d,
+            power_law: s.power_law.clone(),
+            log_volume: s.log_volume,
+            isotropic_slope: s.isotropic_slope,
+            isotropic_log_volume,
+            eigenvalues: s.eigenvalues.clone(),
+        }
+    }
+}

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{BundleSummary, GalaxyReport};
+use crate::analysis::{BundleSummary, GalaxyReport, LayerRow};
 use crate::geometry::galaxy::GalaxyParams;
 
 /// Where the worker gets the bytes to analyse.
@@ -41,6 +41,14 @@ pub enum Request {
     },
     /// Read a bundle and summarise it (co-occurrence, crystals, any safetensors).
     Inspect { job: u32, source: Source },
+    /// The galaxy analysis of every layer of a group, one after the other.
+    GalaxyLayers {
+        job: u32,
+        /// (layer, where its decoder is), in the order to run them.
+        layers: Vec<(usize, Source)>,
+        tensor: Option<String>,
+        params: GalaxyParams,
+    },
 }
 
 /// A failure, as the UI shows it.
@@ -76,6 +84,13 @@ pub enum Response {
     },
     /// An inspect job finished.
     InspectDone { job: u32, summary: BundleSummary },
+    /// A layer sweep finished: one row per layer, in the order asked.
+    LayersDone {
+        job: u32,
+        rows: Vec<LayerRow>,
+        timings: Timings,
+        backend: String,
+    },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }

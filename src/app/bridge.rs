@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, InspectState, RunState};
+use super::state::{AppState, InspectState, RunState, SweepState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -23,8 +23,8 @@ struct Bridge {
     ready: bool,
     queued: Vec<JsValue>,
     current: Option<u32>,
-    /// Whether the current job is an inspect job (its result goes to `AppState::inspect`).
-    inspecting: bool,
+    /// What the current job is (where its progress and result go).
+    kind: JobKind,
     /// Cache key of the current job.
     current_key: String,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -32,6 +32,17 @@ struct Bridge {
 }
 
 type Cached = (GalaxyReport, Timings, String);
+
+/// The kinds of job, each shown in its own place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobKind {
+    /// The galaxy page's main result (`AppState::galaxy`).
+    Galaxy,
+    /// A bundle summary in the data panel (`AppState::inspect`).
+    Inspect,
+    /// A layer sweep (`AppState::sweep`).
+    Sweep,
+}
 
 thread_local! {
     static BRIDGE: RefCell<Option<Bridge>> = const { RefCell::new(None) };
@@ -83,7 +94,7 @@ fn spawn_worker() {
             ready: false,
             queued: Vec::new(),
             current: None,
-            inspecting: false,
+            kind: JobKind::Galaxy,
             current_key: String::new(),
             _on_message: on_message,
             _on_error: on_error,
@@ -94,6 +105,11 @@ fn spawn_worker() {
 /// The job currently running, if any.
 fn current_job() -> Option<u32> {
     BRIDGE.with(|b| b.borrow().as_ref().and_then(|b| b.current))
+}
+
+/// The kind of the current job.
+fn current_kind() -> JobKind {
+    BRIDGE.with(|b| b.borrow().as_ref().map_or(JobKind::Galaxy, |b| b.kind))
 }
 
 /// Marks the current job finished and returns its cache key.
@@ -126,16 +142,22 @@ fn handle(response: Response) {
         }
         Response::Progress { job, stage, fraction } => {
             if current_job() == Some(job) {
-                let started_ms = match state.galaxy.get_untracked() {
-                    RunState::Running { started_ms, .. } => started_ms,
-                    _ => js_sys::Date::now(),
-                };
-                state.galaxy.set(RunState::Running {
-                    job,
-                    stage,
-                    fraction,
-                    started_ms,
-                });
+                match current_kind() {
+                    JobKind::Galaxy => {
+                        let started_ms = match state.galaxy.get_untracked() {
+                            RunState::Running { started_ms, .. } => started_ms,
+                            _ => js_sys::Date::now(),
+                        };
+                        state.galaxy.set(RunState::Running { job, stage, fraction, started_ms });
+                    }
+                    JobKind::Sweep => state.sweep.update(|s| {
+                        if let SweepState::Running { stage: st, fraction: f, .. } = s {
+                            *st = stage;
+                            *f = fraction;
+                        }
+                    }),
+                    JobKind::Inspect => {}
+                }
             }
         }
         Response::GalaxyDone {
@@ -158,6 +180,16 @@ fn handle(response: Response) {
                 });
             }
         }
+        Response::LayersDone { job, rows, timings, backend } => {
+            if current_job() == Some(job) {
+                finish_job();
+                let group = match state.sweep.get_untracked() {
+                    SweepState::Running { group, .. } => group,
+                    _ => String::new(),
+                };
+                state.sweep.set(SweepState::Done { group, rows, timings, backend });
+            }
+        }
         Response::InspectDone { job, summary } => {
             if current_job() == Some(job) {
                 finish_job();
@@ -166,13 +198,9 @@ fn handle(response: Response) {
         }
         Response::Failed { job, error } => {
             if current_job() == Some(job) || job == 0 {
-                let inspecting = BRIDGE.with(|b| b.borrow().as_ref().is_some_and(|b| b.inspecting));
+                let kind = current_kind();
                 finish_job();
-                if inspecting {
-                    state.inspect.set(InspectState::Failed(error));
-                } else {
-                    state.galaxy.set(RunState::Failed(error));
-                }
+                show_failure(state, kind, error);
             }
         }
     }
@@ -180,7 +208,7 @@ fn handle(response: Response) {
 
 fn crashed(message: String) {
     let job = current_job();
-    let inspecting = BRIDGE.with(|b| b.borrow().as_ref().is_some_and(|b| b.inspecting));
+    let kind = current_kind();
     terminate();
     spawn_worker();
     if let (Some(state), Some(_)) = (state(), job) {
@@ -188,11 +216,15 @@ fn crashed(message: String) {
             kind: "worker-crashed".into(),
             message: format!("the compute worker stopped ({message}); a fresh one has started: run again"),
         };
-        if inspecting {
-            state.inspect.set(InspectState::Failed(error));
-        } else {
-            state.galaxy.set(RunState::Failed(error));
-        }
+        show_failure(state, kind, error);
+    }
+}
+
+fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
+    match kind {
+        JobKind::Galaxy => state.galaxy.set(RunState::Failed(error)),
+        JobKind::Inspect => state.inspect.set(InspectState::Failed(error)),
+        JobKind::Sweep => state.sweep.set(SweepState::Failed(error)),
     }
 }
 
@@ -233,7 +265,7 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         });
         return;
     }
-    let job = submit(|job| Request::Galaxy { job, source, tensor, params }, file, key, false);
+    let job = submit(|job| Request::Galaxy { job, source, tensor, params }, file, key, JobKind::Galaxy);
     state.galaxy.set(RunState::Running {
         job,
         stage: "starting".into(),
@@ -244,8 +276,9 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
 
 /// Cancels any running job, then posts the request made by `make(job)` (queued until the
 /// worker is ready) and returns its job number.
-fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: String, inspecting: bool) -> u32 {
-    cancel_silently();
+fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: String, kind: JobKind) -> u32 {
+    // One job at a time: the one running (of any kind) is cancelled and shown as such.
+    cancel();
     let job = NEXT_JOB.with(|n| {
         let mut n = n.borrow_mut();
         *n += 1;
@@ -262,7 +295,7 @@ fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: S
         let b = b.as_mut()?;
         b.current = Some(job);
         b.current_key = key;
-        b.inspecting = inspecting;
+        b.kind = kind;
         if b.ready {
             Some(b.worker.clone())
         } else {
@@ -280,17 +313,29 @@ fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: S
 pub fn run_inspect(source: Source) {
     let Some(state) = state() else { return };
     let name = source.name().to_string();
-    let job = submit(|job| Request::Inspect { job, source }, None, String::new(), true);
+    let job = submit(|job| Request::Inspect { job, source }, None, String::new(), JobKind::Inspect);
     state.inspect.set(InspectState::Running { job, name });
+}
+
+/// Runs the galaxy analysis of every layer of `group` (`layers`: (layer, source), in order).
+pub fn run_sweep(group: String, layers: Vec<(usize, Source)>, tensor: Option<String>, params: GalaxyParams) {
+    let Some(state) = state() else { return };
+    let job = submit(|job| Request::GalaxyLayers { job, layers, tensor, params }, None, String::new(), JobKind::Sweep);
+    state.sweep.set(SweepState::Running { job, group, stage: "starting".into(), fraction: 0.0 });
 }
 
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
     if current_job().is_some() {
+        let kind = current_kind();
         cancel_silently();
         if let Some(state) = state() {
-            state.galaxy.set(RunState::Cancelled);
+            match kind {
+                JobKind::Galaxy => state.galaxy.set(RunState::Cancelled),
+                JobKind::Inspect => state.inspect.set(InspectState::Idle),
+                JobKind::Sweep => state.sweep.set(SweepState::Cancelled),
+            }
         }
     }
 }

@@ -163,6 +163,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     _ => ().into_any(),
                 }}
             </div>
+            <super::layer_sweep::LayerSweep />
         </section>
     }
 }

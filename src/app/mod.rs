@@ -4,6 +4,7 @@
 mod bridge;
 mod data_panel;
 mod galaxy_page;
+mod layer_sweep;
 pub mod plots;
 mod state;
 

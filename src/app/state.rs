@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::{BundleSummary, GalaxyReport};
+use crate::analysis::{BundleSummary, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Timings};
@@ -62,6 +62,16 @@ pub enum InspectState {
     Failed(ErrorReport),
 }
 
+/// A layer sweep (the galaxy analysis of every layer of a group) as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepState {
+    Idle,
+    Running { job: u32, group: String, stage: String, fraction: f64 },
+    Done { group: String, rows: Vec<LayerRow>, timings: Timings, backend: String },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
 /// All shared signals; `Copy`, provided as context.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -71,6 +81,8 @@ pub struct AppState {
     pub galaxy: RwSignal<RunState>,
     /// The bundle summary shown in the data panel.
     pub inspect: RwSignal<InspectState>,
+    /// The layer sweep of the galaxy page.
+    pub sweep: RwSignal<SweepState>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -87,6 +99,7 @@ impl AppState {
             local_file: RwSignal::new_local(None),
             galaxy: RwSignal::new(RunState::Idle),
             inspect: RwSignal::new(InspectState::Idle),
+            sweep: RwSignal::new(SweepState::Idle),
             galaxy_params: RwSignal::new(GalaxyParams::default()),
             tensor: RwSignal::new(String::new()),
             notice: RwSignal::new(None),

@@ -92,8 +92,8 @@ pub fn token_embeddings(args: &TokenEmbeddingsArgs) -> Result<(), CliError> {
         dtype: "f16".to_string(),
         bytes: bundle.len() as u64,
         description: "The token-embedding matrix of all-MiniLM-L6-v2: one point per vocabulary \
-                      token in its 384-dimensional residual space. A real point cloud to explore \
-                      until the per-layer SAE decoders are bundled."
+                      token in its 384-dimensional residual space. Not an SAE decoder: a reference \
+                      cloud beside the per-layer SAE decoders."
             .to_string(),
         source: args.source.clone(),
         metadata,

@@ -197,6 +197,7 @@ fn symv_lower_cols_generic<const FMA: bool>(
         let len = m - r0;
         let (s0, s1, s2, s3) = (&a0[r0..m], &a1[r0..m], &a2[r0..m], &a3[r0..m]);
         let (vv, yy) = (&v[r0..m], &mut y[r0..m]);
+        #[allow(unused_mut)] // only the x86-64 path writes it
         let mut acc = [[0f64; LANES]; 4];
         let mut i = 0;
         #[cfg(target_arch = "x86_64")]

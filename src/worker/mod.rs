@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::{galaxy_from_bytes, inspect_bundle, AnalysisError};
+use crate::analysis::{galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::protocol::{ErrorReport, Request, Response, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
@@ -38,19 +38,31 @@ pub(crate) fn post(response: &Response) {
     let _ = scope().post_message(&JsValue::from_str(&response.to_json()));
 }
 
-/// Posts progress at most once per percent or on a change of stage.
+/// Posts progress at most once per percent or on a change of stage. A scoped poster maps its
+/// 0..=1 onto `base..=base + span` of the job's bar and prefixes its stage names (one layer of a
+/// sweep).
 pub(crate) struct ProgressPoster {
     job: u32,
     stage: String,
     last: f64,
+    prefix: String,
+    base: f64,
+    span: f64,
 }
 
 impl ProgressPoster {
     pub(crate) fn new(job: u32) -> Self {
+        Self::scoped(job, "", 0.0, 1.0)
+    }
+
+    pub(crate) fn scoped(job: u32, prefix: &str, base: f64, span: f64) -> Self {
         Self {
             job,
             stage: String::new(),
             last: -1.0,
+            prefix: prefix.to_string(),
+            base,
+            span,
         }
     }
 
@@ -60,8 +72,8 @@ impl ProgressPoster {
             self.last = fraction;
             post(&Response::Progress {
                 job: self.job,
-                stage: stage.to_string(),
-                fraction,
+                stage: format!("{}{stage}", self.prefix),
+                fraction: self.base + self.span * fraction,
             });
         }
     }
@@ -125,6 +137,41 @@ async fn handle(data: JsValue) {
                     backend: "CPU (wasm)".into(),
                 },
                 Err(e) => failed(job, &e),
+            });
+        }
+        Request::GalaxyLayers { job, layers, tensor, params } => {
+            let (mut load_ms, t0) = (0.0, js_sys::Date::now());
+            let mut rows = Vec::with_capacity(layers.len());
+            let count = layers.len().max(1) as f64;
+            for (i, (layer, source)) in layers.iter().enumerate() {
+                let prefix = format!("layer {layer} ({} of {}): ", i + 1, layers.len());
+                let mut progress = ProgressPoster::scoped(job, &prefix, i as f64 / count, 1.0 / count);
+                let t1 = js_sys::Date::now();
+                let bytes = match load::bytes(source, &data, &mut progress).await {
+                    Ok(b) => b,
+                    Err(error) => return post(&Response::Failed { job, error }),
+                };
+                load_ms += js_sys::Date::now() - t1;
+                let mut report_progress = |stage: &str, fraction: f64| {
+                    progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+                };
+                let result = galaxy_from_bytes(&bytes, source.name(), tensor.as_deref(), &params, &mut report_progress);
+                match result {
+                    Ok(report) => rows.push(LayerRow::from_report(*layer, &report)),
+                    Err(e) => {
+                        let error = ErrorReport {
+                            kind: e.kind().into(),
+                            message: format!("layer {layer} ({}): {e}", source.name()),
+                        };
+                        return post(&Response::Failed { job, error });
+                    }
+                }
+            }
+            post(&Response::LayersDone {
+                job,
+                rows,
+                timings: Timings { load_ms, compute_ms: js_sys::Date::now() - t0 - load_ms },
+                backend: "CPU (wasm)".into(),
             });
         }
         Request::Inspect { job, source } => {

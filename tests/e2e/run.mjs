@@ -154,10 +154,35 @@ try {
   //    CLI's numbers; every other bundle (firings, crystals) is read and summarised.
   const manifest = JSON.parse(readFileSync(join(ROOT, 'public/data/manifest.json'), 'utf8'));
   const points = manifest.datasets.filter((e) => e.kind === 'points' && e.id !== BUNDLED_ID);
+  const cliByFile = {};
   for (const entry of points) {
     await page.getByTestId(`dataset-${entry.id}`).click();
     const got = await waitForCurrent(page, entry.file);
-    compareWithCli(got, cli(['analyze', 'galaxy', join(ROOT, 'public/data', entry.file)]), entry.id);
+    cliByFile[entry.file] = cli(['analyze', 'galaxy', join(ROOT, 'public/data', entry.file)]);
+    compareWithCli(got, cliByFile[entry.file], entry.id);
+  }
+
+  // 6. The layer sweep of the group of the last dataset: one row per layer, the CLI's numbers.
+  const groups = [...new Set(points.filter((e) => e.group).map((e) => e.group))];
+  for (const group of groups) {
+    const layers = points.filter((e) => e.group === group).sort((a, b) => a.layer - b.layer);
+    if (layers.length < 2) continue;
+    await page.getByTestId(`dataset-${layers[layers.length - 1].id}`).click();
+    await waitForCurrent(page, layers[layers.length - 1].file);
+    await page.getByTestId('sweep-run').click();
+    await page.getByTestId('sweep-progress').waitFor({ timeout: 30_000 });
+    const table = page.locator(`[data-testid=sweep-table][data-group="${group}"]`);
+    await table.waitFor({ timeout: 300_000 });
+    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+      layer: Number(tr.dataset.layer), slope: Number(tr.dataset.slope), logVolume: Number(tr.dataset.logVolume) })));
+    check(rows.length === layers.length, `${group}: the sweep has one row per layer`, `${rows.length} of ${layers.length}`);
+    for (const [i, entry] of layers.entries()) {
+      const row = rows[i] || {};
+      const ref = cliByFile[entry.file];
+      check(row.layer === entry.layer && relClose(row.slope, ref.power_law.slope, 1e-9) && relClose(row.logVolume, ref.log_volume, 1e-9),
+        `${group} layer ${entry.layer}: sweep row equals the CLI's`, `${row.slope} vs ${ref.power_law.slope}`);
+    }
+    await page.getByTestId('layer-sweep').screenshot({ path: join(ARTIFACTS, `layer-sweep-${group}.png`) });
   }
   await page.screenshot({ path: join(ARTIFACTS, 'galaxy-layers.png'), fullPage: true });
   const others = manifest.datasets.filter((e) => e.kind !== 'points');

@@ -1,3 +1,4 @@
 //! Plots drawn with plotters on canvas.
 
 pub mod spectrum;
+pub mod layers;

@@ -1,0 +1,114 @@
+//! The layer sweep of the galaxy page: for a dataset that belongs to a group of layers (e.g. the
+//! bundled MiniLM SAEs, or Gemma Scope files converted with `--group`), the galaxy analysis of
+//! every layer, plotted and tabulated against the layer.
+
+use leptos::prelude::*;
+
+use super::bridge;
+use super::plots::layers::draw_layer_sweep;
+use super::state::{AppState, Datasets, Selection, SweepState};
+use crate::formats::manifest::DatasetEntry;
+use crate::protocol::{ErrorReport, Source};
+
+/// The point sets of the selection's group, sorted by layer, when there are at least two.
+fn group_of_selection(state: AppState) -> Option<(String, Vec<DatasetEntry>)> {
+    let Some(Selection::Bundled(entry)) = state.selection.get() else { return None };
+    let group = entry.group?;
+    let Datasets::Loaded(all) = state.datasets.get() else { return None };
+    let mut layers: Vec<DatasetEntry> = all
+        .into_iter()
+        .filter(|e| e.group.as_deref() == Some(group.as_str()) && e.kind == "points" && e.layer.is_some())
+        .collect();
+    layers.sort_by_key(|e| e.layer);
+    (layers.len() >= 2).then_some((group, layers))
+}
+
+fn fmt(v: f64, digits: usize) -> String {
+    format!("{v:.digits$}")
+}
+
+#[component]
+pub fn LayerSweep() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let group = Memo::new(move |_| group_of_selection(state));
+
+    let run = move || {
+        let Some((group, layers)) = group.get_untracked() else { return };
+        let layers = layers
+            .into_iter()
+            .map(|e| (e.layer.unwrap_or(0), Source::Url { url: format!("data/{}", e.file), name: e.file.clone() }))
+            .collect();
+        let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
+        bridge::run_sweep(group, layers, tensor, state.galaxy_params.get_untracked());
+    };
+
+    Effect::new(move |_| {
+        if let (SweepState::Done { rows, .. }, Some(canvas)) = (state.sweep.get(), canvas.get()) {
+            if let Err(e) = draw_layer_sweep(&canvas, &rows) {
+                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the layer sweep: {e}") }));
+            }
+        }
+    });
+
+    let done = move || matches!(state.sweep.get(), SweepState::Done { .. });
+    view! {
+        <Show when=move || group.get().is_some()>
+            <section class="layer-sweep" data-testid="layer-sweep">
+                <h3>"Across layers"</h3>
+                <p class="explain">
+                    "The same analysis on every layer of this group, with the fit ranks and seed above: how the "
+                    "slope and the effective volume change with depth (paper, Figures 7 right and 8)."
+                </p>
+                <div class="controls">
+                    <button class="run" data-testid="sweep-run" on:click=move |_| run()>
+                        {move || format!("Run all {} layers", group.get().map_or(0, |(_, l)| l.len()))}
+                    </button>
+                    <button class="cancel" data-testid="sweep-cancel"
+                        disabled=move || !matches!(state.sweep.get(), SweepState::Running { .. })
+                        on:click=move |_| bridge::cancel()>"Cancel"</button>
+                </div>
+                {move || match state.sweep.get() {
+                    SweepState::Running { stage, fraction, .. } => view! {
+                        <div class="progress" data-testid="sweep-progress">
+                            <progress max="1" value=fraction></progress>
+                            <span>{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
+                        </div>
+                    }.into_any(),
+                    SweepState::Failed(error) => view! {
+                        <p class="error" role="alert" data-testid="sweep-error" data-kind=error.kind.clone()>{error.message}</p>
+                    }.into_any(),
+                    SweepState::Cancelled => view! { <p class="muted">"Layer sweep cancelled."</p> }.into_any(),
+                    _ => ().into_any(),
+                }}
+                <div class:hidden=move || !done()>
+                    <canvas node_ref=canvas class="plot" width="960" height="340" data-testid="sweep-canvas"></canvas>
+                    {move || match state.sweep.get() {
+                        SweepState::Done { rows, timings, backend, group } => view! {
+                            <table class="sweep" data-testid="sweep-table" data-group=group>
+                                <thead><tr>
+                                    <th>"layer"</th><th>"points × dims"</th><th>"slope"</th><th>"95% interval"</th>
+                                    <th>"log-volume"</th><th>"isotropic slope"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| view! {
+                                        <tr data-layer=r.layer data-slope=r.power_law.slope.to_string() data-log-volume=r.log_volume.to_string()>
+                                            <td>{r.layer}</td>
+                                            <td>{format!("{} × {}", r.n, r.d)}</td>
+                                            <td>{fmt(r.power_law.slope, 4)}</td>
+                                            <td>{format!("[{}, {}]", fmt(r.power_law.ci95[0], 4), fmt(r.power_law.ci95[1], 4))}</td>
+                                            <td>{fmt(r.log_volume, 1)}</td>
+                                            <td>{r.isotropic_slope.map(|v| fmt(v, 4)).unwrap_or_else(|| "—".into())}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <p class="muted">{format!("{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)}</p>
+                        }.into_any(),
+                        _ => ().into_any(),
+                    }}
+                </div>
+            </section>
+        </Show>
+    }
+}
