@@ -58,7 +58,8 @@ pub fn LayerSweep() -> impl IntoView {
                 <h3>"Across layers"</h3>
                 <p class="explain">
                     "The same analysis on every layer of this group, with the fit ranks and seed above: how the "
-                    "slope and the effective volume change with depth (paper, Figures 7 right and 8)."
+                    "slope and the effective volume change with depth (paper, Figures 7 right and 8). Blue: the "
+                    "SAE decoders, with the slope's 95% interval; dashed grey: an isotropic Gaussian cloud of the same N and d."
                 </p>
                 <div class="controls">
                     <button class="run" data-testid="sweep-run" on:click=move |_| run()>

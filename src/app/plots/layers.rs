@@ -1,5 +1,6 @@
 //! The layer sweep: power-law slope (with its 95% interval) and log-volume against the layer, each
-//! with the isotropic Gaussian reference (paper, Figures 7 right and 8).
+//! with the isotropic Gaussian reference dashed (paper, Figures 7 right and 8). The page's text
+//! says which line is which (a legend box would hide points).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -71,9 +72,7 @@ fn panel<DB: DrawingBackend>(
     let refs: Vec<(f64, f64)> = rows.iter().filter_map(|r| reference(r).map(|v| (r.layer as f64, v))).collect();
     if !refs.is_empty() {
         chart
-            .draw_series(DashedLineSeries::new(refs, s(6.0) as u32, s(4.0) as u32, ISOTROPIC.stroke_width(s(2.0) as u32)))?
-            .label("isotropic Gaussian")
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], ISOTROPIC.stroke_width(2)));
+            .draw_series(DashedLineSeries::new(refs, s(6.0) as u32, s(4.0) as u32, ISOTROPIC.stroke_width(s(2.0) as u32)))?;
     }
     if let Some(interval) = interval {
         let cap = 0.12;
@@ -88,17 +87,8 @@ fn panel<DB: DrawingBackend>(
         }
     }
     chart
-        .draw_series(LineSeries::new(rows.iter().map(|r| (r.layer as f64, value(r))), DATA.stroke_width(s(2.0) as u32)))?
-        .label("SAE decoder")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], DATA.stroke_width(2)));
+        .draw_series(LineSeries::new(rows.iter().map(|r| (r.layer as f64, value(r))), DATA.stroke_width(s(2.0) as u32)))?;
     chart.draw_series(rows.iter().map(|r| Circle::new((r.layer as f64, value(r)), s(4.0), DATA.filled())))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", s(12.0)))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()?;
     Ok(())
 }
 
