@@ -42,11 +42,30 @@ pub enum GeometryError {
     /// A least-squares line cannot be fitted (all x equal, lengths differ, non-finite values, ...).
     #[error("cannot fit a line: {reason}")]
     DegenerateFit { reason: String },
+
+    /// A parameter is out of its range (e.g. zero principal components, fewer than two bootstrap
+    /// resamples, an index outside the matrix), or does not fit the matrix's shape.
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter { name: String, reason: String },
+
+    /// Too few points (rows) for what was asked, e.g. a PCA to 100 dimensions of 80 points.
+    #[error("the cloud has {n} point(s), but {purpose} needs at least {needed}")]
+    TooFewPoints {
+        n: usize,
+        needed: usize,
+        purpose: String,
+    },
+
+    /// The point cloud is degenerate for the computation: it spans fewer dimensions than asked
+    /// (a covariance eigenvalue is zero up to rounding), or similar.
+    #[error("degenerate point cloud: {reason}")]
+    DegenerateCloud { reason: String },
 }
 
 impl GeometryError {
     /// A stable tag for the variant: `"non-finite"`, `"too-few-rows"`, `"rank-range"`,
-    /// `"non-positive-eigenvalue"` or `"degenerate-fit"`.
+    /// `"non-positive-eigenvalue"`, `"degenerate-fit"`, `"invalid-parameter"`, `"too-few-points"`
+    /// or `"degenerate-cloud"`.
     pub fn kind(&self) -> &'static str {
         match self {
             GeometryError::NonFinite { .. } => "non-finite",
@@ -54,6 +73,9 @@ impl GeometryError {
             GeometryError::RankRangeInvalid { .. } => "rank-range",
             GeometryError::NonPositiveEigenvalue { .. } => "non-positive-eigenvalue",
             GeometryError::DegenerateFit { .. } => "degenerate-fit",
+            GeometryError::InvalidParameter { .. } => "invalid-parameter",
+            GeometryError::TooFewPoints { .. } => "too-few-points",
+            GeometryError::DegenerateCloud { .. } => "degenerate-cloud",
         }
     }
 }
@@ -79,6 +101,16 @@ mod tests {
             GeometryError::DegenerateFit {
                 reason: "all x values are identical".into(),
             },
+            GeometryError::InvalidParameter {
+                name: "pcs".into(),
+                reason: "must be at least 1".into(),
+            },
+            GeometryError::TooFewPoints {
+                n: 80,
+                needed: 101,
+                purpose: "a PCA to 100 dimensions".into(),
+            },
+            GeometryError::DegenerateCloud { reason: "x".into() },
         ];
         let kinds: Vec<_> = all.iter().map(|e| e.kind()).collect();
         let mut dedup = kinds.clone();
@@ -88,5 +120,8 @@ mod tests {
         assert!(all[0].to_string().contains("row 3, column 7"));
         assert!(all[1].to_string().contains("at least 2"));
         assert!(all[3].to_string().contains("choose a last rank below 100"));
+        assert!(all[6]
+            .to_string()
+            .contains("80 point(s), but a PCA to 100 dimensions needs at least 101"));
     }
 }

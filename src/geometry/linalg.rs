@@ -69,7 +69,7 @@ pub fn symmetric_eigenvalues_desc_with_progress(
 }
 
 /// `a[i][j] = a[j][i]` for `j > i` (row-major `n x n`), by 32 x 32 tiles to stay in cache.
-fn mirror_lower_to_upper(a: &mut [f64], n: usize) {
+pub(crate) fn mirror_lower_to_upper(a: &mut [f64], n: usize) {
     const T: usize = 32;
     for bi in (0..n).step_by(T) {
         for bj in (bi..n).step_by(T) {

@@ -1,9 +1,10 @@
-//! Householder tridiagonalisation of a dense symmetric matrix (eigenvalues only), and the choice
-//! between its two blocked forms.
+//! Householder tridiagonalisation of a dense symmetric matrix, and the choice between its two
+//! blocked forms.
 //!
 //! `Q^T A Q = T` with `Q = H_1 H_2 ... H_{n-1}`, `H_k = I - tau_k v_k v_k^T` (Golub & Van Loan,
-//! *Matrix Computations*, 4th ed., section 8.3.1). Only `T`'s diagonal and off-diagonal are kept:
-//! the eigenvalues are all that is needed, so neither `Q` nor the reflectors are returned.
+//! *Matrix Computations*, 4th ed., section 8.3.1). For eigenvalues only `T`'s diagonal and
+//! off-diagonal are kept; [`tridiagonalize_one_stage_reflectors`] also returns the reflectors'
+//! scalars (the vectors stay in the matrix), for eigenvectors ([`super::eigvec`]).
 //!
 //! - [`tridiagonalize_one_stage`]: LAPACK's `dsytrd` with `UPLO = 'L'`: panels of [`NB`] columns
 //!   reduced by `dlatrd`, the trailing matrix updated by a symmetric rank-2k update done with
@@ -89,11 +90,30 @@ pub fn tridiagonalize_one_stage(
     n: usize,
     progress: &mut dyn FnMut(f64),
 ) -> (Vec<f64>, Vec<f64>) {
+    let (d, e, _) = tridiagonalize_one_stage_reflectors(a, n, progress);
+    (d, e)
+}
+
+/// [`tridiagonalize_one_stage`], also returning the Householder scalars `tau` (n - 1 values;
+/// empty for n = 0 or 1), so that `Q` can be applied afterwards (LAPACK `dsytrd` + `dormtr`):
+/// on return the strictly lower part of column `j` of `a` (column-major), rows `j + 2..n`, holds
+/// the reflector `v_j` whose implicit leading 1 sits at row `j + 1`, and
+/// `H_j = I - tau[j] v_j v_j^T`, `Q = H_0 H_1 ... H_{n-2}`, `Q^T A Q = T`. The rest of `a` is
+/// scratch. The eigenvector back-transformation is [`super::eigvec`].
+///
+/// # Panics
+/// If `a.len() != n * n`.
+pub fn tridiagonalize_one_stage_reflectors(
+    a: &mut [f64],
+    n: usize,
+    progress: &mut dyn FnMut(f64),
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     assert_eq!(a.len(), n * n, "tridiagonalize: a is not n x n");
     let mut d = vec![0f64; n];
     let mut e = vec![0f64; n.saturating_sub(1)];
+    let mut taus = vec![0f64; n.saturating_sub(1)];
     if n == 0 {
-        return (d, e);
+        return (d, e, taus);
     }
     let total = (n as f64).powi(3);
     let mut i = 0;
@@ -107,7 +127,7 @@ pub fn tridiagonalize_one_stage(
             let z = &mut z[..3 * NB * m];
             {
                 let w = &mut z[NB * m..2 * NB * m];
-                latrd(a, n, i, NB, &mut e[i..i + NB], w, &mut t);
+                latrd(a, n, i, NB, &mut e[i..i + NB], &mut taus[i..i + NB], w, &mut t);
             }
             // Copy the panel's reflectors (unit diagonal stored, zeros above it) into Z.
             for k in 0..NB {
@@ -128,8 +148,8 @@ pub fn tridiagonalize_one_stage(
             progress(1.0 - left * left * left / total);
         }
     }
-    sytd2(a, n, i, &mut d[i..], &mut e[i..]);
-    (d, e)
+    sytd2(a, n, i, &mut d[i..], &mut e[i..], &mut taus[i..]);
+    (d, e, taus)
 }
 
 /// `y = A v` for the symmetric trailing matrix `A = a[off.., off..]` (order `m = n - off`,
@@ -198,7 +218,17 @@ fn nrm2(x: &[f64]) -> f64 {
 /// the trailing `A[nb.., nb..] - V W^T - W V^T` is the rest of the reduction. On return column `j`
 /// of the panel holds the reflector `v_j` below its diagonal with `A[j+1, j] = 1`, and `e[j]` the
 /// off-diagonal. Rows `0..=j` of column `j` of `w` are not meaningful.
-fn latrd(a: &mut [f64], n: usize, i: usize, nb: usize, e: &mut [f64], w: &mut [f64], t: &mut [f64]) {
+#[allow(clippy::too_many_arguments)]
+fn latrd(
+    a: &mut [f64],
+    n: usize,
+    i: usize,
+    nb: usize,
+    e: &mut [f64],
+    taus: &mut [f64],
+    w: &mut [f64],
+    t: &mut [f64],
+) {
     let m = n - i;
     debug_assert!(m > nb && w.len() == m * nb && e.len() == nb);
     // Panel-relative column k of A starts at a[(i + k) * n + i] (row 0 of the trailing matrix).
@@ -226,6 +256,7 @@ fn latrd(a: &mut [f64], n: usize, i: usize, nb: usize, e: &mut [f64], w: &mut [f
             (beta, tau)
         };
         e[j] = beta;
+        taus[j] = tau;
         // W[j+1.., j] = tau (A[j+1.., j+1..] v - W V^T v - V W^T v), then the dlatrd correction.
         let (w_left, w_right) = w.split_at_mut(j * m);
         let wj = &mut w_right[j + 1..m];
@@ -297,7 +328,7 @@ fn syr2k_lower(a: &mut [f64], n: usize, off: usize, z: &[f64], ldz: usize) {
 
 /// `dsytd2` (`UPLO = 'L'`): unblocked reduction of the trailing matrix `a[i0.., i0..]`, writing its
 /// diagonal into `d` and off-diagonal into `e` (n - i0 and n - i0 - 1 values).
-fn sytd2(a: &mut [f64], n: usize, i0: usize, d: &mut [f64], e: &mut [f64]) {
+fn sytd2(a: &mut [f64], n: usize, i0: usize, d: &mut [f64], e: &mut [f64], taus: &mut [f64]) {
     let m = n - i0;
     let mut w = vec![0f64; m];
     let idx = |r: usize, c: usize| (i0 + c) * n + i0 + r;
@@ -308,6 +339,7 @@ fn sytd2(a: &mut [f64], n: usize, i0: usize, d: &mut [f64], e: &mut [f64]) {
             larfg(*alpha, x)
         };
         e[k] = beta;
+        taus[k] = tau;
         if tau != 0.0 {
             a[idx(k + 1, k)] = 1.0;
             let mt = m - k - 1;
