@@ -169,3 +169,95 @@ impl LayerRow {
         }
     }
 }
+
+/// The cloud in 3D: every row projected on its first three principal components, and the same for
+/// the isotropic Gaussian cloud of the galaxy spectrum's reference (same N, d, total variance and
+/// seed), for the side-by-side view of the paper's Figure 6.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cloud {
+    pub input: String,
+    pub n: usize,
+    pub d: usize,
+    /// Row i's coordinates on PC1..PC3.
+    pub points: Vec<[f32; 3]>,
+    /// Variance along PC1..PC3 (ddof = 1: the top covariance eigenvalues).
+    pub explained_variance: Vec<f64>,
+    /// Total variance (trace of the covariance).
+    pub total_variance: f64,
+    pub isotropic_points: Vec<[f32; 3]>,
+    pub isotropic_explained_variance: Vec<f64>,
+    pub seed: u64,
+}
+
+/// Reads the matrix in `bytes` and projects it, and its isotropic Gaussian reference, onto their
+/// first three principal components ([`crate::geometry::pca::pca`]). `progress(stage, fraction)`.
+pub fn cloud_from_bytes(
+    bytes: &[u8],
+    input_name: &str,
+    tensor: Option<&str>,
+    seed: u64,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<Cloud, AnalysisError> {
+    use crate::geometry::galaxy::isotropic_cloud;
+    use crate::geometry::pca::pca;
+    progress("parsing", 0.0);
+    let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
+    let (n, d) = (m.rows(), m.cols());
+    let components = 3.min(d).min(n.saturating_sub(1)).max(1);
+    let fit = pca(&m, components, &mut |f| progress("principal components", 0.5 * f))?;
+    let total_variance = column_variance_sum(&m);
+    let points = to_points(&fit.transform(&m)?, components);
+    drop(m);
+    progress("isotropic cloud", 0.5);
+    let iso = isotropic_cloud(n, d, total_variance / d.max(1) as f64, seed)?;
+    let iso_fit = pca(&iso, components, &mut |f| progress("isotropic cloud", 0.5 + 0.5 * f))?;
+    let isotropic_points = to_points(&iso_fit.transform(&iso)?, components);
+    progress("done", 1.0);
+    Ok(Cloud {
+        input: input_name.to_string(),
+        n,
+        d,
+        points,
+        explained_variance: fit.explained_variance,
+        total_variance,
+        isotropic_points,
+        isotropic_explained_variance: iso_fit.explained_variance,
+        seed,
+    })
+}
+
+/// Sum over columns of the sample variance (ddof = 1), in f64.
+fn column_variance_sum(m: &crate::matrix::Matrix) -> f64 {
+    let (n, d) = (m.rows(), m.cols());
+    if n < 2 {
+        return 0.0;
+    }
+    let mut mean = vec![0f64; d];
+    for r in 0..n {
+        for (s, &v) in mean.iter_mut().zip(m.row(r)) {
+            *s += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|s| *s /= n as f64);
+    let mut ss = 0f64;
+    for r in 0..n {
+        for (&mu, &v) in mean.iter().zip(m.row(r)) {
+            ss += (v as f64 - mu).powi(2);
+        }
+    }
+    ss / (n - 1) as f64
+}
+
+/// Row-major `rows x k` (k <= 3) into 3D points (missing coordinates 0).
+fn to_points(projected: &[f64], k: usize) -> Vec<[f32; 3]> {
+    projected
+        .chunks_exact(k.max(1))
+        .map(|r| {
+            let mut p = [0f32; 3];
+            for (dst, &v) in p.iter_mut().zip(r) {
+                *dst = v as f32;
+            }
+            p
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{BundleSummary, GalaxyReport, LayerRow};
+use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::geometry::galaxy::GalaxyParams;
 
 /// Where the worker gets the bytes to analyse.
@@ -41,6 +41,13 @@ pub enum Request {
     },
     /// Read a bundle and summarise it (co-occurrence, crystals, any safetensors).
     Inspect { job: u32, source: Source },
+    /// The first three principal components of a matrix and of its isotropic reference.
+    Cloud {
+        job: u32,
+        source: Source,
+        tensor: Option<String>,
+        seed: u64,
+    },
     /// The galaxy analysis of every layer of a group, one after the other.
     GalaxyLayers {
         job: u32,
@@ -84,6 +91,12 @@ pub enum Response {
     },
     /// An inspect job finished.
     InspectDone { job: u32, summary: BundleSummary },
+    /// A cloud job finished.
+    CloudDone {
+        job: u32,
+        cloud: Box<Cloud>,
+        timings: Timings,
+    },
     /// A layer sweep finished: one row per layer, in the order asked.
     LayersDone {
         job: u32,

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, InspectState, RunState, SweepState};
+use super::state::{AppState, CloudState, InspectState, RunState, SweepState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -42,6 +42,8 @@ enum JobKind {
     Inspect,
     /// A layer sweep (`AppState::sweep`).
     Sweep,
+    /// The 3D view (`AppState::cloud`).
+    Cloud,
 }
 
 thread_local! {
@@ -156,6 +158,7 @@ fn handle(response: Response) {
                             *f = fraction;
                         }
                     }),
+                    JobKind::Cloud => state.cloud.set(CloudState::Running { job, stage, fraction }),
                     JobKind::Inspect => {}
                 }
             }
@@ -188,6 +191,12 @@ fn handle(response: Response) {
                     _ => String::new(),
                 };
                 state.sweep.set(SweepState::Done { group, rows, timings, backend });
+            }
+        }
+        Response::CloudDone { job, cloud, timings } => {
+            if current_job() == Some(job) {
+                finish_job();
+                state.cloud.set(CloudState::Done { cloud, timings });
             }
         }
         Response::InspectDone { job, summary } => {
@@ -225,6 +234,7 @@ fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
         JobKind::Galaxy => state.galaxy.set(RunState::Failed(error)),
         JobKind::Inspect => state.inspect.set(InspectState::Failed(error)),
         JobKind::Sweep => state.sweep.set(SweepState::Failed(error)),
+        JobKind::Cloud => state.cloud.set(CloudState::Failed(error)),
     }
 }
 
@@ -324,6 +334,13 @@ pub fn run_sweep(group: String, layers: Vec<(usize, Source)>, tensor: Option<Str
     state.sweep.set(SweepState::Running { job, group, stage: "starting".into(), fraction: 0.0 });
 }
 
+/// Projects `source` and its isotropic reference onto their first three principal components.
+pub fn run_cloud(source: Source, file: Option<web_sys::File>, tensor: Option<String>, seed: u64) {
+    let Some(state) = state() else { return };
+    let job = submit(|job| Request::Cloud { job, source, tensor, seed }, file, String::new(), JobKind::Cloud);
+    state.cloud.set(CloudState::Running { job, stage: "starting".into(), fraction: 0.0 });
+}
+
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
@@ -335,6 +352,7 @@ pub fn cancel() {
                 JobKind::Galaxy => state.galaxy.set(RunState::Cancelled),
                 JobKind::Inspect => state.inspect.set(InspectState::Idle),
                 JobKind::Sweep => state.sweep.set(SweepState::Cancelled),
+                JobKind::Cloud => state.cloud.set(CloudState::Cancelled),
             }
         }
     }

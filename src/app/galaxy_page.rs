@@ -9,9 +9,23 @@ use super::state::{AppState, RunState, Selection};
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
 use crate::protocol::{ErrorReport, Source};
 
+/// Where the current selection's bytes are: a bundled file's URL, or the local `File`.
+pub fn selection_source(state: AppState) -> Option<(Source, Option<web_sys::File>)> {
+    match state.selection.get_untracked()? {
+        Selection::Bundled(entry) => Some((
+            Source::Url {
+                url: format!("data/{}", entry.file),
+                name: entry.file.clone(),
+            },
+            None,
+        )),
+        Selection::Local { name, .. } => Some((Source::File { name }, state.local_file.get_untracked())),
+    }
+}
+
 /// Runs the galaxy analysis of the current selection with the current parameters.
 pub fn start_galaxy(state: AppState) {
-    let Some(selection) = state.selection.get_untracked() else {
+    let Some((source, file)) = selection_source(state) else {
         state.notice.set(Some(ErrorReport {
             kind: "no-data".into(),
             message: "choose a dataset or drop a file first".into(),
@@ -19,20 +33,7 @@ pub fn start_galaxy(state: AppState) {
         return;
     };
     let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
-    let params = state.galaxy_params.get_untracked();
-    match selection {
-        Selection::Bundled(entry) => {
-            let source = Source::Url {
-                url: format!("data/{}", entry.file),
-                name: entry.file.clone(),
-            };
-            bridge::run_galaxy(source, None, tensor, params);
-        }
-        Selection::Local { name, .. } => {
-            let file = state.local_file.get_untracked();
-            bridge::run_galaxy(Source::File { name }, file, tensor, params);
-        }
-    }
+    bridge::run_galaxy(source, file, tensor, state.galaxy_params.get_untracked());
 }
 
 fn fmt(v: f64, digits: usize) -> String {
@@ -163,6 +164,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     _ => ().into_any(),
                 }}
             </div>
+            <super::cloud_view::CloudSection />
             <super::layer_sweep::LayerSweep />
         </section>
     }

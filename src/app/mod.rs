@@ -2,6 +2,7 @@
 //! to the compute worker. The UI thread never runs an analysis.
 
 mod bridge;
+mod cloud_view;
 mod data_panel;
 mod galaxy_page;
 mod layer_sweep;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::{BundleSummary, GalaxyReport, LayerRow};
+use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Timings};
@@ -72,6 +72,16 @@ pub enum SweepState {
     Cancelled,
 }
 
+/// The 3D view of the cloud as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CloudState {
+    Idle,
+    Running { job: u32, stage: String, fraction: f64 },
+    Done { cloud: Box<Cloud>, timings: Timings },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
 /// All shared signals; `Copy`, provided as context.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -83,6 +93,8 @@ pub struct AppState {
     pub inspect: RwSignal<InspectState>,
     /// The layer sweep of the galaxy page.
     pub sweep: RwSignal<SweepState>,
+    /// The 3D view of the galaxy page.
+    pub cloud: RwSignal<CloudState>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -100,6 +112,7 @@ impl AppState {
             galaxy: RwSignal::new(RunState::Idle),
             inspect: RwSignal::new(InspectState::Idle),
             sweep: RwSignal::new(SweepState::Idle),
+            cloud: RwSignal::new(CloudState::Idle),
             galaxy_params: RwSignal::new(GalaxyParams::default()),
             tensor: RwSignal::new(String::new()),
             notice: RwSignal::new(None),

@@ -301,6 +301,31 @@ pub fn covariance_spectrum(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<
 /// Rows per generated block of the isotropic cloud.
 const ISO_BLOCK_ROWS: usize = cpu::BLOCK_ROWS;
 
+/// The isotropic Gaussian cloud itself: `n x d` entries `sqrt(variance) * z`, z standard normal,
+/// drawn row by row from `seeded_rng(seed)` in the same order as [`isotropic_spectrum`], so this
+/// is the very cloud whose spectrum that function computes (f32 storage).
+///
+/// Errors: as [`isotropic_spectrum`].
+pub fn isotropic_cloud(n: usize, d: usize, variance: f64, seed: u64) -> Result<Matrix, GeometryError> {
+    if n < 2 {
+        return Err(GeometryError::TooFewRows { n, needed: 2 });
+    }
+    if !(variance.is_finite() && variance >= 0.0) {
+        return Err(GeometryError::DegenerateFit {
+            reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
+        });
+    }
+    let sd = variance.sqrt();
+    let mut rng = seeded_rng(seed);
+    let data = (0..n * d)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            (sd * z) as f32
+        })
+        .collect();
+    Matrix::new(n, d, data).map_err(|e| GeometryError::DegenerateFit { reason: e.to_string() })
+}
+
 /// An isotropic Gaussian cloud with the same n, d and total variance (each coordinate
 /// N(0, trace(C)/d)), seeded (ChaCha8 + StandardNormal), and its spectrum. Generate in row blocks
 /// so memory stays O(block x d), not n x d.

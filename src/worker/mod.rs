@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::{galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
+use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::protocol::{ErrorReport, Request, Response, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
@@ -172,6 +172,25 @@ async fn handle(data: JsValue) {
                 rows,
                 timings: Timings { load_ms, compute_ms: js_sys::Date::now() - t0 - load_ms },
                 backend: "CPU (wasm)".into(),
+            });
+        }
+        Request::Cloud { job, source, tensor, seed } => {
+            let mut progress = ProgressPoster::new(job);
+            let t0 = js_sys::Date::now();
+            let bytes = match load::bytes(&source, &data, &mut progress).await {
+                Ok(b) => b,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let t1 = js_sys::Date::now();
+            let mut report_progress = |stage: &str, fraction: f64| {
+                progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+            };
+            let result = cloud_from_bytes(&bytes, source.name(), tensor.as_deref(), seed, &mut report_progress);
+            drop(bytes);
+            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            post(&match result {
+                Ok(cloud) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
+                Err(e) => failed(job, &e),
             });
         }
         Request::Inspect { job, source } => {

@@ -184,6 +184,34 @@ try {
     }
     await page.getByTestId('layer-sweep').screenshot({ path: join(ARTIFACTS, `layer-sweep-${group}.png`) });
   }
+  // 7. The 3D view of the last layer: PC1..3 variances equal the spectrum's top eigenvalues; hover
+  //    names a feature; dragging turns both clouds.
+  if (points.length) {
+    const entry = points[points.length - 1];
+    await page.getByTestId(`dataset-${entry.id}`).click();
+    await waitForCurrent(page, entry.file);
+    await page.getByTestId('cloud-run').click();
+    const clouds = page.locator(`[data-testid=clouds][data-input="${entry.file}"]`);
+    await clouds.waitFor({ timeout: 120_000 });
+    const explained = JSON.parse(await clouds.getAttribute('data-explained'));
+    const top3 = cliByFile[entry.file].eigenvalues.slice(0, 3);
+    check(explained.length === 3 && explained.every((v, i) => relClose(v, top3[i], 1e-8)),
+      `${entry.id}: PC1..3 variances equal the top 3 covariance eigenvalues`, `${explained} vs ${top3}`);
+    await page.getByTestId('cloud-data').scrollIntoViewIfNeeded();
+    const box = await page.getByTestId('cloud-data').boundingBox();
+    const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+    let named = '';
+    for (let r = 0; r < 40 && !/^feature \d+:/.test(named); r += 2) {
+      await page.mouse.move(cx + r, cy + r / 2);
+      named = (await page.getByTestId('cloud-hover').first().textContent()).trim();
+    }
+    check(/^feature \d+:/.test(named), 'hovering the 3D cloud names a feature', named);
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    await page.mouse.move(cx + 120, cy + 40, { steps: 6 });
+    await page.mouse.up();
+    await page.getByTestId('cloud-section').screenshot({ path: join(ARTIFACTS, 'cloud-3d.png') });
+  }
   await page.screenshot({ path: join(ARTIFACTS, 'galaxy-layers.png'), fullPage: true });
   const others = manifest.datasets.filter((e) => e.kind !== 'points');
   check(others.length > 0 || points.length === 0, 'the manifest lists firings and crystal bundles', `${others.length}`);

@@ -2,3 +2,4 @@
 
 pub mod spectrum;
 pub mod layers;
+pub mod cloud3d;

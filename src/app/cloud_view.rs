@@ -1,0 +1,88 @@
+//! The cloud itself (paper, Figure 6): the points on their first three principal components in an
+//! interactive 3D view, beside the isotropic Gaussian cloud of the same N, d and total variance.
+//! Both views share one camera, so they turn together.
+
+use leptos::prelude::*;
+
+use super::bridge;
+use super::galaxy_page::selection_source;
+use super::plots::cloud3d::{Camera, Cloud3dView};
+use super::state::{AppState, CloudState};
+
+fn share(v: f64, total: f64) -> String {
+    if total > 0.0 {
+        format!("{:.1}%", 100.0 * v / total)
+    } else {
+        "—".into()
+    }
+}
+
+#[component]
+pub fn CloudSection() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let camera = RwSignal::new(Camera::default());
+
+    // A new selection makes a shown cloud stale.
+    Effect::new(move |_| {
+        state.selection.track();
+        if matches!(state.cloud.get_untracked(), CloudState::Done { .. } | CloudState::Failed(_)) {
+            state.cloud.set(CloudState::Idle);
+        }
+    });
+
+    let run = move || {
+        if let Some((source, file)) = selection_source(state) {
+            let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
+            bridge::run_cloud(source, file, tensor, state.galaxy_params.get_untracked().seed);
+        }
+    };
+
+    view! {
+        <Show when=move || state.selection.get().is_some()>
+            <section class="cloud-section" data-testid="cloud-section">
+                <h3>"The cloud in 3D"</h3>
+                <p class="explain">
+                    "Every point on its first three principal components, beside an isotropic Gaussian cloud of the "
+                    "same N, d and total variance (the seed above): the decoder's cloud is elongated and lumpy, the "
+                    "Gaussian one round (paper, Figure 6)."
+                </p>
+                <div class="controls">
+                    <button class="run" data-testid="cloud-run" on:click=move |_| run()>"Show in 3D"</button>
+                    <button class="cancel" disabled=move || !matches!(state.cloud.get(), CloudState::Running { .. })
+                        on:click=move |_| bridge::cancel()>"Cancel"</button>
+                </div>
+                {move || match state.cloud.get() {
+                    CloudState::Idle => ().into_any(),
+                    CloudState::Running { stage, fraction, .. } => view! {
+                        <div class="progress" data-testid="cloud-progress">
+                            <progress max="1" value=fraction></progress>
+                            <span>{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
+                        </div>
+                    }.into_any(),
+                    CloudState::Failed(error) => view! {
+                        <p class="error" role="alert" data-testid="cloud-error" data-kind=error.kind.clone()>{error.message}</p>
+                    }.into_any(),
+                    CloudState::Cancelled => view! { <p class="muted">"Cancelled."</p> }.into_any(),
+                    CloudState::Done { cloud, timings } => {
+                        let total = cloud.total_variance;
+                        let ev = cloud.explained_variance.clone();
+                        let iso_ev = cloud.isotropic_explained_variance.clone();
+                        let fmt_ev = |ev: &[f64]| ev.iter().map(|v| share(*v, total)).collect::<Vec<_>>().join(", ");
+                        view! {
+                            <div class="clouds" data-testid="clouds" data-input=cloud.input.clone()
+                                data-explained=serde_json::to_string(&ev).unwrap_or_default()>
+                                <Cloud3dView points=cloud.points.clone() camera=camera colour="#1f5aa6" point_name="feature"
+                                    title=format!("{}: {} points; PC1–3 carry {} of the variance", cloud.input, cloud.n, fmt_ev(&ev))
+                                    testid="cloud-data" />
+                                <Cloud3dView points=cloud.isotropic_points.clone() camera=camera colour="#787878" point_name="point"
+                                    title=format!("isotropic Gaussian, same N and d: PC1–3 carry {}", fmt_ev(&iso_ev))
+                                    testid="cloud-isotropic" />
+                            </div>
+                            <p class="muted">{format!("CPU (wasm): load {:.0} ms, PCA of both clouds {:.0} ms", timings.load_ms, timings.compute_ms)}</p>
+                        }.into_any()
+                    }
+                }}
+            </section>
+        </Show>
+    }
+}
