@@ -63,6 +63,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     ranks: RankRange { first: f, last: l },
                     seed: s,
                     isotropic: true,
+                    entropy: None,
                 });
                 start_galaxy(state);
             }
