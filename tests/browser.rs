@@ -45,6 +45,7 @@ fn galaxy_in_the_browser_matches_numpy() {
             ranks: RankRange::new(first as usize, last as usize),
             seed: 0,
             isotropic: false,
+            entropy: None,
         };
         let report =
             galaxy_from_bytes(POWERLAW_NPY, "galaxy_powerlaw.npy", None, &params, &mut |_, _| {}).unwrap();

@@ -188,3 +188,141 @@ fn inspect_lists_a_gemma_scope_style_npz() {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
 }
+
+#[test]
+fn galaxy_json_has_the_clustering_entropy() {
+    let out = json(&["analyze", "galaxy", "tests/golden/galaxy_powerlaw.npy"]);
+    let e = &out["entropy"];
+    // Defaults: 5000 samples (all 1200 rows here), 100 PCs, 30 resamples, k = 1.
+    assert_eq!(
+        (&e["samples"], &e["pcs"], &e["bootstrap"], &e["k"]),
+        (&1200.into(), &100.into(), &30.into(), &1.into())
+    );
+    let (c, lo, hi) = (
+        e["clustering"].as_f64().unwrap(),
+        e["ci95"][0].as_f64().unwrap(),
+        e["ci95"][1].as_f64().unwrap(),
+    );
+    assert!(lo < c && c < hi, "{e}");
+    let (g, k) = (e["gaussian"].as_f64().unwrap(), e["knn_mean"].as_f64().unwrap());
+    assert!((g - k - c).abs() < 1e-9 * c.abs().max(1.0));
+    assert_eq!(out["params"]["entropy"]["pcs"], 100);
+
+    let small = json(&[
+        "analyze",
+        "galaxy",
+        "tests/golden/galaxy_powerlaw.npy",
+        "--entropy-samples",
+        "500",
+        "--entropy-pcs",
+        "20",
+        "--entropy-bootstrap",
+        "4",
+        "--entropy-k",
+        "2",
+        "--seed",
+        "3",
+    ]);
+    let e = &small["entropy"];
+    assert_eq!(
+        (&e["samples"], &e["pcs"], &e["bootstrap"], &e["k"]),
+        (&500.into(), &20.into(), &4.into(), &2.into())
+    );
+    assert_eq!(e["per_bootstrap"].as_array().unwrap().len(), 4);
+    assert_eq!(small["params"]["entropy"]["seed"], 3);
+
+    let none = json(&[
+        "analyze",
+        "galaxy",
+        "tests/golden/galaxy_powerlaw.npy",
+        "--no-entropy",
+    ]);
+    assert!(none["entropy"].is_null() && none["params"]["entropy"].is_null());
+    assert_eq!(none["power_law"], out["power_law"]);
+
+    // Too many components for d = 200: exit 2, saying what to change.
+    let bad = sae_geometry(&[
+        "analyze",
+        "galaxy",
+        "tests/golden/galaxy_powerlaw.npy",
+        "--entropy-pcs",
+        "300",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--entropy-pcs"));
+}
+
+/// Options that keep the layers test quick (160 rows per fixture).
+const LAYER_OPTS: [&str; 6] = ["--entropy-pcs", "20", "--entropy-bootstrap", "5", "--seed", "1"];
+
+#[test]
+fn galaxy_layers_rows_from_files_and_from_a_manifest() {
+    let mut args = vec![
+        "analyze",
+        "galaxy-layers",
+        "tests/fixtures/layers/layer6.safetensors",
+        "tests/fixtures/layers/layer0.safetensors",
+    ];
+    args.extend(LAYER_OPTS);
+    let files = json(&args);
+    let rows = files.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    // Input order; the layer from each file's metadata.
+    assert_eq!(rows[0]["layer"], 6);
+    assert_eq!(rows[1]["layer"], 0);
+    assert_eq!(rows[0]["file"], "tests/fixtures/layers/layer6.safetensors");
+    for r in rows {
+        assert_eq!(
+            (&r["n"], &r["d"], &r["tensor"]),
+            (&160.into(), &384.into(), &"W_dec".into())
+        );
+        let slope = r["slope"].as_f64().unwrap();
+        assert!(r["ci95"][0].as_f64().unwrap() < slope && slope < r["ci95"][1].as_f64().unwrap());
+        assert!(r["log_volume"].as_f64().unwrap().is_finite());
+        assert!(r["isotropic_slope"].as_f64().is_some());
+        assert_eq!(r["entropy"]["pcs"], 20);
+        assert_eq!(r["entropy"]["samples"], 160);
+        assert!(r["entropy"]["clustering"].as_f64().unwrap().is_finite());
+    }
+    // The same numbers as `analyze galaxy` on that file.
+    let mut one = vec!["analyze", "galaxy", "tests/fixtures/layers/layer0.safetensors"];
+    one.extend(LAYER_OPTS);
+    let single = json(&one);
+    assert_eq!(rows[1]["slope"], single["power_law"]["slope"]);
+    assert_eq!(rows[1]["entropy"], single["entropy"]);
+
+    // The manifest: grouped points datasets only, by layer; the cooccurrence and ungrouped
+    // entries are skipped.
+    let mut args = vec!["analyze", "galaxy-layers", "tests/fixtures/layers/manifest.json"];
+    args.extend(LAYER_OPTS);
+    let listed = json(&args);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!((&listed[0]["layer"], &listed[1]["layer"]), (&0.into(), &6.into()));
+    assert_eq!(
+        (&listed[0]["id"], &listed[0]["group"]),
+        (&"test-layer0".into(), &"minilm-test".into())
+    );
+    assert_eq!(listed[0]["slope"], rows[1]["slope"]);
+    assert_eq!(listed[1]["entropy"], rows[0]["entropy"]);
+    assert_eq!(listed[1]["isotropic_slope"], rows[0]["isotropic_slope"]);
+
+    // --group filters; a manifest mixed with files and an unknown group are errors.
+    let mut args = vec![
+        "analyze",
+        "galaxy-layers",
+        "tests/fixtures/layers/manifest.json",
+        "--group",
+        "nope",
+    ];
+    args.extend(LAYER_OPTS);
+    assert_eq!(sae_geometry(&args).status.code(), Some(2));
+    let mixed = sae_geometry(&[
+        "analyze",
+        "galaxy-layers",
+        "tests/fixtures/layers/manifest.json",
+        "tests/fixtures/layers/layer0.safetensors",
+    ]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("not both"));
+}

@@ -64,6 +64,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     ranks: RankRange { first: f, last: l },
                     seed: s,
                     isotropic: true,
+                    entropy: None,
                 });
                 start_galaxy(state);
             }

@@ -1,13 +1,15 @@
-//! `analyze galaxy` and `inspect`.
+//! `analyze galaxy`, `analyze galaxy-layers` and `inspect`.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::args::{GalaxyArgs, InspectArgs};
+use super::args::{GalaxyArgs, GalaxyLayersArgs, InspectArgs};
 use super::{file_name, read_file, CliError};
 use crate::analysis::galaxy_from_bytes;
 use crate::formats::{self, FileKind};
+use crate::geometry::entropy::ClusteringEntropy;
 use crate::geometry::galaxy::GalaxyParams;
 
 /// `sae-geometry analyze galaxy INPUT`: prints the galaxy report as JSON.
@@ -18,6 +20,7 @@ pub fn galaxy(args: &GalaxyArgs) -> Result<(), CliError> {
         ranks: args.ranks,
         seed: args.seed,
         isotropic: !args.no_isotropic,
+        entropy: args.entropy.params(args.seed),
     };
     let report = galaxy_from_bytes(
         &bytes,
@@ -28,6 +31,155 @@ pub fn galaxy(args: &GalaxyArgs) -> Result<(), CliError> {
     )
     .map_err(|source| CliError::Analysis { path, source })?;
     print_json(&report, args.pretty)
+}
+
+/// One input of `analyze galaxy-layers`.
+struct LayerInput {
+    path: PathBuf,
+    tensor: Option<String>,
+    group: Option<String>,
+    layer: Option<usize>,
+    id: Option<String>,
+}
+
+/// One row of `analyze galaxy-layers`.
+#[derive(Debug, Serialize)]
+struct LayerRow {
+    /// The manifest's layer, else the file's safetensors metadata `layer`, else null.
+    layer: Option<usize>,
+    /// The manifest's group and id (null for files given directly).
+    group: Option<String>,
+    id: Option<String>,
+    /// The file as given (or as the manifest names it, joined to the manifest's folder).
+    file: String,
+    tensor: String,
+    n: usize,
+    d: usize,
+    slope: f64,
+    ci95: [f64; 2],
+    log_volume: f64,
+    isotropic_slope: Option<f64>,
+    entropy: Option<ClusteringEntropy>,
+}
+
+/// The inputs: the files as given, or a manifest's grouped `points` datasets ordered by group,
+/// then layer (datasets without a layer last in their group, then by id).
+fn layer_inputs(args: &GalaxyLayersArgs) -> Result<Vec<LayerInput>, CliError> {
+    let is_manifest = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if args.inputs.iter().any(|p| is_manifest(p)) {
+        if args.inputs.len() != 1 {
+            return Err(CliError::Other(
+                "give either one manifest.json or decoder files, not both".into(),
+            ));
+        }
+        let path = &args.inputs[0];
+        let bytes = read_file(path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let manifest = formats::manifest::parse(&text).map_err(|source| CliError::Format {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let mut entries: Vec<_> = manifest
+            .datasets
+            .into_iter()
+            .filter(|e| e.kind == "points" && e.group.is_some())
+            .filter(|e| args.group.as_ref().is_none_or(|g| e.group.as_ref() == Some(g)))
+            .collect();
+        entries.sort_by(|a, b| {
+            (&a.group, a.layer.is_none(), a.layer, &a.id).cmp(&(&b.group, b.layer.is_none(), b.layer, &b.id))
+        });
+        if entries.is_empty() {
+            return Err(CliError::Other(format!(
+                "{}: no `points` dataset with a group{}",
+                path.display(),
+                args.group.as_ref().map(|g| format!(" {g:?}")).unwrap_or_default()
+            )));
+        }
+        return Ok(entries
+            .into_iter()
+            .map(|e| LayerInput {
+                path: dir.join(&e.file),
+                tensor: Some(e.tensor),
+                group: e.group,
+                layer: e.layer,
+                id: Some(e.id),
+            })
+            .collect());
+    }
+    if args.group.is_some() {
+        return Err(CliError::Other(
+            "--group selects datasets of a manifest.json".into(),
+        ));
+    }
+    Ok(args
+        .inputs
+        .iter()
+        .map(|p| LayerInput {
+            path: p.clone(),
+            tensor: args.tensor.clone(),
+            group: None,
+            layer: None,
+            id: None,
+        })
+        .collect())
+}
+
+/// `sae-geometry analyze galaxy-layers INPUTS...`: the galaxy scale of each input (a layer), as
+/// one JSON array of rows in input order (a manifest's in group, layer order). A line per input
+/// on stderr tells how far it got.
+pub fn galaxy_layers(args: &GalaxyLayersArgs) -> Result<(), CliError> {
+    let inputs = layer_inputs(args)?;
+    let params = GalaxyParams {
+        ranks: args.ranks,
+        seed: args.seed,
+        isotropic: !args.no_isotropic,
+        entropy: args.entropy.params(args.seed),
+    };
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let path = input.path.display().to_string();
+        let started = std::time::Instant::now();
+        let bytes = read_file(&input.path)?;
+        let layer = input.layer.or_else(|| {
+            formats::safetensors::metadata(&bytes)
+                .ok()
+                .and_then(|m| m.get("layer").and_then(|l| l.trim().parse().ok()))
+        });
+        let report = galaxy_from_bytes(
+            &bytes,
+            &file_name(&input.path),
+            input.tensor.as_deref(),
+            &params,
+            &mut |_, _| {},
+        )
+        .map_err(|source| CliError::Analysis {
+            path: path.clone(),
+            source,
+        })?;
+        eprintln!(
+            "[{}/{}] {path}: {:.1} s",
+            i + 1,
+            inputs.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let s = report.spectrum;
+        rows.push(LayerRow {
+            layer,
+            group: input.group.clone(),
+            id: input.id.clone(),
+            file: path,
+            tensor: report.input.tensor,
+            n: s.n,
+            d: s.d,
+            slope: s.power_law.slope,
+            ci95: s.power_law.ci95,
+            log_volume: s.log_volume,
+            isotropic_slope: s.isotropic_slope,
+            entropy: s.entropy,
+        });
+    }
+    print_json(&rows, args.pretty)
 }
 
 /// `sae-geometry inspect FILE`: the arrays in a file and its metadata, as JSON.

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::RankRange;
 
 /// Reproduce "The Geometry of Concepts: Sparse Autoencoder Feature Structure" on SAE decoders.
@@ -93,8 +94,74 @@ pub struct ConvertHistogramArgs {
 #[derive(Debug, Subcommand)]
 pub enum AnalyzeCommand {
     /// Galaxy scale: covariance eigenvalue spectrum, power-law slope with 95% interval,
-    /// log-volume, and an isotropic Gaussian reference of the same N and d.
+    /// log-volume, an isotropic Gaussian reference of the same N and d, and the clustering
+    /// entropy (sample, z-score, PCA, bootstrap kNN entropy vs Gaussian entropy).
     Galaxy(GalaxyArgs),
+    /// The galaxy scale of several layers: one row per layer (layer, file, n, d, slope, ci95,
+    /// log_volume, isotropic_slope, entropy), printed as one JSON array.
+    GalaxyLayers(GalaxyLayersArgs),
+}
+
+/// The clustering entropy's options (shared by `analyze galaxy` and `analyze galaxy-layers`).
+#[derive(Debug, Clone, Args)]
+pub struct EntropyArgs {
+    /// Skip the clustering entropy.
+    #[arg(long)]
+    pub no_entropy: bool,
+    /// Rows sampled (without replacement) for the clustering entropy; all rows if there are fewer.
+    #[arg(long, default_value_t = 5000)]
+    pub entropy_samples: usize,
+    /// Principal components of the z-scored sample kept for the clustering entropy.
+    #[arg(long, default_value_t = 100)]
+    pub entropy_pcs: usize,
+    /// Bootstrap resamples of the clustering entropy (at least 2).
+    #[arg(long, default_value_t = 30)]
+    pub entropy_bootstrap: usize,
+    /// Neighbour rank of the kNN entropy (1 = the nearest other point).
+    #[arg(long, default_value_t = 1)]
+    pub entropy_k: usize,
+}
+
+impl EntropyArgs {
+    /// The entropy's parameters (seeded with `seed`), or `None` with `--no-entropy`.
+    pub fn params(&self, seed: u64) -> Option<EntropyParams> {
+        (!self.no_entropy).then(|| EntropyParams {
+            samples: self.entropy_samples,
+            pcs: self.entropy_pcs,
+            bootstrap: self.entropy_bootstrap,
+            k: self.entropy_k,
+            seed,
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GalaxyLayersArgs {
+    /// Decoder files (.npy, .npz, .safetensors), or one manifest.json: then every `points`
+    /// dataset that has a `group`, ordered by group, then layer.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// With a manifest: only the datasets of this group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Array inside each file (files only; a manifest names each dataset's tensor).
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Ranks of the power-law fit and log-volume (as for `analyze galaxy`).
+    #[arg(long, default_value = "11..150")]
+    pub ranks: RankRange,
+    /// Seed of the isotropic reference and of the entropy's sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Skip the isotropic Gaussian reference.
+    #[arg(long)]
+    pub no_isotropic: bool,
+    #[command(flatten)]
+    pub entropy: EntropyArgs,
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,12 +176,14 @@ pub struct GalaxyArgs {
     /// 11..150 (the default); the paper's text speaks of the top 100 (1..100).
     #[arg(long, default_value = "11..150")]
     pub ranks: RankRange,
-    /// Seed of the isotropic Gaussian reference cloud.
+    /// Seed of the isotropic Gaussian reference cloud and of the entropy's sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Skip the isotropic Gaussian reference (halves the work).
     #[arg(long)]
     pub no_isotropic: bool,
+    #[command(flatten)]
+    pub entropy: EntropyArgs,
     /// Indent the JSON.
     #[arg(long)]
     pub pretty: bool,

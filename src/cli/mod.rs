@@ -1,4 +1,4 @@
-//! The native command-line tool: `sae-geometry analyze | inspect | precompute`.
+//! The native command-line tool: `sae-geometry analyze | inspect | precompute | convert`.
 //!
 //! Results go to stdout as one JSON object; errors go to stderr as `error: ...` with exit code 2.
 
@@ -50,6 +50,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Analyze(AnalyzeCommand::Galaxy(a)) => analyze::galaxy(&a),
+        Command::Analyze(AnalyzeCommand::GalaxyLayers(a)) => analyze::galaxy_layers(&a),
         Command::Inspect(a) => analyze::inspect(&a),
         Command::Precompute(PrecomputeCommand::TokenEmbeddings(a)) => precompute::token_embeddings(&a),
         Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),

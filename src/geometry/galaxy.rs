@@ -2,8 +2,9 @@
 //!
 //! The covariance of the decoder rows (`np.cov(W, rowvar=False)`), its eigenvalue spectrum, a
 //! power law fitted to the spectrum over a rank range, the effective volume (sum of log
-//! eigenvalues over the same ranks), and the same spectrum and fit for an isotropic Gaussian cloud
-//! of the same size and total variance (the flat Marchenko-Pastur reference).
+//! eigenvalues over the same ranks), the same spectrum and fit for an isotropic Gaussian cloud
+//! of the same size and total variance (the flat Marchenko-Pastur reference), and optionally the
+//! clustering entropy ([`super::entropy`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::str::FromStr;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use super::entropy::{clustering_entropy, ClusteringEntropy, EntropyParams};
 use super::linalg::symmetric_eigenvalues_desc_with_progress;
 use super::stats::{linregress, seeded_rng, student_t_quantile};
 use super::GeometryError;
@@ -143,7 +145,7 @@ impl FromStr for RankRange {
 }
 
 /// Settings of [`galaxy_spectrum`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GalaxyParams {
     /// Ranks of the power-law fit and the effective volume. Default 11..=150.
     pub ranks: RankRange,
@@ -151,6 +153,11 @@ pub struct GalaxyParams {
     pub seed: u64,
     /// Whether to compute the isotropic Gaussian reference (doubles the work). Default true.
     pub isotropic: bool,
+    /// The clustering entropy's settings, or `None` to skip it. Default `None` (the CLI turns it
+    /// on with the paper's settings, [`EntropyParams::default`]); its `seed` is its own (the CLI
+    /// passes `--seed` to both).
+    #[serde(default)]
+    pub entropy: Option<EntropyParams>,
 }
 
 impl Default for GalaxyParams {
@@ -159,6 +166,7 @@ impl Default for GalaxyParams {
             ranks: RankRange::default(),
             seed: 0,
             isotropic: true,
+            entropy: None,
         }
     }
 }
@@ -200,6 +208,9 @@ pub struct GalaxySpectrum {
     pub isotropic_power_law: Option<PowerLawFit>,
     /// Seed the isotropic reference was drawn with.
     pub isotropic_seed: u64,
+    /// The clustering entropy (None if it was not requested).
+    #[serde(default)]
+    pub entropy: Option<ClusteringEntropy>,
 }
 
 /// The threshold at or below which an eigenvalue counts as zero: `lambda_max * d * f64::EPSILON`
@@ -290,7 +301,7 @@ fn check_input(m: &Matrix) -> Result<(), GeometryError> {
 /// Errors: `NonFinite` (checked first), `TooFewRows` (fewer than 2 rows).
 pub fn covariance_spectrum(m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<Vec<f64>, GeometryError> {
     check_input(m)?;
-    let w = StageWeights::new(m.rows(), m.cols(), false);
+    let w = StageWeights::new(m.rows(), m.cols(), false, None);
     let cov_share = w.covariance / (w.covariance + w.eigenvalues);
     let c = cpu::covariance(m, &mut |f| progress(cov_share * f));
     Ok(symmetric_eigenvalues_desc_with_progress(c, m.cols(), &mut |f| {
@@ -361,7 +372,7 @@ pub fn isotropic_spectrum(
         progress(1.0);
         return Ok(Vec::new());
     }
-    let weights = StageWeights::new(n, d, true);
+    let weights = StageWeights::new(n, d, true, None);
     let gram_share = (weights.isotropic - weights.eigenvalues) / weights.isotropic;
     let sd = variance.sqrt();
     let mut rng = seeded_rng(seed);
@@ -421,10 +432,12 @@ struct StageWeights {
     eigenvalues: f64,
     /// The whole isotropic reference: drawing, Gram matrix and eigenvalues.
     isotropic: f64,
+    /// The clustering entropy.
+    entropy: f64,
 }
 
 impl StageWeights {
-    fn new(n: usize, d: usize, isotropic: bool) -> Self {
+    fn new(n: usize, d: usize, isotropic: bool, entropy: Option<&EntropyParams>) -> Self {
         let (n, d) = (n as f64, d as f64);
         // Calibrated on the 2-core x86-64 development machine (release, 2 threads), in units of
         // about 0.1 ns: the upper-triangle blocked Gram ~0.25 n d^2 (2.0 s at 16384 x 2304), the
@@ -435,23 +448,38 @@ impl StageWeights {
         let cov = 0.25 * n * d * d;
         let eig = 0.5 * d * d * d;
         let iso = if isotropic { cov + 10.0 * n * d + eig } else { 0.0 };
-        let total = cov + eig + iso;
+        // The entropy: the sample's covariance and the one-stage reduction with vectors (~d^3),
+        // the neighbour lists (~0.5 s^2 p in dgemm plus the selection), the resamples.
+        let ent = entropy.map_or(0.0, |p| {
+            let s = (p.samples as f64).min(n);
+            let (pc, b) = (p.pcs as f64, p.bootstrap as f64);
+            0.25 * s * d * d
+                + d * d * d
+                + 0.5 * s * s * pc
+                + 4.0 * s * s
+                + b * (0.25 * s * pc * pc + pc * pc * pc)
+        });
+        let total = cov + eig + iso + ent;
         // The fit and the log volume (O(ranks)) get the last 1%.
         let total = total * 1.01;
         StageWeights {
             covariance: cov / total,
             eigenvalues: eig / total,
             isotropic: iso / total,
+            entropy: ent / total,
         }
     }
 }
 
 /// Everything above. progress(stage, fraction_overall) with stage one of "covariance",
-/// "eigenvalues", "isotropic reference", "fit".
+/// "eigenvalues", "isotropic reference", "entropy", "fit".
 ///
-/// Checks the input first (`NonFinite`, `TooFewRows`, then `RankRangeInvalid` against d) so that
-/// nothing heavy runs on input that will fail. The isotropic reference uses the variance
+/// Checks the input first (`NonFinite`, `TooFewRows`, then `RankRangeInvalid` against d, then the
+/// entropy's parameters against the shape: `InvalidParameter`, `TooFewPoints`) so that nothing
+/// heavy runs on input that will fail. The isotropic reference uses the variance
 /// `trace(C) / d`; its fit is `None` when it cannot be made (e.g. n smaller than the last rank).
+/// The clustering entropy ([`clustering_entropy`]) runs last, when `params.entropy` is set; its
+/// errors (e.g. `DegenerateCloud`) fail the whole analysis.
 pub fn galaxy_spectrum(
     m: &Matrix,
     params: &GalaxyParams,
@@ -460,7 +488,10 @@ pub fn galaxy_spectrum(
     check_input(m)?;
     let (n, d) = (m.rows(), m.cols());
     params.ranks.validate(d)?;
-    let w = StageWeights::new(n, d, params.isotropic);
+    if let Some(e) = &params.entropy {
+        e.validate(n, d)?;
+    }
+    let w = StageWeights::new(n, d, params.isotropic, params.entropy.as_ref());
 
     let mut done = 0.0;
     progress("covariance", 0.0);
@@ -490,6 +521,17 @@ pub fn galaxy_spectrum(
         progress("isotropic reference", done);
     }
 
+    let mut entropy = None;
+    if let Some(ep) = &params.entropy {
+        progress("entropy", done);
+        let start = done;
+        entropy = Some(clustering_entropy(m, ep, &mut |f| {
+            progress("entropy", start + w.entropy * f)
+        })?);
+        done += w.entropy;
+        progress("entropy", done);
+    }
+
     progress("fit", done);
     let isotropic_power_law = if params.isotropic {
         power_law_fit(&isotropic_eigenvalues, params.ranks).ok()
@@ -508,6 +550,7 @@ pub fn galaxy_spectrum(
         isotropic_slope: isotropic_power_law.as_ref().map(|f| f.slope),
         isotropic_power_law,
         isotropic_seed: params.seed,
+        entropy,
     })
 }
 
@@ -696,6 +739,13 @@ mod tests {
             ranks: RankRange::new(3, 30),
             seed: 9,
             isotropic: true,
+            entropy: Some(EntropyParams {
+                samples: 500,
+                pcs: 20,
+                bootstrap: 4,
+                seed: 9,
+                ..Default::default()
+            }),
         };
         let mut calls: Vec<(String, f64)> = Vec::new();
         let g = galaxy_spectrum(&m, &params, &mut |s, f| calls.push((s.to_string(), f))).unwrap();
@@ -711,7 +761,13 @@ mod tests {
         let (t1, t2): (f64, f64) = (g.eigenvalues.iter().sum(), g.isotropic_eigenvalues.iter().sum());
         assert!((t1 - t2).abs() / t1 < 0.05);
         let stages: Vec<&str> = calls.iter().map(|(s, _)| s.as_str()).collect();
-        for s in ["covariance", "eigenvalues", "isotropic reference", "fit"] {
+        for s in [
+            "covariance",
+            "eigenvalues",
+            "isotropic reference",
+            "entropy",
+            "fit",
+        ] {
             assert!(stages.contains(&s), "{s}");
         }
         assert!(calls.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12), "{calls:?}");
@@ -735,16 +791,39 @@ mod tests {
             (back.power_law.slope - g.power_law.slope).abs() <= 4.0 * f64::EPSILON * g.power_law.slope.abs()
         );
 
+        let e = g.entropy.as_ref().unwrap();
+        assert_eq!((e.samples, e.pcs, e.bootstrap), (500, 20, 4));
+        assert_eq!(back.entropy, g.entropy);
+
         let no_iso = galaxy_spectrum(
             &m,
             &GalaxyParams {
                 isotropic: false,
-                ..params
+                entropy: None,
+                ..params.clone()
             },
             &mut |_, _| {},
         )
         .unwrap();
         assert!(no_iso.isotropic_eigenvalues.is_empty() && no_iso.isotropic_slope.is_none());
+        assert!(no_iso.entropy.is_none());
         assert_eq!(no_iso.eigenvalues, g.eigenvalues);
+        // Entropy parameters that cannot work fail before anything heavy runs.
+        let mut stages = Vec::new();
+        let err = galaxy_spectrum(
+            &m,
+            &GalaxyParams {
+                entropy: Some(EntropyParams {
+                    pcs: 41,
+                    ..Default::default()
+                }),
+                ..params
+            },
+            &mut |s, _| stages.push(s.to_string()),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), "invalid-parameter");
+        assert!(err.to_string().contains("--entropy-pcs"), "{err}");
+        assert!(stages.is_empty(), "{stages:?}");
     }
 }
