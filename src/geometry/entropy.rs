@@ -371,7 +371,7 @@ pub fn clustering_entropy_with_indices(
         let mean_log_rho = sum_log_rho / nb as f64;
         let lambda = resample_covariance_eigenvalues(&y, pcs, &counts, nb);
         let tol = lambda[0].abs() * d * f64::EPSILON;
-        if let Some(j) = lambda.iter().position(|&v| !(v > tol)) {
+        if let Some(j) = lambda.iter().position(|&v| v.is_nan() || v <= tol) {
             return Err(GeometryError::DegenerateCloud {
                 reason: format!(
                     "the covariance of resample {b} has eigenvalue {} = {:e}, zero up to rounding: \

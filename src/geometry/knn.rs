@@ -249,9 +249,9 @@ mod tests {
         assert_eq!(seen.last(), Some(&1.0));
         for i in 0..n {
             let want = brute(&pts, n, d, i);
-            for t in 0..9 {
-                assert_eq!(lists.indices(i)[t], want[t].1, "point {i} rank {t}");
-                assert!((lists.distances(i)[t] - want[t].0).abs() <= 1e-15 * want[t].0.max(1.0));
+            for (t, &(dist, j)) in want.iter().take(9).enumerate() {
+                assert_eq!(lists.indices(i)[t], j, "point {i} rank {t}");
+                assert!((lists.distances(i)[t] - dist).abs() <= 1e-15 * dist.max(1.0));
             }
         }
         assert_eq!(lists.distances(3)[..2], [0.0, 0.0]);
