@@ -147,6 +147,9 @@ pub struct LayerRow {
     pub isotropic_log_volume: Option<f64>,
     /// All d eigenvalues, descending.
     pub eigenvalues: Vec<f64>,
+    /// The clustering entropy, if it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy: Option<crate::geometry::entropy::ClusteringEntropy>,
 }
 
 impl LayerRow {
@@ -166,6 +169,7 @@ impl LayerRow {
             isotropic_slope: s.isotropic_slope,
             isotropic_log_volume,
             eigenvalues: s.eigenvalues.clone(),
+            entropy: s.entropy.clone(),
         }
     }
 }

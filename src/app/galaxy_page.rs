@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::spectrum::draw_spectrum;
 use super::state::{AppState, RunState, Selection};
+use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
 use crate::protocol::{ErrorReport, Source};
 
@@ -50,25 +51,29 @@ pub fn GalaxyPage() -> impl IntoView {
     let last = RwSignal::new(state.galaxy_params.get_untracked().ranks.last.to_string());
     let seed = RwSignal::new(state.galaxy_params.get_untracked().seed.to_string());
     let input_error = RwSignal::new(None::<String>);
+    // The clustering entropy with the paper's settings (5000 rows, 100 PCs, 30 resamples, k = 1).
+    let with_entropy = RwSignal::new(state.galaxy_params.get_untracked().entropy.is_some());
+    let knn_k = RwSignal::new(state.galaxy_params.get_untracked().entropy.map_or(1, |e| e.k).to_string());
 
     let apply_and_run = move || {
         let parsed = (
             first.get_untracked().trim().parse::<usize>(),
             last.get_untracked().trim().parse::<usize>(),
             seed.get_untracked().trim().parse::<u64>(),
+            knn_k.get_untracked().trim().parse::<usize>(),
         );
         match parsed {
-            (Ok(f), Ok(l), Ok(s)) => {
+            (Ok(f), Ok(l), Ok(s), Ok(k)) if k >= 1 => {
                 input_error.set(None);
                 state.galaxy_params.set(GalaxyParams {
                     ranks: RankRange { first: f, last: l },
                     seed: s,
                     isotropic: true,
-                    entropy: None,
+                    entropy: with_entropy.get_untracked().then(|| EntropyParams { k, ..EntropyParams::default() }),
                 });
                 start_galaxy(state);
             }
-            _ => input_error.set(Some("ranks and seed must be whole numbers".into())),
+            _ => input_error.set(Some("ranks, seed and k must be whole numbers (k at least 1)".into())),
         }
     };
     let preset = move |r: RankRange| {
@@ -113,6 +118,12 @@ pub fn GalaxyPage() -> impl IntoView {
                 <label>"Tensor "
                     <input type="text" placeholder="W_dec" data-testid="tensor" prop:value=move || state.tensor.get() on:input=move |ev| state.tensor.set(event_target_value(&ev)) />
                 </label>
+                <label title="H_G - H_kNN on 5000 z-scored rows in 100 PCs, 30 bootstrap resamples (paper, section 3)">
+                    <input type="checkbox" data-testid="entropy-toggle" prop:checked=with_entropy
+                        on:change=move |ev| with_entropy.set(event_target_checked(&ev)) />
+                    " clustering entropy, k = "
+                    <input type="number" min="1" class="small" data-testid="entropy-k" prop:value=knn_k on:input=move |ev| knn_k.set(event_target_value(&ev)) />
+                </label>
                 <button class="run" data-testid="run" on:click=move |_| apply_and_run()>"Run"</button>
                 <button class="cancel" data-testid="cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
             </div>
@@ -154,6 +165,12 @@ pub fn GalaxyPage() -> impl IntoView {
                                 </dd>
                                 <dt>"Log-volume (Σ ln λ over the same ranks)"</dt>
                                 <dd data-testid="log-volume" data-value=report.spectrum.log_volume.to_string()>{fmt(report.spectrum.log_volume, 3)}</dd>
+                                {report.spectrum.entropy.clone().map(|e| view! {
+                                    <dt>{format!("Clustering entropy H_G − H_kNN ({} rows, {} PCs, {} resamples, k = {})", e.samples, e.pcs, e.bootstrap, e.k)}</dt>
+                                    <dd data-testid="clustering" data-value=e.clustering.to_string() data-low=e.ci95[0].to_string() data-high=e.ci95[1].to_string()>
+                                        {format!("{}  [{}, {}]  (H_G {}, mean H_kNN {})", fmt(e.clustering, 2), fmt(e.ci95[0], 2), fmt(e.ci95[1], 2), fmt(e.gaussian, 2), fmt(e.knn_mean, 2))}
+                                    </dd>
+                                })}
                                 <dt>"Isotropic Gaussian slope"</dt>
                                 <dd data-testid="isotropic-slope">{report.spectrum.isotropic_slope.map(|s| fmt(s, 4)).unwrap_or_else(|| "not computed".into())}</dd>
                                 <dt>"Ran on"</dt>

@@ -89,17 +89,19 @@ pub fn LayerSweep() -> impl IntoView {
                             <table class="sweep" data-testid="sweep-table" data-group=group>
                                 <thead><tr>
                                     <th>"layer"</th><th>"points × dims"</th><th>"slope"</th><th>"95% interval"</th>
-                                    <th>"log-volume"</th><th>"isotropic slope"</th>
+                                    <th>"log-volume"</th><th>"isotropic slope"</th><th>"clustering entropy"</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
-                                        <tr data-layer=r.layer data-slope=r.power_law.slope.to_string() data-log-volume=r.log_volume.to_string()>
+                                        <tr data-layer=r.layer data-slope=r.power_law.slope.to_string() data-log-volume=r.log_volume.to_string()
+                                            data-clustering=r.entropy.as_ref().map(|e| e.clustering.to_string())>
                                             <td>{r.layer}</td>
                                             <td>{format!("{} × {}", r.n, r.d)}</td>
                                             <td>{fmt(r.power_law.slope, 4)}</td>
                                             <td>{format!("[{}, {}]", fmt(r.power_law.ci95[0], 4), fmt(r.power_law.ci95[1], 4))}</td>
                                             <td>{fmt(r.log_volume, 1)}</td>
                                             <td>{r.isotropic_slope.map(|v| fmt(v, 4)).unwrap_or_else(|| "—".into())}</td>
+                                            <td>{r.entropy.as_ref().map(|e| format!("{} [{}, {}]", fmt(e.clustering, 1), fmt(e.ci95[0], 1), fmt(e.ci95[1], 1))).unwrap_or_else(|| "—".into())}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

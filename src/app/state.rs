@@ -113,7 +113,11 @@ impl AppState {
             inspect: RwSignal::new(InspectState::Idle),
             sweep: RwSignal::new(SweepState::Idle),
             cloud: RwSignal::new(CloudState::Idle),
-            galaxy_params: RwSignal::new(GalaxyParams::default()),
+            // The page computes the clustering entropy by default (the CLI does too).
+            galaxy_params: RwSignal::new(GalaxyParams {
+                entropy: Some(crate::geometry::entropy::EntropyParams::default()),
+                ..GalaxyParams::default()
+            }),
             tensor: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
         }

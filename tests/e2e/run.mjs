@@ -58,6 +58,8 @@ async function waitForResult(page, timeout = 240_000) {
     low: Number(await page.getByTestId('ci95').getAttribute('data-low')),
     high: Number(await page.getByTestId('ci95').getAttribute('data-high')),
     logVolume: Number(await page.getByTestId('log-volume').getAttribute('data-value')),
+    clustering: await page.getByTestId('clustering').count()
+      ? Number(await page.getByTestId('clustering').getAttribute('data-value')) : null,
   };
 }
 
@@ -73,6 +75,11 @@ function compareWithCli(ui, ref, label) {
   check(ui.shown === ref.power_law.slope.toFixed(4), `${label}: slope shown to 4 places`, `${ui.shown} vs ${ref.power_law.slope.toFixed(4)}`);
   check(relClose(ui.low, ref.power_law.ci95[0], 1e-9) && relClose(ui.high, ref.power_law.ci95[1], 1e-9), `${label}: 95% interval equals the CLI's`);
   check(relClose(ui.logVolume, ref.log_volume, 1e-9), `${label}: log-volume equals the CLI's`, `${ui.logVolume} vs ${ref.log_volume}`);
+  if (ui.clustering !== null) {
+    // Same sample and resamples (seeded); only the order of sums differs (nearest-neighbour Gram).
+    check(ref.entropy && relClose(ui.clustering, ref.entropy.clustering, 1e-6), `${label}: clustering entropy equals the CLI's`,
+      `${ui.clustering} vs ${ref.entropy && ref.entropy.clustering}`);
+  }
 }
 
 const server = await serve();
@@ -99,7 +106,8 @@ try {
   check(frameMs < 1000, 'the page paints while the worker computes', `${frameMs} ms for one frame`);
   const status = await page.getByTestId('status').textContent();
   check(/%/.test(status), 'progress is shown', status.trim());
-  const ui = await waitForResult(page);
+  const ui = await waitForResult(page, 400_000);
+  check(ui.clustering !== null, 'the clustering entropy is computed by default');
   compareWithCli(ui, cli(['analyze', 'galaxy', BUNDLED_FILE]), 'ranks 11..150');
   await page.screenshot({ path: join(ARTIFACTS, 'galaxy.png'), fullPage: true });
 
@@ -107,6 +115,7 @@ try {
   await page.getByTestId('rank-first').fill('1');
   await page.getByTestId('rank-last').fill('100');
   await page.getByTestId('seed').fill('7');
+  await page.getByTestId('entropy-toggle').uncheck(); // the next runs without it, to keep the test short
   await page.getByTestId('run').click();
   await page.getByTestId('progress').waitFor({ timeout: 30_000 });
   await page.getByTestId('cancel').click();
@@ -169,18 +178,23 @@ try {
     if (layers.length < 2) continue;
     await page.getByTestId(`dataset-${layers[layers.length - 1].id}`).click();
     await waitForCurrent(page, layers[layers.length - 1].file);
+    await page.getByTestId('entropy-toggle').check(); // the sweep with the clustering entropy
+    await page.getByTestId('run').click();
+    await waitForResult(page, 400_000);
     await page.getByTestId('sweep-run').click();
     await page.getByTestId('sweep-progress').waitFor({ timeout: 30_000 });
     const table = page.locator(`[data-testid=sweep-table][data-group="${group}"]`);
     await table.waitFor({ timeout: 300_000 });
     const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => ({
-      layer: Number(tr.dataset.layer), slope: Number(tr.dataset.slope), logVolume: Number(tr.dataset.logVolume) })));
+      layer: Number(tr.dataset.layer), slope: Number(tr.dataset.slope), logVolume: Number(tr.dataset.logVolume),
+      clustering: Number(tr.dataset.clustering) })));
     check(rows.length === layers.length, `${group}: the sweep has one row per layer`, `${rows.length} of ${layers.length}`);
     for (const [i, entry] of layers.entries()) {
       const row = rows[i] || {};
       const ref = cliByFile[entry.file];
-      check(row.layer === entry.layer && relClose(row.slope, ref.power_law.slope, 1e-9) && relClose(row.logVolume, ref.log_volume, 1e-9),
-        `${group} layer ${entry.layer}: sweep row equals the CLI's`, `${row.slope} vs ${ref.power_law.slope}`);
+      check(row.layer === entry.layer && relClose(row.slope, ref.power_law.slope, 1e-9) && relClose(row.logVolume, ref.log_volume, 1e-9)
+        && relClose(row.clustering, ref.entropy.clustering, 1e-6),
+        `${group} layer ${entry.layer}: sweep row equals the CLI's`, `slope ${row.slope} vs ${ref.power_law.slope}, entropy ${row.clustering} vs ${ref.entropy.clustering}`);
     }
     await page.getByTestId('layer-sweep').screenshot({ path: join(ARTIFACTS, `layer-sweep-${group}.png`) });
   }

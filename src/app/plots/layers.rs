@@ -17,7 +17,7 @@ pub fn draw_layer_sweep(canvas: &HtmlCanvasElement, rows: &[LayerRow]) -> Result
     let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
     let css_width = canvas.client_width().max(320) as f64;
     canvas.set_width((css_width * ratio) as u32);
-    canvas.set_height((css_width * 0.36 * ratio) as u32);
+    canvas.set_height((css_width * 0.34 * ratio) as u32);
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
     let root = backend.into_drawing_area();
     layer_sweep_chart(&root, rows, ratio).map_err(|e| e.to_string())
@@ -99,7 +99,8 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
     scale: f64,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((1, 2));
+    let with_entropy = rows.iter().all(|r| r.entropy.is_some()) && !rows.is_empty();
+    let panels = root.split_evenly((1, if with_entropy { 3 } else { 2 }));
     let ranks = rows.first().map(|r| (r.power_law.first_rank, r.power_law.last_rank)).unwrap_or((11, 150));
     panel(
         &panels[0],
@@ -121,5 +122,17 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
         |r| r.isotropic_log_volume,
         scale,
     )?;
+    if with_entropy {
+        panel(
+            &panels[2],
+            rows,
+            "clustering entropy H_G − H_kNN (95% interval)",
+            "nats",
+            |r| r.entropy.as_ref().map_or(f64::NAN, |e| e.clustering),
+            Some(&|r: &LayerRow| r.entropy.as_ref().map_or([f64::NAN; 2], |e| e.ci95)),
+            |_| None,
+            scale,
+        )?;
+    }
     root.present()
 }
