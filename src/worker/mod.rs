@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
-use crate::protocol::{ErrorReport, Request, Response, Timings};
+use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
 pub(crate) const LOAD_SHARE: f64 = 0.15;
@@ -101,68 +101,41 @@ async fn handle(data: JsValue) {
         }
     };
     match request {
-        Request::Galaxy {
-            job,
-            source,
-            tensor,
-            params,
-        } => {
+        Request::Galaxy { job, source, tensor, params } => {
             let mut progress = ProgressPoster::new(job);
-            let t0 = js_sys::Date::now();
-            let bytes = match load::bytes(&source, &data, &mut progress).await {
-                Ok(b) => b,
-                Err(error) => return post(&Response::Failed { job, error }),
-            };
-            let t1 = js_sys::Date::now();
-            let mut report_progress = |stage: &str, fraction: f64| {
-                progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
-            };
-            let result = galaxy_from_bytes(
-                &bytes,
-                source.name(),
-                tensor.as_deref(),
-                &params,
-                &mut report_progress,
-            );
-            drop(bytes);
-            let timings = Timings {
-                load_ms: t1 - t0,
-                compute_ms: js_sys::Date::now() - t1,
-            };
+            let result = load_and_run(&source, &data, &mut progress, |bytes, p| {
+                galaxy_from_bytes(bytes, source.name(), tensor.as_deref(), &params, p)
+            })
+            .await;
             post(&match result {
-                Ok(report) => Response::GalaxyDone {
+                Ok((report, timings)) => Response::GalaxyDone {
                     job,
                     report: Box::new(report),
                     timings,
                     backend: "CPU (wasm)".into(),
                 },
-                Err(e) => failed(job, &e),
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::GalaxyLayers { job, layers, tensor, params } => {
-            let (mut load_ms, t0) = (0.0, js_sys::Date::now());
+            let (mut load_ms, mut compute_ms) = (0.0, 0.0);
             let mut rows = Vec::with_capacity(layers.len());
             let count = layers.len().max(1) as f64;
             for (i, (layer, source)) in layers.iter().enumerate() {
                 let prefix = format!("layer {layer} ({} of {}): ", i + 1, layers.len());
                 let mut progress = ProgressPoster::scoped(job, &prefix, i as f64 / count, 1.0 / count);
-                let t1 = js_sys::Date::now();
-                let bytes = match load::bytes(source, &data, &mut progress).await {
-                    Ok(b) => b,
-                    Err(error) => return post(&Response::Failed { job, error }),
-                };
-                load_ms += js_sys::Date::now() - t1;
-                let mut report_progress = |stage: &str, fraction: f64| {
-                    progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
-                };
-                let result = galaxy_from_bytes(&bytes, source.name(), tensor.as_deref(), &params, &mut report_progress);
+                let result = load_and_run(source, &data, &mut progress, |bytes, p| {
+                    galaxy_from_bytes(bytes, source.name(), tensor.as_deref(), &params, p)
+                })
+                .await;
                 match result {
-                    Ok(report) => rows.push(LayerRow::from_report(*layer, &report)),
-                    Err(e) => {
-                        let error = ErrorReport {
-                            kind: e.kind().into(),
-                            message: format!("layer {layer} ({}): {e}", source.name()),
-                        };
+                    Ok((report, timings)) => {
+                        rows.push(LayerRow::from_report(*layer, &report));
+                        load_ms += timings.load_ms;
+                        compute_ms += timings.compute_ms;
+                    }
+                    Err(mut error) => {
+                        error.message = format!("layer {layer} ({}): {}", source.name(), error.message);
                         return post(&Response::Failed { job, error });
                     }
                 }
@@ -170,27 +143,19 @@ async fn handle(data: JsValue) {
             post(&Response::LayersDone {
                 job,
                 rows,
-                timings: Timings { load_ms, compute_ms: js_sys::Date::now() - t0 - load_ms },
+                timings: Timings { load_ms, compute_ms },
                 backend: "CPU (wasm)".into(),
             });
         }
         Request::Cloud { job, source, tensor, seed } => {
             let mut progress = ProgressPoster::new(job);
-            let t0 = js_sys::Date::now();
-            let bytes = match load::bytes(&source, &data, &mut progress).await {
-                Ok(b) => b,
-                Err(error) => return post(&Response::Failed { job, error }),
-            };
-            let t1 = js_sys::Date::now();
-            let mut report_progress = |stage: &str, fraction: f64| {
-                progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
-            };
-            let result = cloud_from_bytes(&bytes, source.name(), tensor.as_deref(), seed, &mut report_progress);
-            drop(bytes);
-            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            let result = load_and_run(&source, &data, &mut progress, |bytes, p| {
+                cloud_from_bytes(bytes, source.name(), tensor.as_deref(), seed, p)
+            })
+            .await;
             post(&match result {
-                Ok(cloud) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
-                Err(e) => failed(job, &e),
+                Ok((cloud, timings)) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::Inspect { job, source } => {
@@ -205,6 +170,25 @@ async fn handle(data: JsValue) {
             });
         }
     }
+}
+
+/// Loads `source`'s bytes (the first [`LOAD_SHARE`] of `progress`), runs `analysis` on them (the
+/// rest), frees the bytes, and returns the result with its timings.
+async fn load_and_run<T>(
+    source: &Source,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+    analysis: impl FnOnce(&[u8], &mut dyn FnMut(&str, f64)) -> Result<T, AnalysisError>,
+) -> Result<(T, Timings), ErrorReport> {
+    let t0 = js_sys::Date::now();
+    let bytes = load::bytes(source, data, progress).await?;
+    let t1 = js_sys::Date::now();
+    let result = analysis(&bytes, &mut |stage, fraction| {
+        progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+    });
+    drop(bytes);
+    let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+    result.map(|r| (r, timings)).map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
 }
 
 fn failed(job: u32, e: &AnalysisError) -> Response {
