@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::bridge;
-use super::plots::spectrum::draw_spectrum;
+use super::plots::spectrum::{draw_spectrum, RankAxis};
 use super::state::{AppState, RunState, Selection};
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
@@ -76,6 +76,24 @@ pub fn GalaxyPage() -> impl IntoView {
             _ => input_error.set(Some("ranks, seed and k must be whole numbers (k at least 1)".into())),
         }
     };
+    // Dragging across the spectrum plot picks the fit's ranks.
+    let rank_axis = StoredValue::new(None::<RankAxis>);
+    let drag_from = StoredValue::new(None::<f64>);
+    let canvas_x = move |ev: &web_sys::MouseEvent| {
+        canvas.get_untracked().map(|c| ev.client_x() as f64 - c.get_bounding_client_rect().left())
+    };
+    let on_drag_end = move |ev: web_sys::MouseEvent| {
+        let (Some(x0), Some(x1), Some(axis)) = (drag_from.get_value(), canvas_x(&ev), rank_axis.get_value()) else {
+            return;
+        };
+        drag_from.set_value(None);
+        let (a, b) = (axis.rank_at(x0.min(x1)), axis.rank_at(x0.max(x1)));
+        if b >= a + 2 {
+            first.set(a.to_string());
+            last.set(b.to_string());
+            apply_and_run();
+        }
+    };
     let preset = move |r: RankRange| {
         first.set(r.first.to_string());
         last.set(r.last.to_string());
@@ -84,11 +102,12 @@ pub fn GalaxyPage() -> impl IntoView {
 
     Effect::new(move |_| {
         if let (RunState::Done { report, .. }, Some(canvas)) = (state.galaxy.get(), canvas.get()) {
-            if let Err(e) = draw_spectrum(&canvas, &report) {
-                state.notice.set(Some(ErrorReport {
+            match draw_spectrum(&canvas, &report) {
+                Ok(axis) => rank_axis.set_value(Some(axis)),
+                Err(e) => state.notice.set(Some(ErrorReport {
                     kind: "plot".into(),
                     message: format!("could not draw the spectrum: {e}"),
-                }));
+                })),
             }
         }
     });
@@ -148,7 +167,11 @@ pub fn GalaxyPage() -> impl IntoView {
                 RunState::Done { .. } => ().into_any(),
             }}
             <div class="result" class:hidden=move || !has_result()>
-                <canvas node_ref=canvas class="plot" width="960" height="560" data-testid="spectrum-canvas"></canvas>
+                <canvas node_ref=canvas class="plot" width="960" height="560" data-testid="spectrum-canvas"
+                    title="Drag across the plot to fit the power law over those ranks"
+                    on:mousedown=move |ev| drag_from.set_value(canvas_x(&ev))
+                    on:mouseup=on_drag_end></canvas>
+                <p class="muted">"Drag across the plot to fit over other ranks."</p>
                 {move || match state.galaxy.get() {
                     RunState::Done { report, timings, backend, cached } => {
                         let fit = report.spectrum.power_law.clone();

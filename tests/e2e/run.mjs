@@ -126,6 +126,24 @@ try {
   compareWithCli(top100, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', '1..100', '--seed', '7']), 'ranks 1..100 after cancel');
   await page.screenshot({ path: join(ARTIFACTS, 'galaxy-top100.png'), fullPage: true });
 
+  // 2b. Dragging across the spectrum picks the fit's ranks; the result is the CLI's for them.
+  {
+    const plot = page.getByTestId('spectrum-canvas');
+    await plot.scrollIntoViewIfNeeded();
+    const box = await plot.boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.35, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.75, y, { steps: 5 });
+    await page.mouse.up();
+    await page.getByTestId('progress').waitFor({ timeout: 30_000 }).catch(() => {});
+    const dragged = await waitForResult(page);
+    const a = Number(await page.getByTestId('rank-first').inputValue());
+    const b = Number(await page.getByTestId('rank-last').inputValue());
+    check(a > 1 && b > a + 10 && b <= 384, 'dragging across the spectrum sets the fit ranks', `${a}..${b}`);
+    compareWithCli(dragged, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', `${a}..${b}`, '--seed', '7']), `dragged ranks ${a}..${b}`);
+  }
+
   // 3. Malformed files: each gives its error kind in the page.
   const expected = JSON.parse(readFileSync(join(MALFORMED, 'expected.json'), 'utf8'));
   for (const [name, entry] of Object.entries(expected)) {

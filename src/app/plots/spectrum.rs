@@ -13,8 +13,28 @@ const FIT: RGBColor = RGBColor(214, 69, 32);
 const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
 const FIT_RANGE: RGBColor = RGBColor(252, 235, 214);
 
+/// Where the rank axis lies on the canvas, in CSS pixels from the canvas's left edge, and the ranks
+/// at its two ends (log scale), so that a drag on the plot can be read as a range of ranks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankAxis {
+    pub left_px: f64,
+    pub right_px: f64,
+    pub first_rank: f64,
+    pub last_rank: f64,
+}
+
+impl RankAxis {
+    /// The rank under CSS x-position `px` (clamped to the axis), rounded to a whole rank.
+    pub fn rank_at(&self, px: f64) -> usize {
+        let t = ((px - self.left_px) / (self.right_px - self.left_px).max(1e-9)).clamp(0.0, 1.0);
+        let log = self.first_rank.log10() + t * (self.last_rank.log10() - self.first_rank.log10());
+        10f64.powf(log).round().max(1.0) as usize
+    }
+}
+
 /// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
-pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<(), String> {
+/// Returns where the rank axis was drawn.
+pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<RankAxis, String> {
     let ratio = web_sys::window()
         .map(|w| w.device_pixel_ratio())
         .unwrap_or(1.0)
@@ -25,7 +45,13 @@ pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Resul
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
     let root = backend.into_drawing_area();
-    spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())
+    let (left, right) = spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())?;
+    Ok(RankAxis {
+        left_px: left as f64 / ratio,
+        right_px: right as f64 / ratio,
+        first_rank: 1.0,
+        last_rank: report.spectrum.d.max(2) as f64 * 1.05,
+    })
 }
 
 /// Points (rank, eigenvalue) with a positive eigenvalue (log axes cannot show the others).
@@ -38,12 +64,13 @@ fn positive_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The chart on any plotters backend (canvas in the app, SVG for export).
+/// The chart on any plotters backend (canvas in the app, SVG for export). Returns the backend
+/// pixel columns of the rank axis's two ends.
 pub fn spectrum_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     report: &GalaxyReport,
     scale: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> Result<(i32, i32), DrawingAreaErrorKind<DB::ErrorType>> {
     let s = |v: f64| (v * scale).round() as i32;
     root.fill(&WHITE)?;
     let spectrum = &report.spectrum;
@@ -118,5 +145,7 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .draw()?;
-    root.present()
+    let (x_pixels, _) = chart.plotting_area().get_pixel_range();
+    root.present()?;
+    Ok((x_pixels.start, x_pixels.end))
 }
