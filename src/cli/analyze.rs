@@ -10,18 +10,12 @@ use super::{file_name, read_file, CliError};
 use crate::analysis::galaxy_from_bytes;
 use crate::formats::{self, FileKind};
 use crate::geometry::entropy::ClusteringEntropy;
-use crate::geometry::galaxy::GalaxyParams;
 
 /// `sae-geometry analyze galaxy INPUT`: prints the galaxy report as JSON.
 pub fn galaxy(args: &GalaxyArgs) -> Result<(), CliError> {
     let path = args.input.display().to_string();
     let bytes = read_file(&args.input)?;
-    let params = GalaxyParams {
-        ranks: args.ranks,
-        seed: args.seed,
-        isotropic: !args.no_isotropic,
-        entropy: args.entropy.params(args.seed),
-    };
+    let params = args.galaxy.params();
     let report = galaxy_from_bytes(
         &bytes,
         &file_name(&args.input),
@@ -130,12 +124,7 @@ fn layer_inputs(args: &GalaxyLayersArgs) -> Result<Vec<LayerInput>, CliError> {
 /// on stderr tells how far it got.
 pub fn galaxy_layers(args: &GalaxyLayersArgs) -> Result<(), CliError> {
     let inputs = layer_inputs(args)?;
-    let params = GalaxyParams {
-        ranks: args.ranks,
-        seed: args.seed,
-        isotropic: !args.no_isotropic,
-        entropy: args.entropy.params(args.seed),
-    };
+    let params = args.galaxy.params();
     let mut rows = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let path = input.path.display().to_string();

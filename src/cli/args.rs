@@ -148,30 +148,16 @@ pub struct GalaxyLayersArgs {
     /// Array inside each file (files only; a manifest names each dataset's tensor).
     #[arg(long)]
     pub tensor: Option<String>,
-    /// Ranks of the power-law fit and log-volume (as for `analyze galaxy`).
-    #[arg(long, default_value = "11..150")]
-    pub ranks: RankRange,
-    /// Seed of the isotropic reference and of the entropy's sampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Skip the isotropic Gaussian reference.
-    #[arg(long)]
-    pub no_isotropic: bool,
     #[command(flatten)]
-    pub entropy: EntropyArgs,
+    pub galaxy: GalaxyOptions,
     /// Indent the JSON.
     #[arg(long)]
     pub pretty: bool,
 }
 
+/// The galaxy analysis's settings, shared by `analyze galaxy` and `analyze galaxy-layers`.
 #[derive(Debug, Args)]
-pub struct GalaxyArgs {
-    /// Decoder matrix: .npy, .npz (Gemma Scope params.npz: W_dec) or .safetensors (SAELens).
-    pub input: PathBuf,
-    /// Array inside an npz/safetensors file. Default: W_dec, else decoder.weight (transposed),
-    /// else the only 2-D array.
-    #[arg(long)]
-    pub tensor: Option<String>,
+pub struct GalaxyOptions {
     /// Ranks of the power-law fit and log-volume, 1-based and inclusive. The authors' code uses
     /// 11..150 (the default); the paper's text speaks of the top 100 (1..100).
     #[arg(long, default_value = "11..150")]
@@ -184,6 +170,30 @@ pub struct GalaxyArgs {
     pub no_isotropic: bool,
     #[command(flatten)]
     pub entropy: EntropyArgs,
+}
+
+impl GalaxyOptions {
+    /// These settings as the analysis takes them.
+    pub fn params(&self) -> crate::geometry::galaxy::GalaxyParams {
+        crate::geometry::galaxy::GalaxyParams {
+            ranks: self.ranks,
+            seed: self.seed,
+            isotropic: !self.no_isotropic,
+            entropy: self.entropy.params(self.seed),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GalaxyArgs {
+    /// Decoder matrix: .npy, .npz (Gemma Scope params.npz: W_dec) or .safetensors (SAELens).
+    pub input: PathBuf,
+    /// Array inside an npz/safetensors file. Default: W_dec, else decoder.weight (transposed),
+    /// else the only 2-D array.
+    #[arg(long)]
+    pub tensor: Option<String>,
+    #[command(flatten)]
+    pub galaxy: GalaxyOptions,
     /// Indent the JSON.
     #[arg(long)]
     pub pretty: bool,
