@@ -150,6 +150,9 @@ pub struct LayerRow {
     /// The clustering entropy, if it was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entropy: Option<crate::geometry::entropy::ClusteringEntropy>,
+    /// The clustering entropy of the isotropic reference, if both were asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isotropic_entropy: Option<crate::geometry::entropy::ClusteringEntropy>,
 }
 
 impl LayerRow {
@@ -170,6 +173,7 @@ impl LayerRow {
             isotropic_log_volume,
             eigenvalues: s.eigenvalues.clone(),
             entropy: s.entropy.clone(),
+            isotropic_entropy: s.isotropic_entropy.clone(),
         }
     }
 }

@@ -207,6 +207,10 @@ fn galaxy_json_has_the_clustering_entropy() {
     let (g, k) = (e["gaussian"].as_f64().unwrap(), e["knn_mean"].as_f64().unwrap());
     assert!((g - k - c).abs() < 1e-9 * c.abs().max(1.0));
     assert_eq!(out["params"]["entropy"]["pcs"], 100);
+    // The isotropic reference's entropy, with the same settings.
+    let iso = &out["isotropic_entropy"];
+    assert_eq!((&iso["samples"], &iso["pcs"], &iso["bootstrap"]), (&1200.into(), &100.into(), &30.into()));
+    assert!(iso["clustering"].as_f64().unwrap().is_finite());
 
     let small = json(&[
         "analyze",
@@ -237,7 +241,7 @@ fn galaxy_json_has_the_clustering_entropy() {
         "tests/golden/galaxy_powerlaw.npy",
         "--no-entropy",
     ]);
-    assert!(none["entropy"].is_null() && none["params"]["entropy"].is_null());
+    assert!(none["entropy"].is_null() && none["params"]["entropy"].is_null() && none["isotropic_entropy"].is_null());
     assert_eq!(none["power_law"], out["power_law"]);
 
     // Too many components for d = 200: exit 2, saying what to change.
@@ -290,6 +294,7 @@ fn galaxy_layers_rows_from_files_and_from_a_manifest() {
     let single = json(&one);
     assert_eq!(rows[1]["slope"], single["power_law"]["slope"]);
     assert_eq!(rows[1]["entropy"], single["entropy"]);
+    assert_eq!(rows[1]["isotropic_entropy"], single["isotropic_entropy"]);
 
     // The manifest: grouped points datasets only, by layer; the cooccurrence and ungrouped
     // entries are skipped.

@@ -53,27 +53,38 @@ pub fn GalaxyPage() -> impl IntoView {
     let input_error = RwSignal::new(None::<String>);
     // The clustering entropy with the paper's settings (5000 rows, 100 PCs, 30 resamples, k = 1).
     let with_entropy = RwSignal::new(state.galaxy_params.get_untracked().entropy.is_some());
-    let knn_k = RwSignal::new(state.galaxy_params.get_untracked().entropy.map_or(1, |e| e.k).to_string());
+    let entropy_now = state.galaxy_params.get_untracked().entropy.unwrap_or_default();
+    let knn_k = RwSignal::new(entropy_now.k.to_string());
+    let samples = RwSignal::new(entropy_now.samples.to_string());
+    let pcs = RwSignal::new(entropy_now.pcs.to_string());
+    let bootstrap = RwSignal::new(entropy_now.bootstrap.to_string());
 
+    let whole = |text: RwSignal<String>| text.get_untracked().trim().parse::<usize>().ok();
     let apply_and_run = move || {
         let parsed = (
-            first.get_untracked().trim().parse::<usize>(),
-            last.get_untracked().trim().parse::<usize>(),
-            seed.get_untracked().trim().parse::<u64>(),
-            knn_k.get_untracked().trim().parse::<usize>(),
+            whole(first),
+            whole(last),
+            seed.get_untracked().trim().parse::<u64>().ok(),
+            whole(samples),
+            whole(pcs),
+            whole(bootstrap),
+            whole(knn_k),
         );
         match parsed {
-            (Ok(f), Ok(l), Ok(s), Ok(k)) if k >= 1 => {
+            (Some(f), Some(l), Some(s), Some(samples), Some(pcs), Some(bootstrap), Some(k)) => {
                 input_error.set(None);
+                // The entropy's own settings are checked against the data's shape by the worker,
+                // which says what to change (e.g. "choose 1..=384" for the PCs).
+                let entropy = EntropyParams { samples, pcs, bootstrap, k, seed: s, ..EntropyParams::default() };
                 state.galaxy_params.set(GalaxyParams {
                     ranks: RankRange { first: f, last: l },
                     seed: s,
                     isotropic: true,
-                    entropy: with_entropy.get_untracked().then(|| EntropyParams { k, ..EntropyParams::default() }),
+                    entropy: with_entropy.get_untracked().then_some(entropy),
                 });
                 start_galaxy(state);
             }
-            _ => input_error.set(Some("ranks, seed and k must be whole numbers (k at least 1)".into())),
+            _ => input_error.set(Some("ranks, seed and the entropy settings must be whole numbers".into())),
         }
     };
     // Dragging across the spectrum plot picks the fit's ranks.
@@ -137,12 +148,24 @@ pub fn GalaxyPage() -> impl IntoView {
                 <label>"Tensor "
                     <input type="text" placeholder="W_dec" data-testid="tensor" prop:value=move || state.tensor.get() on:input=move |ev| state.tensor.set(event_target_value(&ev)) />
                 </label>
-                <label title="H_G - H_kNN on 5000 z-scored rows in 100 PCs, 30 bootstrap resamples (paper, section 3)">
-                    <input type="checkbox" data-testid="entropy-toggle" prop:checked=with_entropy
-                        on:change=move |ev| with_entropy.set(event_target_checked(&ev)) />
-                    " clustering entropy, k = "
-                    <input type="number" min="1" class="small" data-testid="entropy-k" prop:value=knn_k on:input=move |ev| knn_k.set(event_target_value(&ev)) />
-                </label>
+                <fieldset class="entropy-settings" title="H_G − H_kNN on z-scored sampled rows in their top principal components, with bootstrap resamples (paper, section 3; its settings are the defaults)">
+                    <label>
+                        <input type="checkbox" data-testid="entropy-toggle" prop:checked=with_entropy
+                            on:change=move |ev| with_entropy.set(event_target_checked(&ev)) />
+                        " clustering entropy"
+                    </label>
+                    {[("rows", "entropy-samples", samples, "2"), ("PCs", "entropy-pcs", pcs, "1"),
+                      ("resamples", "entropy-bootstrap", bootstrap, "2"), ("k", "entropy-k", knn_k, "1")]
+                        .into_iter()
+                        .map(|(label, id, text, min)| view! {
+                            <label>{format!("{label} ")}
+                                <input type="number" min=min class="small" data-testid=id
+                                    disabled=move || !with_entropy.get()
+                                    prop:value=text on:input=move |ev| text.set(event_target_value(&ev)) />
+                            </label>
+                        })
+                        .collect_view()}
+                </fieldset>
                 <button class="run" data-testid="run" on:click=move |_| apply_and_run()>"Run"</button>
                 <button class="cancel" data-testid="cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
             </div>
@@ -192,6 +215,12 @@ pub fn GalaxyPage() -> impl IntoView {
                                     <dt>{format!("Clustering entropy H_G − H_kNN ({} rows, {} PCs, {} resamples, k = {})", e.samples, e.pcs, e.bootstrap, e.k)}</dt>
                                     <dd data-testid="clustering" data-value=e.clustering.to_string() data-low=e.ci95[0].to_string() data-high=e.ci95[1].to_string()>
                                         {format!("{}  [{}, {}]  (H_G {}, mean H_kNN {})", fmt(e.clustering, 2), fmt(e.ci95[0], 2), fmt(e.ci95[1], 2), fmt(e.gaussian, 2), fmt(e.knn_mean, 2))}
+                                    </dd>
+                                })}
+                                {report.spectrum.isotropic_entropy.clone().map(|e| view! {
+                                    <dt>"Clustering entropy of the isotropic Gaussian cloud (same settings)"</dt>
+                                    <dd data-testid="isotropic-clustering" data-value=e.clustering.to_string()>
+                                        {format!("{}  [{}, {}]", fmt(e.clustering, 2), fmt(e.ci95[0], 2), fmt(e.ci95[1], 2))}
                                     </dd>
                                 })}
                                 <dt>"Isotropic Gaussian slope"</dt>

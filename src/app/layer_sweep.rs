@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::layers::draw_layer_sweep;
 use super::state::{AppState, Datasets, Selection, SweepState};
-use crate::formats::manifest::DatasetEntry;
+use crate::formats::manifest::{grouped_points, DatasetEntry};
+use crate::geometry::entropy::ClusteringEntropy;
 use crate::protocol::{ErrorReport, Source};
 
 /// The point sets of the selection's group, sorted by layer, when there are at least two.
@@ -15,16 +16,19 @@ fn group_of_selection(state: AppState) -> Option<(String, Vec<DatasetEntry>)> {
     let Some(Selection::Bundled(entry)) = state.selection.get() else { return None };
     let group = entry.group?;
     let Datasets::Loaded(all) = state.datasets.get() else { return None };
-    let mut layers: Vec<DatasetEntry> = all
-        .into_iter()
-        .filter(|e| e.group.as_deref() == Some(group.as_str()) && e.kind == "points" && e.layer.is_some())
-        .collect();
-    layers.sort_by_key(|e| e.layer);
+    let mut layers = grouped_points(all, Some(&group));
+    layers.retain(|e| e.layer.is_some());
     (layers.len() >= 2).then_some((group, layers))
 }
 
 fn fmt(v: f64, digits: usize) -> String {
     format!("{v:.digits$}")
+}
+
+/// "352.6 [350.7, 354.5]", or a dash when the entropy was not computed.
+fn entropy_cell(e: Option<&ClusteringEntropy>) -> String {
+    e.map(|e| format!("{} [{}, {}]", fmt(e.clustering, 1), fmt(e.ci95[0], 1), fmt(e.ci95[1], 1)))
+        .unwrap_or_else(|| "—".into())
 }
 
 #[component]
@@ -59,7 +63,7 @@ pub fn LayerSweep() -> impl IntoView {
                 <p class="explain">
                     "The same analysis on every layer of this group, with the fit ranks and seed above: how the "
                     "slope and the effective volume change with depth (paper, Figures 7 right and 8). Blue: the "
-                    "SAE decoders, with the slope's 95% interval; dashed grey: an isotropic Gaussian cloud of the same N and d."
+                    "SAE decoders, with the slope's 95% interval; dashed grey: an isotropic Gaussian cloud of the same N and d (even it scores far above 0 on the clustering entropy, because bootstrap duplicates sit at distance 0: compare the layers with this line, not with 0)."
                 </p>
                 <div class="controls">
                     <button class="run" data-testid="sweep-run" on:click=move |_| run()>
@@ -89,19 +93,21 @@ pub fn LayerSweep() -> impl IntoView {
                             <table class="sweep" data-testid="sweep-table" data-group=group>
                                 <thead><tr>
                                     <th>"layer"</th><th>"points × dims"</th><th>"slope"</th><th>"95% interval"</th>
-                                    <th>"log-volume"</th><th>"isotropic slope"</th><th>"clustering entropy"</th>
+                                    <th>"log-volume"</th><th>"isotropic slope"</th><th>"clustering entropy"</th><th>"isotropic entropy"</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
                                         <tr data-layer=r.layer data-slope=r.power_law.slope.to_string() data-log-volume=r.log_volume.to_string()
-                                            data-clustering=r.entropy.as_ref().map(|e| e.clustering.to_string())>
+                                            data-clustering=r.entropy.as_ref().map(|e| e.clustering.to_string())
+                                            data-isotropic-clustering=r.isotropic_entropy.as_ref().map(|e| e.clustering.to_string())>
                                             <td>{r.layer}</td>
                                             <td>{format!("{} × {}", r.n, r.d)}</td>
                                             <td>{fmt(r.power_law.slope, 4)}</td>
                                             <td>{format!("[{}, {}]", fmt(r.power_law.ci95[0], 4), fmt(r.power_law.ci95[1], 4))}</td>
                                             <td>{fmt(r.log_volume, 1)}</td>
                                             <td>{r.isotropic_slope.map(|v| fmt(v, 4)).unwrap_or_else(|| "—".into())}</td>
-                                            <td>{r.entropy.as_ref().map(|e| format!("{} [{}, {}]", fmt(e.clustering, 1), fmt(e.ci95[0], 1), fmt(e.ci95[1], 1))).unwrap_or_else(|| "—".into())}</td>
+                                            <td>{entropy_cell(r.entropy.as_ref())}</td>
+                                            <td>{entropy_cell(r.isotropic_entropy.as_ref())}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

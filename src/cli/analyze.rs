@@ -54,6 +54,8 @@ struct LayerRow {
     log_volume: f64,
     isotropic_slope: Option<f64>,
     entropy: Option<ClusteringEntropy>,
+    /// The clustering entropy of the isotropic reference (same settings), when both were run.
+    isotropic_entropy: Option<ClusteringEntropy>,
 }
 
 /// The inputs: the files as given, or a manifest's grouped `points` datasets ordered by group,
@@ -74,15 +76,7 @@ fn layer_inputs(args: &GalaxyLayersArgs) -> Result<Vec<LayerInput>, CliError> {
             source,
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        let mut entries: Vec<_> = manifest
-            .datasets
-            .into_iter()
-            .filter(|e| e.kind == "points" && e.group.is_some())
-            .filter(|e| args.group.as_ref().is_none_or(|g| e.group.as_ref() == Some(g)))
-            .collect();
-        entries.sort_by(|a, b| {
-            (&a.group, a.layer.is_none(), a.layer, &a.id).cmp(&(&b.group, b.layer.is_none(), b.layer, &b.id))
-        });
+        let entries = formats::manifest::grouped_points(manifest.datasets, args.group.as_deref());
         if entries.is_empty() {
             return Err(CliError::Other(format!(
                 "{}: no `points` dataset with a group{}",
@@ -166,6 +160,7 @@ pub fn galaxy_layers(args: &GalaxyLayersArgs) -> Result<(), CliError> {
             log_volume: s.log_volume,
             isotropic_slope: s.isotropic_slope,
             entropy: s.entropy,
+            isotropic_entropy: s.isotropic_entropy,
         });
     }
     print_json(&rows, args.pretty)

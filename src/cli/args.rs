@@ -98,7 +98,7 @@ pub enum AnalyzeCommand {
     /// entropy (sample, z-score, PCA, bootstrap kNN entropy vs Gaussian entropy).
     Galaxy(GalaxyArgs),
     /// The galaxy scale of several layers: one row per layer (layer, file, n, d, slope, ci95,
-    /// log_volume, isotropic_slope, entropy), printed as one JSON array.
+    /// log_volume, isotropic_slope, entropy, isotropic_entropy), printed as one JSON array.
     GalaxyLayers(GalaxyLayersArgs),
 }
 

@@ -59,6 +59,18 @@ impl Manifest {
     }
 }
 
+/// The `points` datasets that belong to a group (only `group`'s if given), ordered by group, then
+/// layer (datasets without a layer last in their group), then id: the layers of a layer sweep.
+pub fn grouped_points(datasets: impl IntoIterator<Item = DatasetEntry>, group: Option<&str>) -> Vec<DatasetEntry> {
+    let mut entries: Vec<DatasetEntry> = datasets
+        .into_iter()
+        .filter(|e| e.kind == "points" && e.group.is_some())
+        .filter(|e| group.is_none_or(|g| e.group.as_deref() == Some(g)))
+        .collect();
+    entries.sort_by(|a, b| (&a.group, a.layer.is_none(), a.layer, &a.id).cmp(&(&b.group, b.layer.is_none(), b.layer, &b.id)));
+    entries
+}
+
 /// Parses and validates a manifest (see [`validate`]).
 pub fn parse(text: &str) -> Result<Manifest, FormatError> {
     let manifest: Manifest = serde_json::from_str(text)

@@ -211,6 +211,11 @@ pub struct GalaxySpectrum {
     /// The clustering entropy (None if it was not requested).
     #[serde(default)]
     pub entropy: Option<ClusteringEntropy>,
+    /// The same clustering entropy of the isotropic reference cloud (None unless both the
+    /// reference and the entropy were requested): what a cloud with no structure scores, for
+    /// comparison (far above 0: bootstrap duplicates sit at distance 0, see PAPER.md).
+    #[serde(default)]
+    pub isotropic_entropy: Option<ClusteringEntropy>,
 }
 
 /// The threshold at or below which an eigenvalue counts as zero: `lambda_max * d * f64::EPSILON`
@@ -450,7 +455,7 @@ impl StageWeights {
         let iso = if isotropic { cov + 10.0 * n * d + eig } else { 0.0 };
         // The entropy: the sample's covariance and the one-stage reduction with vectors (~d^3),
         // the neighbour lists (~0.5 s^2 p in dgemm plus the selection), the resamples.
-        let ent = entropy.map_or(0.0, |p| {
+        let one_entropy = entropy.map_or(0.0, |p| {
             let s = (p.samples as f64).min(n);
             let (pc, b) = (p.pcs as f64, p.bootstrap as f64);
             0.25 * s * d * d
@@ -459,6 +464,8 @@ impl StageWeights {
                 + 4.0 * s * s
                 + b * (0.25 * s * pc * pc + pc * pc * pc)
         });
+        // The isotropic reference's entropy costs the same again.
+        let ent = if isotropic { 2.0 * one_entropy } else { one_entropy };
         let total = cov + eig + iso + ent;
         // The fit and the log volume (O(ranks)) get the last 1%.
         let total = total * 1.01;
@@ -521,15 +528,22 @@ pub fn galaxy_spectrum(
         progress("isotropic reference", done);
     }
 
-    let mut entropy = None;
+    let (mut entropy, mut isotropic_entropy) = (None, None);
     if let Some(ep) = &params.entropy {
         progress("entropy", done);
         let start = done;
-        entropy = Some(clustering_entropy(m, ep, &mut |f| {
-            progress("entropy", start + w.entropy * f)
-        })?);
-        done += w.entropy;
+        let share = if params.isotropic { 0.5 * w.entropy } else { w.entropy };
+        entropy = Some(clustering_entropy(m, ep, &mut |f| progress("entropy", start + share * f))?);
+        done += share;
         progress("entropy", done);
+        if params.isotropic {
+            let start = done;
+            isotropic_entropy = Some(isotropic_clustering_entropy(n, d, trace / d as f64, params.seed, ep, &mut |f| {
+                progress("isotropic entropy", start + share * f)
+            })?);
+            done += share;
+            progress("isotropic entropy", done);
+        }
     }
 
     progress("fit", done);
@@ -551,7 +565,30 @@ pub fn galaxy_spectrum(
         isotropic_power_law,
         isotropic_seed: params.seed,
         entropy,
+        isotropic_entropy,
     })
+}
+
+/// The clustering entropy ([`clustering_entropy`] with `params`) of the isotropic Gaussian cloud
+/// of [`isotropic_cloud`]`(n, d, variance, seed)`: the reference line of the entropy panel.
+///
+/// Only the `min(params.samples, n)` rows that the entropy samples are drawn: the first rows of
+/// that very cloud (it is drawn row by row from one stream). Its rows are independent and
+/// identically distributed, so they are distributed exactly as a random sample of the whole
+/// cloud; `variance` does not matter after the z-scoring, but is kept so that the cloud is the
+/// same as the spectrum's reference.
+///
+/// Errors: as [`isotropic_cloud`] and [`clustering_entropy`].
+pub fn isotropic_clustering_entropy(
+    n: usize,
+    d: usize,
+    variance: f64,
+    seed: u64,
+    params: &EntropyParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<ClusteringEntropy, GeometryError> {
+    let cloud = isotropic_cloud(params.samples.min(n), d, variance, seed)?;
+    clustering_entropy(&cloud, params, progress)
 }
 
 #[cfg(test)]
@@ -766,10 +803,21 @@ mod tests {
             "eigenvalues",
             "isotropic reference",
             "entropy",
+            "isotropic entropy",
             "fit",
         ] {
             assert!(stages.contains(&s), "{s}");
         }
+        // The reference's entropy is that of the first 500 rows of the very isotropic cloud whose
+        // spectrum is reported, with the same settings.
+        let ep = params.entropy.as_ref().unwrap();
+        let c = cpu::covariance(&m, &mut |_| {});
+        let variance = (0..40).map(|i| c[i * 40 + i]).sum::<f64>() / 40.0;
+        let head = isotropic_cloud(600, 40, variance, 9).unwrap();
+        let head = Matrix::new(500, 40, head.as_slice()[..500 * 40].to_vec()).unwrap();
+        let direct = clustering_entropy(&head, ep, &mut |_| {}).unwrap();
+        let iso_entropy = g.isotropic_entropy.as_ref().unwrap();
+        assert_eq!(iso_entropy.clustering, direct.clustering);
         assert!(calls.windows(2).all(|w| w[0].1 <= w[1].1 + 1e-12), "{calls:?}");
         assert_eq!(calls.last().unwrap().1, 1.0);
         // Round trip through JSON (serde_json without its `float_roundtrip` feature may change

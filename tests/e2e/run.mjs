@@ -60,6 +60,8 @@ async function waitForResult(page, timeout = 240_000) {
     logVolume: Number(await page.getByTestId('log-volume').getAttribute('data-value')),
     clustering: await page.getByTestId('clustering').count()
       ? Number(await page.getByTestId('clustering').getAttribute('data-value')) : null,
+    isotropicClustering: await page.getByTestId('isotropic-clustering').count()
+      ? Number(await page.getByTestId('isotropic-clustering').getAttribute('data-value')) : null,
   };
 }
 
@@ -79,6 +81,10 @@ function compareWithCli(ui, ref, label) {
     // Same sample and resamples (seeded); only the order of sums differs (nearest-neighbour Gram).
     check(ref.entropy && relClose(ui.clustering, ref.entropy.clustering, 1e-6), `${label}: clustering entropy equals the CLI's`,
       `${ui.clustering} vs ${ref.entropy && ref.entropy.clustering}`);
+    check(ref.isotropic_entropy && relClose(ui.isotropicClustering, ref.isotropic_entropy.clustering, 1e-6)
+      && ui.isotropicClustering < ui.clustering,
+      `${label}: the isotropic cloud's clustering entropy equals the CLI's and is below the data's`,
+      `${ui.isotropicClustering} vs ${ref.isotropic_entropy && ref.isotropic_entropy.clustering}`);
   }
 }
 
@@ -142,6 +148,28 @@ try {
     const b = Number(await page.getByTestId('rank-last').inputValue());
     check(a > 1 && b > a + 10 && b <= 384, 'dragging across the spectrum sets the fit ranks', `${a}..${b}`);
     compareWithCli(dragged, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', `${a}..${b}`, '--seed', '7']), `dragged ranks ${a}..${b}`);
+
+    // 2c. The entropy's settings: rows, PCs, resamples and k other than the paper's give the CLI's
+    //     numbers for them; PCs beyond d is refused with a message.
+    const settings = { samples: '3000', pcs: '50', bootstrap: '10', k: '2' };
+    await page.getByTestId('entropy-toggle').check();
+    for (const [name, value] of Object.entries(settings)) await page.getByTestId(`entropy-${name}`).fill(value);
+    await page.getByTestId('run').click();
+    await page.getByTestId('progress').waitFor({ timeout: 30_000 }).catch(() => {});
+    const custom = await waitForResult(page);
+    check(custom.clustering !== null, 'the entropy runs with the settings typed in');
+    compareWithCli(custom, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', `${a}..${b}`, '--seed', '7',
+      '--entropy-samples', '3000', '--entropy-pcs', '50', '--entropy-bootstrap', '10', '--entropy-k', '2']),
+      'entropy with 3000 rows, 50 PCs, 10 resamples, k = 2');
+    await page.getByTestId('entropy-pcs').fill('999');
+    await page.getByTestId('run').click();
+    const refused = page.locator('[data-testid=error][data-kind="invalid-parameter"]');
+    await refused.waitFor({ timeout: 30_000 }).then(
+      async () => check(/384/.test(await refused.textContent()), '999 PCs of 384 dimensions is refused, naming the limit', (await refused.textContent()).trim().slice(0, 110)),
+      () => check(false, '999 PCs of 384 dimensions is refused', 'no invalid-parameter error'));
+    const defaults = { samples: '5000', pcs: '100', bootstrap: '30', k: '1' };
+    for (const [name, value] of Object.entries(defaults)) await page.getByTestId(`entropy-${name}`).fill(value);
+    await page.getByTestId('entropy-toggle').uncheck();
   }
 
   // 3. Malformed files: each gives its error kind in the page.
@@ -205,13 +233,14 @@ try {
     await table.waitFor({ timeout: 300_000 });
     const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => ({
       layer: Number(tr.dataset.layer), slope: Number(tr.dataset.slope), logVolume: Number(tr.dataset.logVolume),
-      clustering: Number(tr.dataset.clustering) })));
+      clustering: Number(tr.dataset.clustering), isotropicClustering: Number(tr.dataset.isotropicClustering) })));
     check(rows.length === layers.length, `${group}: the sweep has one row per layer`, `${rows.length} of ${layers.length}`);
     for (const [i, entry] of layers.entries()) {
       const row = rows[i] || {};
       const ref = cliByFile[entry.file];
       check(row.layer === entry.layer && relClose(row.slope, ref.power_law.slope, 1e-9) && relClose(row.logVolume, ref.log_volume, 1e-9)
-        && relClose(row.clustering, ref.entropy.clustering, 1e-6),
+        && relClose(row.clustering, ref.entropy.clustering, 1e-6)
+        && relClose(row.isotropicClustering, ref.isotropic_entropy.clustering, 1e-6),
         `${group} layer ${entry.layer}: sweep row equals the CLI's`, `slope ${row.slope} vs ${ref.power_law.slope}, entropy ${row.clustering} vs ${ref.entropy.clustering}`);
     }
     await page.getByTestId('layer-sweep').screenshot({ path: join(ARTIFACTS, `layer-sweep-${group}.png`) });

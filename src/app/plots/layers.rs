@@ -92,7 +92,8 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The sweep on any plotters backend: slope by layer (left), log-volume by layer (right).
+/// The sweep on any plotters backend: slope by layer (left), log-volume by layer (middle), and the
+/// clustering entropy by layer (right, when every row has it).
 pub fn layer_sweep_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     rows: &[LayerRow],
@@ -130,7 +131,7 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
             "nats",
             |r| r.entropy.as_ref().map_or(f64::NAN, |e| e.clustering),
             Some(&|r: &LayerRow| r.entropy.as_ref().map_or([f64::NAN; 2], |e| e.ci95)),
-            |_| None,
+            |r| r.isotropic_entropy.as_ref().map(|e| e.clustering),
             scale,
         )?;
     }
