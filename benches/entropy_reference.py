@@ -19,6 +19,7 @@ resampling noise (the interval).
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -66,13 +67,25 @@ def main():
     ap.add_argument("file", nargs="?", default=os.path.join(ROOT, "public/data/minilm-l6-topk4096-layer3.safetensors"))
     ap.add_argument("--tensor", default="W_dec")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--isotropic", action="store_true",
+                    help="also the entropy of an isotropic Gaussian cloud of the same shape (as the app's reference)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     w = load_file(args.file)[args.tensor]
     best = math.inf
     for _ in range(args.runs):
         t = time.perf_counter()
         clustering, ci, s = clustering_entropy(w)
+        if args.isotropic:
+            iso = np.random.default_rng(1).standard_normal((min(w.shape[0], 5000), w.shape[1]))
+            iso_clustering, _, _ = clustering_entropy(iso)
         best = min(best, time.perf_counter() - t)
+    if args.json:
+        out = {"n": w.shape[0], "d": w.shape[1], "seconds": best, "clustering": clustering, "ci95": list(ci)}
+        if args.isotropic:
+            out["isotropic_clustering"] = iso_clustering
+        print(json.dumps(out))
+        return
     print(
         f"{os.path.basename(args.file)} {w.shape[0]} x {w.shape[1]}: entropy (numpy {np.__version__}, "
         f"scipy {scipy.__version__}, sklearn {sklearn.__version__}) {best:.2f} s (best of {args.runs}); "

@@ -8,6 +8,7 @@ use super::bridge;
 use super::galaxy_page::selection_source;
 use super::plots::cloud3d::{Camera, Cloud3dView};
 use super::state::{AppState, CloudState};
+use super::status::{error_line, progress_line};
 
 fn share(v: f64, total: f64) -> String {
     if total > 0.0 {
@@ -53,15 +54,8 @@ pub fn CloudSection() -> impl IntoView {
                 </div>
                 {move || match state.cloud.get() {
                     CloudState::Idle => ().into_any(),
-                    CloudState::Running { stage, fraction, .. } => view! {
-                        <div class="progress" data-testid="cloud-progress">
-                            <progress max="1" value=fraction></progress>
-                            <span>{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
-                        </div>
-                    }.into_any(),
-                    CloudState::Failed(error) => view! {
-                        <p class="error" role="alert" data-testid="cloud-error" data-kind=error.kind.clone()>{error.message}</p>
-                    }.into_any(),
+                    CloudState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "cloud-progress", "cloud-status"),
+                    CloudState::Failed(error) => error_line(error, "", "cloud-error"),
                     CloudState::Cancelled => view! { <p class="muted">"Cancelled."</p> }.into_any(),
                     CloudState::Done { cloud, timings } => {
                         let total = cloud.total_variance;

@@ -8,6 +8,7 @@ use web_sys::{DragEvent, File, HtmlInputElement};
 use super::galaxy_page::start_galaxy;
 use super::bridge;
 use super::state::{AppState, Datasets, InspectState, Selection};
+use super::status::error_line;
 use crate::formats::manifest::{self, DatasetEntry};
 use crate::protocol::{ErrorReport, Source};
 
@@ -255,7 +256,7 @@ fn OtherBundles(entries: Vec<DatasetEntry>) -> impl IntoView {
             {move || match state.inspect.get() {
                 InspectState::Idle => ().into_any(),
                 InspectState::Running { name, .. } => view! { <p class="muted">{format!("Reading {name}…")}</p> }.into_any(),
-                InspectState::Failed(e) => view! { <p class="error" role="alert" data-testid="inspect-error" data-kind=e.kind.clone()>{e.message}</p> }.into_any(),
+                InspectState::Failed(e) => error_line(e, "", "inspect-error"),
                 InspectState::Done(summary) => view! {
                     <dl class="bundle-summary" data-testid="bundle-summary" data-kind=summary.kind.clone() data-input=summary.input.clone()>
                         {summary.facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::spectrum::{draw_spectrum, RankAxis};
 use super::state::{AppState, RunState, Selection};
+use super::status::{error_line, progress_line};
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
 use crate::protocol::{ErrorReport, Source};
@@ -175,17 +176,8 @@ pub fn GalaxyPage() -> impl IntoView {
             })}
             {move || match state.galaxy.get() {
                 RunState::Idle => view! { <p class="muted" data-testid="status">"Choose a dataset on the left, or drop a file."</p> }.into_any(),
-                RunState::Running { stage, fraction, .. } => view! {
-                    <div class="progress" data-testid="progress">
-                        <progress max="1" value=fraction></progress>
-                        <span data-testid="status">{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
-                    </div>
-                }.into_any(),
-                RunState::Failed(error) => view! {
-                    <p class="error" role="alert" data-testid="error" data-kind=error.kind.clone()>
-                        <strong>"Could not analyse this data: "</strong>{error.message}
-                    </p>
-                }.into_any(),
+                RunState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "progress", "status"),
+                RunState::Failed(error) => error_line(error, "Could not analyse this data: ", "error"),
                 RunState::Cancelled => view! { <p class="muted" data-testid="status">"Cancelled. Nothing was kept; run again when ready."</p> }.into_any(),
                 RunState::Done { .. } => ().into_any(),
             }}

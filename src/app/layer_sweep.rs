@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::layers::draw_layer_sweep;
 use super::state::{AppState, Datasets, Selection, SweepState};
+use super::status::{error_line, progress_line};
 use crate::formats::manifest::{grouped_points, DatasetEntry};
 use crate::geometry::entropy::ClusteringEntropy;
 use crate::protocol::{ErrorReport, Source};
@@ -74,15 +75,8 @@ pub fn LayerSweep() -> impl IntoView {
                         on:click=move |_| bridge::cancel()>"Cancel"</button>
                 </div>
                 {move || match state.sweep.get() {
-                    SweepState::Running { stage, fraction, .. } => view! {
-                        <div class="progress" data-testid="sweep-progress">
-                            <progress max="1" value=fraction></progress>
-                            <span>{format!("{stage}… {:.0}%", fraction * 100.0)}</span>
-                        </div>
-                    }.into_any(),
-                    SweepState::Failed(error) => view! {
-                        <p class="error" role="alert" data-testid="sweep-error" data-kind=error.kind.clone()>{error.message}</p>
-                    }.into_any(),
+                    SweepState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "sweep-progress", "sweep-status"),
+                    SweepState::Failed(error) => error_line(error, "", "sweep-error"),
                     SweepState::Cancelled => view! { <p class="muted">"Layer sweep cancelled."</p> }.into_any(),
                     _ => ().into_any(),
                 }}

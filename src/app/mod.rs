@@ -8,6 +8,7 @@ mod galaxy_page;
 mod layer_sweep;
 pub mod plots;
 mod state;
+mod status;
 
 use leptos::prelude::*;
 

@@ -6,22 +6,16 @@
 // the slope, interval and log-volume shown equal the CLI's on the same file; cancel works and the
 // app stays usable; every malformed file gives its error kind in the page; screenshots are saved in
 // tests/e2e/artifacts/.
-import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
-import { extname, join, normalize, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, serve, baseUrl, launch } from './harness.mjs';
 
-const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-const DIST = join(ROOT, 'dist');
 const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
 const CLI = process.env.SAE_GEOMETRY_CLI || join(ROOT, 'target/debug/sae-geometry');
-const SUB_PATH = '/sae-geometry/';
 const BUNDLED_ID = 'minilm-l6-token-embeddings';
 const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
 const MALFORMED = join(ROOT, 'tests/fixtures/malformed');
-
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
 
 let failures = 0;
 function check(ok, what, detail = '') {
@@ -29,21 +23,6 @@ function check(ok, what, detail = '') {
   if (!ok) failures += 1;
 }
 const relClose = (a, b, rtol) => Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), 1e-300);
-
-function serve() {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (!url.pathname.startsWith(SUB_PATH)) { res.writeHead(404).end('not under the sub-path'); return; }
-    let rel = decodeURIComponent(url.pathname.slice(SUB_PATH.length)) || 'index.html';
-    const path = normalize(join(DIST, rel));
-    if (!path.startsWith(DIST)) { res.writeHead(403).end(); return; }
-    let size;
-    try { size = statSync(path).size; } catch { res.writeHead(404).end('not found'); return; }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] || 'application/octet-stream', 'content-length': size });
-    createReadStream(path).pipe(res);
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
-}
 
 function cli(args) {
   return JSON.parse(execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
@@ -89,13 +68,9 @@ function compareWithCli(ui, ref, label) {
 }
 
 const server = await serve();
-const base = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+const base = baseUrl(server);
 mkdirSync(ARTIFACTS, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launch();
 const pageErrors = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
