@@ -1,0 +1,180 @@
+//! The co-occurrence histogram of SAE features over chunks of text (paper section 2).
+//!
+//! For each chunk, `f` is the 0/1 vector of the features that fire in it, and `H += outer(f, f)`;
+//! `H[i][i]` counts the chunks where `i` fires and `n_chunks` is kept beside `H`. This is the
+//! authors' `histogram` (ejmichaud/feature-geometry), and the input of every affinity in
+//! [`super::affinity`].
+
+use super::GeometryError;
+use crate::compute::par;
+
+/// `H` (N x N, symmetric) and the number of chunks it counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cooccurrence {
+    /// Number of features N.
+    pub n_features: usize,
+    /// Number of chunks counted (`n` of the 2 x 2 tables).
+    pub n_chunks: u64,
+    /// `H`, N x N row-major: `H[i][j]` = chunks where both `i` and `j` fire.
+    pub counts: Vec<u32>,
+}
+
+impl Cooccurrence {
+    /// `H[i][j]`.
+    pub fn count(&self, i: usize, j: usize) -> u32 {
+        self.counts[i * self.n_features + j]
+    }
+
+    /// `H[i][i]`: the chunks where feature `i` fires.
+    pub fn firing_count(&self, i: usize) -> u32 {
+        self.count(i, i)
+    }
+
+    /// A histogram given as a dense matrix (the authors' `.npz`: `histogram` and `n_chunks`),
+    /// checked: square, symmetric, no count above its diagonal entries, and no diagonal entry
+    /// above `n_chunks`. Negative counts are refused too (an int32 histogram that overflowed).
+    pub fn from_dense(n_features: usize, n_chunks: u64, counts: &[i64]) -> Result<Cooccurrence, GeometryError> {
+        let invalid = |reason: String| GeometryError::InvalidParameter { name: "co-occurrence histogram".into(), reason };
+        if counts.len() != n_features * n_features {
+            return Err(invalid(format!(
+                "{} counts do not make a square {n_features} x {n_features} matrix",
+                counts.len()
+            )));
+        }
+        let n = n_features;
+        for i in 0..n {
+            let hii = counts[i * n + i];
+            if hii < 0 || hii as u64 > n_chunks {
+                return Err(invalid(format!(
+                    "H[{i}][{i}] = {hii} is outside 0..={n_chunks} (n_chunks); the file's histogram and \
+                     n_chunks do not belong together, or the int32 counts overflowed"
+                )));
+            }
+            for j in 0..i {
+                let (hij, hji) = (counts[i * n + j], counts[j * n + i]);
+                if hij != hji {
+                    return Err(invalid(format!("H[{i}][{j}] = {hij} but H[{j}][{i}] = {hji}: not symmetric")));
+                }
+                if hij < 0 || hij > hii.min(counts[j * n + j]) {
+                    return Err(invalid(format!(
+                        "H[{i}][{j}] = {hij} exceeds a diagonal count (H[{i}][{i}] = {hii}, H[{j}][{j}] = {})",
+                        counts[j * n + j]
+                    )));
+                }
+            }
+        }
+        Ok(Cooccurrence { n_features, n_chunks, counts: counts.iter().map(|&c| c as u32).collect() })
+    }
+}
+
+/// `H = sum over chunks c of outer(f_c, f_c)`, where `f_c` is the 0/1 firing vector of chunk `c`,
+/// given as the ascending list of the features that fire in it (paper section 2; the authors'
+/// `histogram`). Errors if a chunk lists a feature `>= n_features` or is not strictly ascending.
+///
+/// Two exact algorithms, whichever does fewer operations: per chunk, add 1 for every pair of its
+/// firing features (`sum_c |f_c|^2 / 2` increments), or, per pair of features, the popcount of the
+/// AND of their chunk bitsets (`N^2 / 2 * ceil(chunks / 64)` word operations, threaded), which
+/// wins when chunks are dense (hundreds of firings each). `progress(fraction)` ends at 1.
+pub fn cooccurrence_histogram<'a>(
+    n_features: usize,
+    chunks: &[&'a [u32]],
+    progress: &mut dyn FnMut(f64),
+) -> Result<Cooccurrence, GeometryError> {
+    for (c, chunk) in chunks.iter().enumerate() {
+        if chunk.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(GeometryError::InvalidParameter {
+                name: "firings".into(),
+                reason: format!("the features of chunk {c} are not strictly ascending"),
+            });
+        }
+        if let Some(&f) = chunk.last().filter(|&&f| f as usize >= n_features) {
+            return Err(GeometryError::InvalidParameter {
+                name: "firings".into(),
+                reason: format!("chunk {c} names feature {f}, but there are only {n_features} features"),
+            });
+        }
+    }
+    let pair_ops: f64 = chunks.iter().map(|c| (c.len() as f64).powi(2) / 2.0).sum();
+    let words = chunks.len().div_ceil(64);
+    let bitset_ops = (n_features as f64).powi(2) / 2.0 * words as f64 / par::threads() as f64;
+    let mut counts = if bitset_ops < pair_ops {
+        lower_by_bitsets(n_features, chunks, words, progress)
+    } else {
+        lower_by_pairs(n_features, chunks, progress)
+    };
+    mirror_lower(&mut counts, n_features);
+    progress(1.0);
+    Ok(Cooccurrence { n_features, n_chunks: chunks.len() as u64, counts })
+}
+
+/// Lower triangle (diagonal included) of `H`, chunk by chunk.
+fn lower_by_pairs(n: usize, chunks: &[&[u32]], progress: &mut dyn FnMut(f64)) -> Vec<u32> {
+    let mut counts = vec![0u32; n * n];
+    for (c, chunk) in chunks.iter().enumerate() {
+        for (a, &i) in chunk.iter().enumerate() {
+            let row = &mut counts[i as usize * n..(i as usize + 1) * n];
+            for &j in &chunk[..=a] {
+                row[j as usize] += 1;
+            }
+        }
+        if c % 256 == 255 {
+            progress(c as f64 / chunks.len() as f64);
+        }
+    }
+    counts
+}
+
+/// Lower triangle (diagonal included) of `H`, feature pair by feature pair: popcounts of ANDed
+/// chunk bitsets. Rows are handed to threads in interleaved blocks (row `i` costs `i + 1` pairs).
+fn lower_by_bitsets(n: usize, chunks: &[&[u32]], words: usize, progress: &mut dyn FnMut(f64)) -> Vec<u32> {
+    let mut bits = vec![0u64; n * words];
+    for (c, chunk) in chunks.iter().enumerate() {
+        for &f in chunk.iter() {
+            bits[f as usize * words + c / 64] |= 1u64 << (c % 64);
+        }
+    }
+    const ROWS: usize = 32;
+    let mut blocks: Vec<Vec<u32>> = (0..n.div_ceil(ROWS)).map(|_| Vec::new()).collect();
+    let total_blocks = blocks.len().max(1);
+    // Blocks are large and few; report progress in steps of batches of blocks.
+    let batch = total_blocks.div_ceil(20);
+    let mut done = 0;
+    let mut out = vec![0u32; n * n];
+    while done < total_blocks {
+        let end = (done + batch).min(total_blocks);
+        par::for_each_mut(&mut blocks[done..end], |b, rows| {
+            let first = (done + b) * ROWS;
+            let last = (first + ROWS).min(n);
+            rows.clear();
+            rows.reserve((first..last).map(|i| i + 1).sum());
+            for i in first..last {
+                let bi = &bits[i * words..(i + 1) * words];
+                for j in 0..=i {
+                    let bj = &bits[j * words..(j + 1) * words];
+                    rows.push(bi.iter().zip(bj).map(|(x, y)| (x & y).count_ones()).sum());
+                }
+            }
+        });
+        for (b, rows) in blocks[done..end].iter_mut().enumerate() {
+            let first = (done + b) * ROWS;
+            let mut it = std::mem::take(rows).into_iter();
+            for i in first..(first + ROWS).min(n) {
+                for j in 0..=i {
+                    out[i * n + j] = it.next().unwrap_or(0);
+                }
+            }
+        }
+        done = end;
+        progress(done as f64 / total_blocks as f64);
+    }
+    out
+}
+
+/// Copies the lower triangle onto the upper one.
+fn mirror_lower(counts: &mut [u32], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            counts[j * n + i] = counts[i * n + j];
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! Spectral clustering of a precomputed affinity, as scikit-learn's `SpectralClustering(
+//! affinity="precomputed", assign_labels="kmeans")`: the normalised-Laplacian embedding
+//! (`spectral_embedding`, `drop_first=False`) followed by k-means with k-means++ and restarts.
+//!
+//! The embedding needs the `k` eigenvectors of `L = I - D^-1/2 A D^-1/2` with the smallest
+//! eigenvalues, i.e. those of `M = D^-1/2 A D^-1/2` with the largest. They come from Lanczos with
+//! full reorthogonalisation on `M` (only matrix-vector products, `O(N^2)` each, threaded), never
+//! from a dense `O(N^3)` eigendecomposition, so N in the tens of thousands is fine; scikit-learn
+//! uses ARPACK in shift-invert mode for the same subspace.
+
+use rand::Rng;
+
+use super::eigvec::tridiagonal_eigenvectors;
+use super::kmeans::{kmeans, KMeansParams};
+use super::sterf::tridiagonal_eigenvalues;
+use super::stats::seeded_rng;
+use super::GeometryError;
+use crate::compute::par;
+
+/// Parameters of [`spectral_clustering`] (scikit-learn's defaults but `n_clusters`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectralParams {
+    /// Number of clusters (and of embedding dimensions).
+    pub n_clusters: usize,
+    /// k-means restarts (`n_init`, 10).
+    pub n_init: usize,
+    /// Seed of the Lanczos start vector and of k-means.
+    pub seed: u64,
+}
+
+/// The normalised-Laplacian embedding of an affinity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpectralEmbedding {
+    /// n x k row-major: row i is feature i's coordinates (eigenvectors divided by sqrt(degree),
+    /// each column's largest-magnitude entry positive).
+    pub coordinates: Vec<f64>,
+    /// Number of dimensions k.
+    pub dims: usize,
+    /// The k largest eigenvalues of `D^-1/2 A D^-1/2` (1 minus the Laplacian's smallest), descending.
+    pub eigenvalues: Vec<f64>,
+    /// Largest Lanczos residual `||M x - theta x||` of the k Ritz pairs.
+    pub max_residual: f64,
+    /// Lanczos steps taken.
+    pub lanczos_steps: usize,
+}
+
+impl SpectralEmbedding {
+    /// The first `k` dimensions (the embedding scikit-learn computes for `k` clusters), n x k.
+    pub fn leading(&self, k: usize) -> Vec<f64> {
+        let k = k.min(self.dims);
+        self.coordinates.chunks(self.dims.max(1)).flat_map(|row| row[..k].iter().copied()).collect()
+    }
+}
+
+/// Residual below which a Ritz pair counts as converged (`M` has spectral radius at most 1 for a
+/// non-negative affinity, so this is relative to `||M||`).
+const LANCZOS_TOL: f64 = 1e-9;
+
+/// The spectral embedding of the symmetric non-negative `n x n` affinity `a` (row-major, f32; it
+/// is consumed: normalised in place) into `dims` dimensions, as scikit-learn's
+/// `spectral_embedding(a, n_components=dims, norm_laplacian=True, drop_first=False)`:
+/// the diagonal of `a` is ignored (`scipy.sparse.csgraph.laplacian` zeroes it), degrees
+/// `d_i = sum_{j != i} a_ij`, `M = D^-1/2 A D^-1/2` (an isolated node, degree 0, gets `M_ii = 1`,
+/// as its Laplacian row is 0), the eigenvectors `u_1..u_dims` of the largest eigenvalues of `M`,
+/// and coordinates `u_k / sqrt(d)` (1 for an isolated node), each column's sign fixed so that its
+/// largest-magnitude entry is positive (`_deterministic_vector_sign_flip`).
+/// `progress(fraction)` ends at 1.
+pub fn spectral_embedding(
+    mut a: Vec<f32>,
+    n: usize,
+    dims: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<SpectralEmbedding, GeometryError> {
+    if a.len() != n * n {
+        return Err(GeometryError::InvalidParameter {
+            name: "affinity".into(),
+            reason: format!("{} values do not make a square {n} x {n} matrix", a.len()),
+        });
+    }
+    if dims == 0 || dims >= n {
+        return Err(GeometryError::InvalidParameter {
+            name: "clusters".into(),
+            reason: format!("{dims} clusters of {n} features: choose between 1 and {}", n.saturating_sub(1)),
+        });
+    }
+    if let Some(p) = a.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        return Err(GeometryError::InvalidParameter {
+            name: "affinity".into(),
+            reason: format!(
+                "entry ({}, {}) is {}: an affinity must be finite and non-negative",
+                p / n,
+                p % n,
+                a[p]
+            ),
+        });
+    }
+    let sqrt_degree = normalise_in_place(&mut a, n);
+    let matvec = |v: &[f64], out: &mut [f64]| symmetric_matvec(&a, n, v, out);
+    let mut rng = seeded_rng(seed);
+    let start: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let ritz = lanczos_largest(&matvec, n, dims, start, progress);
+    let mut coordinates = vec![0f64; n * dims];
+    for (k, vector) in ritz.vectors.chunks(n).enumerate() {
+        let mut column: Vec<f64> = vector.iter().zip(&sqrt_degree).map(|(u, s)| u / s).collect();
+        flip_sign_to_largest_positive(&mut column);
+        for (i, v) in column.into_iter().enumerate() {
+            coordinates[i * dims + k] = v;
+        }
+    }
+    progress(1.0);
+    Ok(SpectralEmbedding {
+        coordinates,
+        dims,
+        eigenvalues: ritz.values,
+        max_residual: ritz.max_residual,
+        lanczos_steps: ritz.steps,
+    })
+}
+
+/// Spectral clustering of the affinity `a` (n x n, consumed) into `params.n_clusters` clusters:
+/// [`spectral_embedding`] into `n_clusters` dimensions, then [`kmeans`] with `n_init` restarts
+/// (scikit-learn's `SpectralClustering(affinity="precomputed", assign_labels="kmeans")`).
+/// Returns the labels (0..k) and the embedding.
+pub fn spectral_clustering(
+    a: Vec<f32>,
+    n: usize,
+    params: &SpectralParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(Vec<u32>, SpectralEmbedding), GeometryError> {
+    let embedding = spectral_embedding(a, n, params.n_clusters, params.seed, progress)?;
+    let labels = cluster_embedding(&embedding, params.n_clusters, params.n_init, params.seed)?;
+    Ok((labels, embedding))
+}
+
+/// k-means (k-means++, `n_init` restarts, seeded) on the first `k` dimensions of an embedding.
+pub fn cluster_embedding(embedding: &SpectralEmbedding, k: usize, n_init: usize, seed: u64) -> Result<Vec<u32>, GeometryError> {
+    let x = embedding.leading(k);
+    let n = x.len() / k.max(1);
+    let params = KMeansParams { n_init, ..KMeansParams::with_k(k) };
+    Ok(kmeans(&x, n, k, &params, &mut seeded_rng(seed))?.labels)
+}
+
+/// Zeroes the diagonal, scales `a` to `D^-1/2 A D^-1/2` (an isolated node gets 1 on the diagonal)
+/// and returns `sqrt(degree)` (1 for an isolated node).
+fn normalise_in_place(a: &mut [f32], n: usize) -> Vec<f64> {
+    for i in 0..n {
+        a[i * n + i] = 0.0;
+    }
+    let mut degree = vec![0f64; n];
+    {
+        let mut rows: Vec<(&[f32], &mut f64)> = a.chunks(n).zip(degree.iter_mut()).collect();
+        par::for_each_mut(&mut rows, |_, (row, d)| **d = row.iter().map(|&v| v as f64).sum());
+    }
+    let isolated: Vec<bool> = degree.iter().map(|&d| d == 0.0).collect();
+    let sqrt_degree: Vec<f64> = degree.iter().map(|&d| if d == 0.0 { 1.0 } else { d.sqrt() }).collect();
+    let mut rows: Vec<&mut [f32]> = a.chunks_mut(n).collect();
+    par::for_each_mut(&mut rows, |i, row| {
+        let si = sqrt_degree[i];
+        for (v, sj) in row.iter_mut().zip(&sqrt_degree) {
+            *v = (*v as f64 / (si * sj)) as f32;
+        }
+        if isolated[i] {
+            row[i] = 1.0;
+        }
+    });
+    sqrt_degree
+}
+
+/// `out = a v` for the dense symmetric f32 matrix `a`, accumulated in f64, rows in parallel.
+fn symmetric_matvec(a: &[f32], n: usize, v: &[f64], out: &mut [f64]) {
+    const ROWS: usize = 128;
+    let mut blocks: Vec<&mut [f64]> = out.chunks_mut(ROWS).collect();
+    par::for_each_mut(&mut blocks, |b, block| {
+        for (r, o) in block.iter_mut().enumerate() {
+            let row = &a[(b * ROWS + r) * n..(b * ROWS + r + 1) * n];
+            *o = dot_f32_f64(row, v);
+        }
+    });
+}
+
+fn dot_f32_f64(a: &[f32], b: &[f64]) -> f64 {
+    let mut acc = [0f64; 4];
+    let chunks = a.len() / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            acc[l] += a[c * 4 + l] as f64 * b[c * 4 + l];
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for i in chunks * 4..a.len() {
+        sum += a[i] as f64 * b[i];
+    }
+    sum
+}
+
+/// Ritz pairs from [`lanczos_largest`].
+struct Ritz {
+    values: Vec<f64>,
+    /// `count x n` row-major.
+    vectors: Vec<f64>,
+    max_residual: f64,
+    steps: usize,
+}
+
+/// The `count` largest eigenpairs of the symmetric operator `matvec` (n x n) by Lanczos with full
+/// reorthogonalisation (classical Gram-Schmidt, twice) from `start` (Golub & Van Loan 10.1): the
+/// Krylov basis grows until the residual `|beta_m s_mi|` of each wanted Ritz pair is below
+/// [`LANCZOS_TOL`], or the basis spans the space (then the pairs are exact). An invariant subspace
+/// found early is continued from a fresh vector orthogonal to the basis.
+fn lanczos_largest(matvec: &dyn Fn(&[f64], &mut [f64]), n: usize, count: usize, start: Vec<f64>, progress: &mut dyn FnMut(f64)) -> Ritz {
+    let max_steps = n;
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let mut alpha: Vec<f64> = Vec::new();
+    let mut beta: Vec<f64> = Vec::new();
+    let mut q = start;
+    normalise(&mut q);
+    let mut w = vec![0f64; n];
+    let mut fresh = 1u64;
+    let check_every = 5;
+    let mut last = None;
+    loop {
+        matvec(&q, &mut w);
+        let a = dot(&q, &w);
+        basis.push(q.clone());
+        alpha.push(a);
+        for _ in 0..2 {
+            reorthogonalise(&mut w, &basis);
+        }
+        let b = norm(&w);
+        let m = basis.len();
+        let converged_check = m >= count + 1 && (m % check_every == 0 || m == max_steps);
+        if converged_check || m == max_steps {
+            let ritz = ritz_pairs(&alpha, &beta, b, count);
+            let done = ritz.2 <= LANCZOS_TOL || m == max_steps;
+            progress((LANCZOS_TOL.ln() / ritz.2.max(LANCZOS_TOL).ln()).clamp(0.0, 0.99));
+            last = Some(ritz);
+            if done {
+                break;
+            }
+        }
+        if b <= 1e-12 * alpha.iter().map(|v| v.abs()).fold(1e-300, f64::max) {
+            // Invariant subspace: restart the recurrence from a vector orthogonal to the basis.
+            let mut rng = seeded_rng(0x5eed ^ fresh);
+            fresh += 1;
+            let mut v: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            for _ in 0..2 {
+                reorthogonalise(&mut v, &basis);
+            }
+            normalise(&mut v);
+            beta.push(0.0);
+            q = v;
+        } else {
+            beta.push(b);
+            q = w.iter().map(|v| v / b).collect();
+        }
+    }
+    let (values, small_vectors, max_residual) = last.expect("at least one check");
+    let m = basis.len();
+    let mut vectors = vec![0f64; count * n];
+    for (k, s) in small_vectors.chunks(m).enumerate() {
+        let x = &mut vectors[k * n..(k + 1) * n];
+        for (coefficient, b) in s.iter().zip(&basis) {
+            for (xi, bi) in x.iter_mut().zip(b) {
+                *xi += coefficient * bi;
+            }
+        }
+        normalise(x);
+    }
+    Ritz { values, vectors, max_residual, steps: m }
+}
+
+/// The `count` largest eigenvalues of the Lanczos tridiagonal (descending), their eigenvectors
+/// (`count x m`), and the largest residual `|b s_last|`.
+fn ritz_pairs(alpha: &[f64], beta: &[f64], b: f64, count: usize) -> (Vec<f64>, Vec<f64>, f64) {
+    let m = alpha.len();
+    let all = tridiagonal_eigenvalues(alpha, beta);
+    let count = count.min(m);
+    let wanted_ascending = &all[m - count..];
+    let vectors_ascending = tridiagonal_eigenvectors(alpha, beta, wanted_ascending);
+    let mut values = Vec::with_capacity(count);
+    let mut vectors = Vec::with_capacity(count * m);
+    let mut max_residual: f64 = 0.0;
+    for k in (0..count).rev() {
+        values.push(wanted_ascending[k]);
+        let s = &vectors_ascending[k * m..(k + 1) * m];
+        max_residual = max_residual.max((b * s[m - 1]).abs());
+        vectors.extend_from_slice(s);
+    }
+    (values, vectors, max_residual)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn norm(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+fn normalise(v: &mut [f64]) {
+    let s = norm(v);
+    if s > 0.0 {
+        v.iter_mut().for_each(|x| *x /= s);
+    }
+}
+
+/// `w -= Q (Q^T w)` (classical Gram-Schmidt against the basis).
+fn reorthogonalise(w: &mut [f64], basis: &[Vec<f64>]) {
+    let coefficients: Vec<f64> = basis.iter().map(|q| dot(q, w)).collect();
+    for (c, q) in coefficients.iter().zip(basis) {
+        for (wi, qi) in w.iter_mut().zip(q) {
+            *wi -= c * qi;
+        }
+    }
+}
+
+/// Multiplies `v` by the sign of its entry of largest magnitude (the first on ties).
+fn flip_sign_to_largest_positive(v: &mut [f64]) {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if x.abs() > v[best].abs() {
+            best = i;
+        }
+    }
+    if v.get(best).is_some_and(|&x| x < 0.0) {
+        v.iter_mut().for_each(|x| *x = -*x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two dense blocks joined by weak links: the second eigenvector separates them.
+    fn two_blocks(n: usize, weak: f32) -> Vec<f32> {
+        let mut a = vec![weak; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                if (i < n / 2) == (j < n / 2) {
+                    a[i * n + j] = 1.0 + ((i * 7 + j * 7) % 5) as f32 * 0.01;
+                }
+            }
+        }
+        // Symmetrise the little perturbation.
+        for i in 0..n {
+            for j in 0..i {
+                a[j * n + i] = a[i * n + j];
+            }
+        }
+        a
+    }
+
+    #[test]
+    fn lanczos_matches_a_dense_eigendecomposition() {
+        let n = 60;
+        let a = two_blocks(n, 0.05);
+        let mut m = a.clone();
+        normalise_in_place(&mut m, n);
+        let dense: Vec<f64> = m.iter().map(|&v| v as f64).collect();
+        let exact = super::super::eigvec::symmetric_top_eigenpairs(dense, n, 4, &mut |_| {});
+        let e = spectral_embedding(a, n, 4, 3, &mut |_| {}).unwrap();
+        for (x, y) in e.eigenvalues.iter().zip(&exact.values) {
+            assert!((x - y).abs() < 1e-8, "{x} vs {y}");
+        }
+        assert!((e.eigenvalues[0] - 1.0).abs() < 1e-8);
+        assert!(e.max_residual <= LANCZOS_TOL || e.lanczos_steps == n);
+    }
+
+    #[test]
+    fn two_blocks_are_two_clusters() {
+        let n = 80;
+        let (labels, _) =
+            spectral_clustering(two_blocks(n, 0.02), n, &SpectralParams { n_clusters: 2, n_init: 10, seed: 42 }, &mut |_| {})
+                .unwrap();
+        for i in 0..n {
+            assert_eq!(labels[i] == labels[0], i < n / 2, "feature {i}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        assert!(spectral_embedding(vec![1.0; 12], 4, 2, 0, &mut |_| {}).is_err());
+        assert!(spectral_embedding(vec![1.0; 16], 4, 4, 0, &mut |_| {}).is_err());
+        let mut a = vec![1.0; 16];
+        a[5] = f32::NAN;
+        assert!(spectral_embedding(a, 4, 2, 0, &mut |_| {}).unwrap_err().to_string().contains("(1, 1)"));
+    }
+}
