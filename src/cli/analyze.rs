@@ -246,3 +246,86 @@ pub(crate) fn print_json<T: Serialize>(value: &T, pretty: bool) -> Result<(), Cl
         source,
     })
 }
+
+/// The null tests as the JSON of `analyze lobes` names them.
+#[derive(Debug, Serialize)]
+struct NullJson {
+    trials: usize,
+    ami_mean: f64,
+    ami_std: f64,
+    ami_sigma: f64,
+    bacc_mean: f64,
+    bacc_std: f64,
+    bacc_sigma: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct LobesJson {
+    #[serde(flatten)]
+    report: crate::analysis::lobes::LobesReport,
+    null: Option<NullJson>,
+}
+
+/// Parses `--k`: `3`, `2,3,4` or `2..8` (inclusive).
+pub(crate) fn parse_ks(text: &str) -> Result<Vec<usize>, CliError> {
+    let bad = || CliError::Other(format!("--k {text}: give a number of lobes (2), a list (2,3,4) or a range (2..8)"));
+    let ks: Vec<usize> = if let Some((a, b)) = text.split_once("..") {
+        let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+        (a..=b).collect()
+    } else {
+        text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>()?
+    };
+    if ks.is_empty() || ks.contains(&0) {
+        return Err(bad());
+    }
+    Ok(ks)
+}
+
+/// `sae-geometry analyze lobes DECODER COOCCURRENCE`: prints the brain-scale report as JSON.
+pub fn lobes(args: &super::args::LobesArgs) -> Result<(), CliError> {
+    use crate::analysis::lobes::lobes_from_bytes;
+    use crate::geometry::affinity::Affinity;
+    use crate::geometry::lobes::LobeParams;
+    let ks = parse_ks(&args.k)?;
+    let affinity = Affinity::parse(&args.affinity).map_err(|e| CliError::Other(format!("--affinity: {e}")))?;
+    let params = LobeParams { k: ks[0], affinity, null_trials: args.null_trials, seed: args.seed, ..LobeParams::default() };
+    let decoder = read_file(&args.decoder)?;
+    let cooccurrence = read_file(&args.cooccurrence)?;
+    let path = format!("{} + {}", args.decoder.display(), args.cooccurrence.display());
+    let reports = lobes_from_bytes(
+        (&decoder, &file_name(&args.decoder), args.tensor.as_deref()),
+        (&cooccurrence, &file_name(&args.cooccurrence)),
+        &ks,
+        &params,
+        &mut |_, _| {},
+    )
+    .map_err(|source| CliError::Analysis { path, source })?;
+    let rows: Vec<LobesJson> = reports
+        .into_iter()
+        .map(|mut report| {
+            let a = &mut report.agreement;
+            let null = a.ami_null.as_ref().zip(a.bacc_null.as_ref()).map(|(ami, bacc)| NullJson {
+                trials: ami.draws.len(),
+                ami_mean: ami.mean,
+                ami_std: ami.std,
+                ami_sigma: ami.sigma,
+                bacc_mean: bacc.mean,
+                bacc_std: bacc.std,
+                bacc_sigma: bacc.sigma,
+            });
+            if args.brief {
+                a.labels_cooccurrence.clear();
+                a.labels_geometry.clear();
+                for t in [&mut a.ami_null, &mut a.bacc_null].into_iter().flatten() {
+                    t.draws.clear();
+                }
+            }
+            LobesJson { report, null }
+        })
+        .collect();
+    if rows.len() == 1 {
+        print_json(&rows[0], args.pretty)
+    } else {
+        print_json(&rows, args.pretty)
+    }
+}

@@ -100,6 +100,42 @@ pub enum AnalyzeCommand {
     /// The galaxy scale of several layers: one row per layer (layer, file, n, d, slope, ci95,
     /// log_volume, isotropic_slope, entropy, isotropic_entropy), printed as one JSON array.
     GalaxyLayers(GalaxyLayersArgs),
+    /// Brain scale: lobes by spectral clustering of a co-occurrence affinity and of the angular
+    /// similarity of decoder rows, their AMI, the balanced accuracy of a logistic regression from
+    /// decoder row to lobe, the null tests, and (for a bundle) lobe specialisation per category.
+    Lobes(LobesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LobesArgs {
+    /// The SAE decoder (npy, npz or safetensors; rows are features).
+    pub decoder: PathBuf,
+    /// Co-occurrence: the app's bundle (*-cooccurrence.safetensors) or the authors' .npz
+    /// (`histogram`, `n_chunks`).
+    pub cooccurrence: PathBuf,
+    /// Number of lobes: one (prints one JSON object) or several, as 2,3,4 or 2..8 (prints an array;
+    /// the embeddings are computed once, for the largest).
+    #[arg(long, default_value = "2")]
+    pub k: String,
+    /// Co-occurrence affinity: phi (clustered as Phi + 1), jaccard, dice, overlap or smc.
+    #[arg(long, default_value = "phi")]
+    pub affinity: String,
+    /// Trials of each null test (permuted labels for the AMI, Gaussian unit vectors for the
+    /// classifier); 0 skips them.
+    #[arg(long, default_value_t = 100)]
+    pub null_trials: usize,
+    /// Seed of the embeddings, k-means and the nulls (scikit-learn's random_state).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Array holding the decoder (default: W_dec, else decoder.weight, else the only 2-D array).
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Leave the per-feature labels and the null draws out of the JSON.
+    #[arg(long)]
+    pub brief: bool,
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 /// The clustering entropy's options (shared by `analyze galaxy` and `analyze galaxy-layers`).

@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Analyze(AnalyzeCommand::Galaxy(a)) => analyze::galaxy(&a),
         Command::Analyze(AnalyzeCommand::GalaxyLayers(a)) => analyze::galaxy_layers(&a),
+        Command::Analyze(AnalyzeCommand::Lobes(a)) => analyze::lobes(&a),
         Command::Inspect(a) => analyze::inspect(&a),
         Command::Precompute(PrecomputeCommand::TokenEmbeddings(a)) => precompute::token_embeddings(&a),
         Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),

@@ -7,16 +7,26 @@
 //!   isotropic Gaussian reference, and the clustering entropy ([`entropy`]).
 //! - [`eigvec`]: the top eigenvectors of a symmetric matrix; [`pca`]: exact PCA and z-scoring;
 //!   [`knn`]: exact nearest neighbours.
+//! - Brain scale (paper section 2): [`cooccurrence`] histogram, [`affinity`] (the five
+//!   co-occurrence affinities and the angular similarity), [`spectral`] clustering with [`kmeans`], [`ami`] and [`logistic`] regression for the
+//!   agreement with geometry, and the whole analysis in [`lobes`].
 //!
 //! Every fallible function returns a [`GeometryError`].
 
+pub mod affinity;
+pub mod ami;
+pub mod cooccurrence;
 pub mod eigvec;
 pub mod entropy;
 pub mod galaxy;
+pub mod kmeans;
 pub mod knn;
 pub mod linalg;
+pub mod lobes;
+pub mod logistic;
 pub mod pca;
 pub mod stats;
+pub mod spectral;
 pub mod sterf;
 pub mod sytrd;
 pub mod twostage;

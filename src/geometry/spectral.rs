@@ -218,8 +218,7 @@ fn lanczos_largest(matvec: &dyn Fn(&[f64], &mut [f64]), n: usize, count: usize, 
     let mut w = vec![0f64; n];
     let mut fresh = 1u64;
     let check_every = 5;
-    let mut last = None;
-    loop {
+    let last = loop {
         matvec(&q, &mut w);
         let a = dot(&q, &w);
         basis.push(q.clone());
@@ -234,9 +233,8 @@ fn lanczos_largest(matvec: &dyn Fn(&[f64], &mut [f64]), n: usize, count: usize, 
             let ritz = ritz_pairs(&alpha, &beta, b, count);
             let done = ritz.2 <= LANCZOS_TOL || m == max_steps;
             progress((LANCZOS_TOL.ln() / ritz.2.max(LANCZOS_TOL).ln()).clamp(0.0, 0.99));
-            last = Some(ritz);
             if done {
-                break;
+                break ritz;
             }
         }
         if b <= 1e-12 * alpha.iter().map(|v| v.abs()).fold(1e-300, f64::max) {
@@ -254,8 +252,8 @@ fn lanczos_largest(matvec: &dyn Fn(&[f64], &mut [f64]), n: usize, count: usize, 
             beta.push(b);
             q = w.iter().map(|v| v / b).collect();
         }
-    }
-    let (values, small_vectors, max_residual) = last.expect("at least one check");
+    };
+    let (values, small_vectors, max_residual) = last;
     let m = basis.len();
     let mut vectors = vec![0f64; count * n];
     for (k, s) in small_vectors.chunks(m).enumerate() {

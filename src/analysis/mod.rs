@@ -269,3 +269,4 @@ fn to_points(projected: &[f64], k: usize) -> Vec<[f32; 3]> {
         })
         .collect()
 }
+pub mod lobes;

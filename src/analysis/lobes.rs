@@ -1,0 +1,218 @@
+//! The brain-scale analysis as the CLI and the worker run it: a decoder and co-occurrence data in,
+//! lobes, their agreement with geometry, the nulls and the specialisation out.
+//!
+//! Co-occurrence comes either as the app's bundle (per-chunk firings with documents and
+//! categories: the histogram counts the chunks of documents that are not held out, and the
+//! specialisation is measured on the held-out ones) or as the authors' `.npz` (`histogram`,
+//! `n_chunks`; no specialisation, as it has no chunks).
+
+use serde::{Deserialize, Serialize};
+
+use super::AnalysisError;
+use crate::formats::bundle::{Firings, COOCCURRENCE_KIND};
+use crate::formats::{self, ArrayData, FileKind, FormatError};
+use crate::geometry::affinity::Affinity;
+use crate::geometry::cooccurrence::{cooccurrence_histogram, Cooccurrence};
+use crate::geometry::lobes::{
+    cooccurrence_embedding, geometry_embedding, lobe_agreement, lobe_specialisation, LobeAgreement, LobeEmbeddings,
+    LobeParams, Specialisation,
+};
+use crate::geometry::GeometryError;
+
+/// The co-occurrence input, read.
+pub struct CooccurrenceInput {
+    /// The histogram the affinities are computed from.
+    pub histogram: Cooccurrence,
+    /// The per-chunk firings, when the input was a bundle (for the specialisation).
+    pub firings: Option<Firings>,
+    /// What the input was: "bundle" or "histogram".
+    pub source: &'static str,
+}
+
+/// Reads co-occurrence data: the app's bundle (safetensors with `kind` = "cooccurrence"; the
+/// histogram over the chunks of documents not held out) or the authors' `.npz` with `histogram`
+/// (N x N integers) and `n_chunks`.
+pub fn read_cooccurrence(bytes: &[u8], input_name: &str, progress: &mut dyn FnMut(f64)) -> Result<CooccurrenceInput, AnalysisError> {
+    let bad = |reason: String| FormatError::BadHeader { format: "co-occurrence", reason };
+    match formats::detect_kind(bytes, input_name)? {
+        FileKind::Safetensors => {
+            let kind = formats::safetensors::metadata(bytes)?.get("kind").cloned().unwrap_or_default();
+            if kind != COOCCURRENCE_KIND {
+                return Err(bad(format!(
+                    "'{input_name}' is a safetensors file of kind '{kind}', not a co-occurrence bundle; \
+                     give the '-cooccurrence.safetensors' file of the layer, or the authors' histogram .npz"
+                ))
+                .into());
+            }
+            let firings = Firings::from_safetensors(bytes)?;
+            let chunks: Vec<&[u32]> =
+                (0..firings.n_chunks()).filter(|&c| !is_heldout(&firings, c)).map(|c| firings.chunk(c)).collect();
+            let histogram = cooccurrence_histogram(firings.n_features, &chunks, progress)?;
+            Ok(CooccurrenceInput { histogram, firings: Some(firings), source: "bundle" })
+        }
+        FileKind::Npz => {
+            let names = formats::npz::list(bytes)?;
+            if !names.iter().any(|n| n == "histogram") {
+                return Err(bad(format!(
+                    "'{input_name}' has no 'histogram' array (it has {}); the authors' co-occurrence file holds \
+                     'histogram' (N x N) and 'n_chunks'",
+                    names.join(", ")
+                ))
+                .into());
+            }
+            let h = formats::npz::read(bytes, "histogram")?;
+            let n_chunks = formats::npz::read(bytes, "n_chunks")?;
+            let n_chunks = integers(&n_chunks.data).and_then(|v| (v.len() == 1).then(|| v[0])).ok_or_else(|| {
+                bad("'n_chunks' must be one integer".into())
+            })?;
+            if h.shape.len() != 2 || h.shape[0] != h.shape[1] {
+                return Err(bad(format!("'histogram' has shape {:?}; it must be square (N x N)", h.shape)).into());
+            }
+            let counts = integers(&h.data).ok_or_else(|| bad("'histogram' must hold integers".into()))?;
+            progress(0.5);
+            let histogram = Cooccurrence::from_dense(h.shape[0], n_chunks.max(0) as u64, &counts)?;
+            progress(1.0);
+            Ok(CooccurrenceInput { histogram, firings: None, source: "histogram" })
+        }
+        FileKind::Npy => Err(bad(format!(
+            "'{input_name}' is a single .npy array; co-occurrence needs the bundle (.safetensors) or an .npz with \
+             'histogram' and 'n_chunks'"
+        ))
+        .into()),
+    }
+}
+
+fn integers(data: &ArrayData) -> Option<Vec<i64>> {
+    match data {
+        ArrayData::I32(v) => Some(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::I64(v) => Some(v.clone()),
+        ArrayData::U8(v) => Some(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::U16(v) => Some(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::U32(v) => Some(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::F64(v) if v.iter().all(|x| x.fract() == 0.0) => Some(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::F32(v) if v.iter().all(|x| x.fract() == 0.0) => Some(v.iter().map(|&x| x as i64).collect()),
+        _ => None,
+    }
+}
+
+fn is_heldout(f: &Firings, chunk: usize) -> bool {
+    f.doc_heldout[f.chunk_doc[chunk] as usize]
+}
+
+/// The specialisation with the category names.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SpecialisationReport {
+    /// Document categories (rows of the heat map).
+    pub categories: Vec<String>,
+    #[serde(flatten)]
+    pub table: Specialisation,
+}
+
+/// The whole brain-scale report for one k and affinity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LobesReport {
+    pub decoder: String,
+    pub cooccurrence: String,
+    /// "bundle" (per-chunk firings) or "histogram" (the authors' npz).
+    pub cooccurrence_source: String,
+    pub n_features: usize,
+    pub d: usize,
+    /// Chunks the histogram counts.
+    pub n_chunks: u64,
+    pub params: LobeParams,
+    #[serde(flatten)]
+    pub agreement: LobeAgreement,
+    /// Largest eigenvalues of the normalised affinities (1 minus the Laplacian's smallest).
+    pub eigenvalues_cooccurrence: Vec<f64>,
+    pub eigenvalues_geometry: Vec<f64>,
+    /// Per document category, the share of held-out chunks each lobe wins (bundles only).
+    pub specialisation: Option<SpecialisationReport>,
+}
+
+/// Reads both inputs and runs [`lobes_for_k`] for every k of `ks` (one embedding each for the
+/// largest k). `progress(stage, fraction)` is called as work proceeds.
+pub fn lobes_from_bytes(
+    decoder: (&[u8], &str, Option<&str>),
+    cooccurrence: (&[u8], &str),
+    ks: &[usize],
+    params: &LobeParams,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<Vec<LobesReport>, AnalysisError> {
+    progress("parsing", 0.0);
+    let loaded = formats::read_matrix(decoder.0, decoder.1, decoder.2)?;
+    let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
+    if let Some((row, col)) = loaded.matrix.first_non_finite() {
+        return Err(GeometryError::NonFinite { row, col }.into());
+    }
+    let x: Vec<f64> = loaded.matrix.as_slice().iter().map(|&v| v as f64).collect();
+    drop(loaded);
+    let input = read_cooccurrence(cooccurrence.0, cooccurrence.1, &mut |f| progress("co-occurrence histogram", f))?;
+    if input.histogram.n_features != n {
+        return Err(GeometryError::InvalidParameter {
+            name: "inputs".into(),
+            reason: format!(
+                "the decoder has {n} features (rows) but the co-occurrence data has {}; give the decoder and the \
+                 co-occurrence file of the same SAE",
+                input.histogram.n_features
+            ),
+        }
+        .into());
+    }
+    let k_max = ks.iter().copied().max().unwrap_or(params.k);
+    let embeddings = LobeEmbeddings {
+        cooccurrence: cooccurrence_embedding(&input.histogram, params.affinity, k_max, params.seed, &mut |f| {
+            progress("co-occurrence lobes", f)
+        })?,
+        geometry: geometry_embedding(&x, n, d, k_max, params.seed, &mut |f| progress("geometric lobes", f))?,
+    };
+    let mut reports = Vec::with_capacity(ks.len());
+    for &k in ks {
+        let params = LobeParams { k, ..params.clone() };
+        reports.push(lobes_for_k(&x, n, d, &input, &embeddings, &params, (decoder.1, cooccurrence.1), progress)?);
+    }
+    Ok(reports)
+}
+
+/// The report for one k from precomputed embeddings.
+#[allow(clippy::too_many_arguments)]
+pub fn lobes_for_k(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    input: &CooccurrenceInput,
+    embeddings: &LobeEmbeddings,
+    params: &LobeParams,
+    names: (&str, &str),
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<LobesReport, AnalysisError> {
+    let agreement = lobe_agreement(x, n, d, embeddings, params, progress)?;
+    let specialisation = match &input.firings {
+        Some(f) => {
+            let chunks: Vec<(&[u32], usize)> = (0..f.n_chunks())
+                .filter(|&c| is_heldout(f, c))
+                .map(|c| (f.chunk(c), f.doc_category[f.chunk_doc[c] as usize] as usize))
+                .collect();
+            let table = lobe_specialisation(&chunks, f.categories.len(), &agreement.labels_cooccurrence, params.k)?;
+            Some(SpecialisationReport { categories: f.categories.clone(), table })
+        }
+        None => None,
+    };
+    Ok(LobesReport {
+        decoder: names.0.to_string(),
+        cooccurrence: names.1.to_string(),
+        cooccurrence_source: input.source.to_string(),
+        n_features: n,
+        d,
+        n_chunks: input.histogram.n_chunks,
+        params: params.clone(),
+        agreement,
+        eigenvalues_cooccurrence: embeddings.cooccurrence.eigenvalues[..params.k].to_vec(),
+        eigenvalues_geometry: embeddings.geometry.eigenvalues[..params.k].to_vec(),
+        specialisation,
+    })
+}
+
+/// Affinity names for error messages and help.
+pub fn affinity_names() -> String {
+    Affinity::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+}
