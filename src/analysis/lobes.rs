@@ -17,6 +17,7 @@ use crate::geometry::lobes::{
     cooccurrence_embedding, geometry_embedding, lobe_agreement, lobe_specialisation, LobeAgreement, LobeEmbeddings,
     LobeParams, Specialisation,
 };
+use crate::geometry::pca::pca;
 use crate::geometry::GeometryError;
 
 /// The co-occurrence input, read.
@@ -129,21 +130,55 @@ pub struct LobesReport {
     pub specialisation: Option<SpecialisationReport>,
 }
 
-/// Reads both inputs and runs [`lobes_for_k`] for every k of `ks` (one embedding each for the
-/// largest k). `progress(stage, fraction)` is called as work proceeds.
+/// The 2D lobe map's instant layout and each feature's nearest features.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LobeMap {
+    /// Each decoder row on its first two principal components.
+    pub pca: Vec<[f32; 2]>,
+    /// Variance along PC1 and PC2 (ddof = 1).
+    pub explained_variance: Vec<f64>,
+    /// The [`NEAREST`] features of largest angular similarity to each feature, most similar first.
+    pub nearest: Vec<Vec<u32>>,
+}
+
+/// Nearest features listed per feature in a [`LobeMap`].
+pub const NEAREST: usize = 5;
+
+/// Everything one run computes: a report per (affinity, k), and the map when asked for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LobesRun {
+    pub reports: Vec<LobesReport>,
+    pub map: Option<LobeMap>,
+}
+
+/// Reads both inputs and runs [`lobes_for_k`] for every affinity of `affinities` and every k of
+/// `ks` (one co-occurrence embedding per affinity and one geometric embedding, each for the
+/// largest k), with the [`LobeMap`] when `with_map`. `progress(stage, fraction)` is called as work
+/// proceeds.
 pub fn lobes_from_bytes(
     decoder: (&[u8], &str, Option<&str>),
     cooccurrence: (&[u8], &str),
+    affinities: &[Affinity],
     ks: &[usize],
     params: &LobeParams,
+    with_map: bool,
     progress: &mut dyn FnMut(&str, f64),
-) -> Result<Vec<LobesReport>, AnalysisError> {
+) -> Result<LobesRun, AnalysisError> {
     progress("parsing", 0.0);
     let loaded = formats::read_matrix(decoder.0, decoder.1, decoder.2)?;
     let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
     if let Some((row, col)) = loaded.matrix.first_non_finite() {
         return Err(GeometryError::NonFinite { row, col }.into());
     }
+    let map = if with_map {
+        progress("lobe map", 0.0);
+        let fit = pca(&loaded.matrix, 2.min(d), &mut |_| {})?;
+        let projected = fit.transform(&loaded.matrix)?;
+        let pca = projected.chunks(2.min(d).max(1)).map(|r| [r[0] as f32, r.get(1).copied().unwrap_or(0.0) as f32]).collect();
+        Some(LobeMap { pca, explained_variance: fit.explained_variance, nearest: Vec::new() })
+    } else {
+        None
+    };
     let x: Vec<f64> = loaded.matrix.as_slice().iter().map(|&v| v as f64).collect();
     drop(loaded);
     let input = read_cooccurrence(cooccurrence.0, cooccurrence.1, &mut |f| progress("co-occurrence histogram", f))?;
@@ -159,18 +194,23 @@ pub fn lobes_from_bytes(
         .into());
     }
     let k_max = ks.iter().copied().max().unwrap_or(params.k);
-    let embeddings = LobeEmbeddings {
-        cooccurrence: cooccurrence_embedding(&input.histogram, params.affinity, k_max, params.seed, &mut |f| {
-            progress("co-occurrence lobes", f)
-        })?,
-        geometry: geometry_embedding(&x, n, d, k_max, params.seed, &mut |f| progress("geometric lobes", f))?,
-    };
-    let mut reports = Vec::with_capacity(ks.len());
-    for &k in ks {
-        let params = LobeParams { k, ..params.clone() };
-        reports.push(lobes_for_k(&x, n, d, &input, &embeddings, &params, (decoder.1, cooccurrence.1), progress)?);
+    let (mut geometry, nearest) =
+        geometry_embedding(&x, n, d, k_max, params.seed, NEAREST, &mut |f| progress("geometric lobes", f))?;
+    let map = map.map(|m| LobeMap { nearest, ..m });
+    let mut reports = Vec::with_capacity(ks.len() * affinities.len());
+    for (a, &affinity) in affinities.iter().enumerate() {
+        let stage = format!("co-occurrence lobes ({})", affinity.title());
+        let cooccurrence_embedding = cooccurrence_embedding(&input.histogram, affinity, k_max, params.seed, &mut |f| {
+            progress(&stage, (a as f64 + f) / affinities.len() as f64)
+        })?;
+        let embeddings = LobeEmbeddings { cooccurrence: cooccurrence_embedding, geometry };
+        for &k in ks {
+            let params = LobeParams { k, affinity, ..params.clone() };
+            reports.push(lobes_for_k(&x, n, d, &input, &embeddings, &params, (decoder.1, cooccurrence.1), progress)?);
+        }
+        geometry = embeddings.geometry;
     }
-    Ok(reports)
+    Ok(LobesRun { reports, map })
 }
 
 /// The report for one k from precomputed embeddings.

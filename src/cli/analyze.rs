@@ -292,15 +292,18 @@ pub fn lobes(args: &super::args::LobesArgs) -> Result<(), CliError> {
     let decoder = read_file(&args.decoder)?;
     let cooccurrence = read_file(&args.cooccurrence)?;
     let path = format!("{} + {}", args.decoder.display(), args.cooccurrence.display());
-    let reports = lobes_from_bytes(
+    let run = lobes_from_bytes(
         (&decoder, &file_name(&args.decoder), args.tensor.as_deref()),
         (&cooccurrence, &file_name(&args.cooccurrence)),
+        &[affinity],
         &ks,
         &params,
+        false,
         &mut |_, _| {},
     )
     .map_err(|source| CliError::Analysis { path, source })?;
-    let rows: Vec<LobesJson> = reports
+    let rows: Vec<LobesJson> = run
+        .reports
         .into_iter()
         .map(|mut report| {
             let a = &mut report.agreement;

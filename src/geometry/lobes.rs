@@ -111,10 +111,42 @@ pub struct LobeEmbeddings {
     pub geometry: SpectralEmbedding,
 }
 
-/// The angular affinity's spectral embedding of the decoder `x` (n x d) into `dims` dimensions.
-pub fn geometry_embedding(x: &[f64], n: usize, d: usize, dims: usize, seed: u64, progress: &mut dyn FnMut(f64)) -> Result<SpectralEmbedding, GeometryError> {
+/// The angular affinity's spectral embedding of the decoder `x` (n x d) into `dims` dimensions,
+/// and each row's `nearest` most similar other rows (most similar first).
+pub fn geometry_embedding(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    dims: usize,
+    seed: u64,
+    nearest: usize,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(SpectralEmbedding, Vec<Vec<u32>>), GeometryError> {
     check_decoder(x, n, d)?;
-    spectral_embedding(angular_affinity(x, n, d), n, dims, seed, progress)
+    let a = angular_affinity(x, n, d);
+    let neighbours = most_similar(&a, n, nearest);
+    Ok((spectral_embedding(a, n, dims, seed, progress)?, neighbours))
+}
+
+/// For each row of the n x n similarity `a`, the `m` other columns of largest value, largest
+/// first (the lower index first on ties).
+pub fn most_similar(a: &[f32], n: usize, m: usize) -> Vec<Vec<u32>> {
+    let m = m.min(n.saturating_sub(1));
+    (0..n)
+        .map(|i| {
+            let row = &a[i * n..(i + 1) * n];
+            let mut best: Vec<u32> = Vec::with_capacity(m + 1);
+            for j in (0..n).filter(|&j| j != i) {
+                let better = |b: &u32| row[j] > row[*b as usize];
+                if best.len() < m || best.last().is_some_and(better) {
+                    let at = best.iter().position(better).unwrap_or(best.len());
+                    best.insert(at, j as u32);
+                    best.truncate(m);
+                }
+            }
+            best
+        })
+        .collect()
 }
 
 /// The co-occurrence affinity's spectral embedding into `dims` dimensions.
@@ -320,6 +352,13 @@ mod tests {
         assert_eq!(s.chunks, vec![2, 1]);
         assert_eq!(s.shares[0], vec![0.5, 0.5]);
         assert!(lobe_specialisation(&[(&[9], 0)], 1, &labels, 2).is_err());
+    }
+
+    #[test]
+    fn most_similar_lists_the_largest_others_in_order() {
+        let a = [1.0, 0.2, 0.9, 0.5, 0.2, 1.0, 0.1, 0.3, 0.9, 0.1, 1.0, 0.4, 0.5, 0.3, 0.4, 1.0];
+        assert_eq!(most_similar(&a, 4, 2), vec![vec![2, 3], vec![3, 0], vec![0, 3], vec![0, 2]]);
+        assert_eq!(most_similar(&a, 4, 9)[0], vec![2, 3, 1]);
     }
 
     #[test]
