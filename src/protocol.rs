@@ -6,7 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::lobes::LobesRun;
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
+use crate::geometry::affinity::Affinity;
+use crate::geometry::lobes::LobeParams;
 use crate::geometry::galaxy::GalaxyParams;
 
 /// Where the worker gets the bytes to analyse.
@@ -56,6 +59,21 @@ pub enum Request {
         tensor: Option<String>,
         params: GalaxyParams,
     },
+    /// The brain scale: lobes of a decoder and its co-occurrence data, for every affinity and k
+    /// asked (see [`crate::analysis::lobes::lobes_from_bytes`]).
+    Lobes {
+        job: u32,
+        decoder: Source,
+        cooccurrence: Source,
+        tensor: Option<String>,
+        affinities: Vec<Affinity>,
+        ks: Vec<usize>,
+        params: LobeParams,
+        /// Also compute the lobe map (PCA layout, nearest features).
+        with_map: bool,
+        /// Leave the per-feature labels out of the reports (a comparison across affinities).
+        brief: bool,
+    },
 }
 
 /// A failure, as the UI shows it.
@@ -101,6 +119,13 @@ pub enum Response {
     LayersDone {
         job: u32,
         rows: Vec<LayerRow>,
+        timings: Timings,
+        backend: String,
+    },
+    /// A lobes job finished.
+    LobesDone {
+        job: u32,
+        run: Box<LobesRun>,
         timings: Timings,
         backend: String,
     },

@@ -4,7 +4,8 @@
 //!
 //! Tolerances: histogram exact; affinities 1e-6 absolute per sampled entry and 1e-6 relative per
 //! row sum (our matrices are stored in f32); embedding eigenvalues 1e-6; spectral labels AMI >= 0.95
-//! against `SpectralClustering(affinity='precomputed', assign_labels='kmeans', random_state=42)`.
+//! against `SpectralClustering(affinity='precomputed', assign_labels='kmeans', random_state=42)`
+//! (the issue's floor; 0.99 is asserted, and every case gives scikit-learn's labels exactly).
 
 use std::path::PathBuf;
 
@@ -97,26 +98,19 @@ fn histogram_affinities_and_spectral_labels_match_sklearn() {
         if name == "phi" {
             a.iter_mut().for_each(|v| *v += 1.0);
         }
-        let params = SpectralParams { n_clusters: k, n_init: std::env::var("NINIT").map(|s| s.parse().unwrap()).unwrap_or(10), seed: 42 };
+        let params = SpectralParams { n_clusters: k, n_init: 10, seed: 42 };
         let (labels, embedding) = spectral_clustering(a, n, &params, &mut |_| {}).unwrap();
         for (got, want) in embedding.eigenvalues.iter().zip(floats(&case["eigenvalues"])) {
             assert!((got - want).abs() <= 1e-6, "{name} k={k}: eigenvalue {got} vs {want}");
         }
         let want: Vec<u32> = case["labels"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
         let ami = adjusted_mutual_info_score(&want, &labels).unwrap();
-        let x = embedding.leading(k);
-        let inertia = |l: &[u32]| {
-            let mut c = vec![0f64; k * k];
-            let mut cnt = vec![0f64; k];
-            for i in 0..n { cnt[l[i] as usize] += 1.0; for j in 0..k { c[l[i] as usize * k + j] += x[i * k + j]; } }
-            for a in 0..k { for j in 0..k { c[a * k + j] /= cnt[a].max(1.0); } }
-            (0..n).map(|i| (0..k).map(|j| (x[i * k + j] - c[l[i] as usize * k + j]).powi(2)).sum::<f64>()).sum::<f64>()
-        };
-        println!("inertia ours {} sklearn {}", inertia(&labels), inertia(&want));
         println!(
             "{name} k={k}: AMI {ami:.4} vs scikit-learn's labels ({} Lanczos steps, residual {:.1e})",
             embedding.lanczos_steps, embedding.max_residual
         );
-        assert!(ami >= 0.95, "{name} k={k}: AMI {ami} against scikit-learn's labels");
+        // The issue asks for AMI >= 0.95; with numpy's RandomState reproduced in k-means the labels
+        // are scikit-learn's own (AMI 1 on every case here), so hold them to 0.99.
+        assert!(ami >= 0.99, "{name} k={k}: AMI {ami} against scikit-learn's labels");
     }
 }

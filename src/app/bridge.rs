@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, CloudState, InspectState, RunState, SweepState};
+use super::state::{AppState, CloudState, InspectState, LobesState, RunState, SweepState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -44,6 +44,10 @@ enum JobKind {
     Sweep,
     /// The 3D view (`AppState::cloud`).
     Cloud,
+    /// The lobes page's run (`AppState::lobes`).
+    Lobes,
+    /// The lobes page's comparison of affinities (`AppState::lobe_compare`).
+    LobeCompare,
 }
 
 thread_local! {
@@ -159,6 +163,8 @@ fn handle(response: Response) {
                         }
                     }),
                     JobKind::Cloud => state.cloud.set(CloudState::Running { job, stage, fraction }),
+                    JobKind::Lobes => state.lobes.set(LobesState::Running { job, stage, fraction }),
+                    JobKind::LobeCompare => state.lobe_compare.set(LobesState::Running { job, stage, fraction }),
                     JobKind::Inspect => {}
                 }
             }
@@ -199,6 +205,17 @@ fn handle(response: Response) {
                 state.cloud.set(CloudState::Done { cloud, timings });
             }
         }
+        Response::LobesDone { job, run, timings, backend } => {
+            if current_job() == Some(job) {
+                let kind = current_kind();
+                finish_job();
+                let done = LobesState::Done { run, timings, backend };
+                match kind {
+                    JobKind::LobeCompare => state.lobe_compare.set(done),
+                    _ => state.lobes.set(done),
+                }
+            }
+        }
         Response::InspectDone { job, summary } => {
             if current_job() == Some(job) {
                 finish_job();
@@ -235,6 +252,8 @@ fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
         JobKind::Inspect => state.inspect.set(InspectState::Failed(error)),
         JobKind::Sweep => state.sweep.set(SweepState::Failed(error)),
         JobKind::Cloud => state.cloud.set(CloudState::Failed(error)),
+        JobKind::Lobes => state.lobes.set(LobesState::Failed(error)),
+        JobKind::LobeCompare => state.lobe_compare.set(LobesState::Failed(error)),
     }
 }
 
@@ -341,6 +360,20 @@ pub fn run_cloud(source: Source, file: Option<web_sys::File>, tensor: Option<Str
     state.cloud.set(CloudState::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 
+/// Runs the brain-scale analysis of a decoder and its co-occurrence data (`compare`: all five
+/// affinities across k, shown in the comparison; else the page's main run).
+pub fn run_lobes(request: impl FnOnce(u32) -> Request, compare: bool) {
+    let Some(state) = state() else { return };
+    let kind = if compare { JobKind::LobeCompare } else { JobKind::Lobes };
+    let job = submit(request, None, String::new(), kind);
+    let running = LobesState::Running { job, stage: "starting".into(), fraction: 0.0 };
+    if compare {
+        state.lobe_compare.set(running);
+    } else {
+        state.lobes.set(running);
+    }
+}
+
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
@@ -353,6 +386,8 @@ pub fn cancel() {
                 JobKind::Inspect => state.inspect.set(InspectState::Idle),
                 JobKind::Sweep => state.sweep.set(SweepState::Cancelled),
                 JobKind::Cloud => state.cloud.set(CloudState::Cancelled),
+                JobKind::Lobes => state.lobes.set(LobesState::Cancelled),
+                JobKind::LobeCompare => state.lobe_compare.set(LobesState::Cancelled),
             }
         }
     }

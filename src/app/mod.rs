@@ -6,13 +6,14 @@ mod cloud_view;
 mod data_panel;
 mod galaxy_page;
 mod layer_sweep;
+mod lobes_page;
 pub mod plots;
 mod state;
 mod status;
 
 use leptos::prelude::*;
 
-pub use state::{AppState, RunState, Selection};
+pub use state::{AppState, Page, RunState, Selection};
 
 /// Mounts the app on `<body>`.
 pub fn mount() {
@@ -35,12 +36,18 @@ pub fn App() -> impl IntoView {
                 "The Geometry of Concepts: Sparse Autoencoder Feature Structure (Li et al. 2024), computed in your browser"
             </p>
             <nav class="scales">
-                <span class="tab active">"Galaxy"</span>
+                {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes")].into_iter().map(|(page, label, id)| view! {
+                    <button class="tab" class:active=move || state.page.get() == page data-testid=id
+                        on:click=move |_| state.page.set(page)>{label}</button>
+                }).collect_view()}
             </nav>
         </header>
         <main class="layout">
             <data_panel::DataPanel />
-            <galaxy_page::GalaxyPage />
+            <div class="pages">
+                <div class:hidden=move || state.page.get() != Page::Galaxy><galaxy_page::GalaxyPage /></div>
+                <div class:hidden=move || state.page.get() != Page::Lobes><lobes_page::LobesPage /></div>
+            </div>
         </main>
     }
 }

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::analysis::lobes::LobesRun;
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
@@ -82,6 +83,24 @@ pub enum CloudState {
     Cancelled,
 }
 
+/// Which scale's page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Galaxy,
+    Lobes,
+}
+
+/// A lobes run (one affinity and k with its nulls, or the comparison of all affinities across k)
+/// as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LobesState {
+    Idle,
+    Running { job: u32, stage: String, fraction: f64 },
+    Done { run: Box<LobesRun>, timings: Timings, backend: String },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
 /// All shared signals; `Copy`, provided as context.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -95,6 +114,12 @@ pub struct AppState {
     pub sweep: RwSignal<SweepState>,
     /// The 3D view of the galaxy page.
     pub cloud: RwSignal<CloudState>,
+    /// The page shown.
+    pub page: RwSignal<Page>,
+    /// The lobes page's main run.
+    pub lobes: RwSignal<LobesState>,
+    /// The lobes page's comparison of the five affinities across k.
+    pub lobe_compare: RwSignal<LobesState>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -113,6 +138,9 @@ impl AppState {
             inspect: RwSignal::new(InspectState::Idle),
             sweep: RwSignal::new(SweepState::Idle),
             cloud: RwSignal::new(CloudState::Idle),
+            page: RwSignal::new(Page::Galaxy),
+            lobes: RwSignal::new(LobesState::Idle),
+            lobe_compare: RwSignal::new(LobesState::Idle),
             // The page computes the clustering entropy by default (the CLI does too).
             galaxy_params: RwSignal::new(GalaxyParams {
                 entropy: Some(crate::geometry::entropy::EntropyParams::default()),

@@ -236,21 +236,11 @@ fn einsum_dot(a: &[f64], b: &[f64]) -> f64 {
         for (l, slot) in acc.iter_mut().enumerate() {
             let t = i + l;
             let p = if t < n { a[t] * b[t] } else { 0.0 };
-            *slot = p + *slot;
+            *slot += p;
         }
         i += 2;
     }
     0.0 + (acc[0] + acc[1])
-}
-
-/// Dot product, left to right (the BLAS `gemm`/`gemv` products of scikit-learn, up to their
-/// CPU-dependent order).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for (x, y) in a.iter().zip(b) {
-        s += x * y;
-    }
-    s
 }
 
 /// scikit-learn's `_euclidean_dense_dense(a, b, squared=True)`: blocks of four squared
@@ -283,22 +273,11 @@ fn kmeans_plus_plus(data: &Data, k: usize, rng: &mut NumpyRandomState) -> Vec<f6
     let first = rng.choice_weighted(&p);
     drop(p);
     centres.extend_from_slice(data.row(first));
-    // `_euclidean_distances(centers[0], X, Y_norm_squared=x_squared_norms, squared=True)`:
-    // `(-2 c.x + ||c||^2) + ||x||^2`, clipped at 0.
-    let distances_to = |c: usize, out: &mut [f64]| {
-        let centre = data.row(c);
-        let cc = data.norms[c];
-        for (i, o) in out.iter_mut().enumerate() {
-            let v = (-2.0 * dot(centre, data.row(i)) + cc) + data.norms[i];
-            *o = v.max(0.0);
-        }
-    };
     let mut closest = vec![0f64; n];
-    distances_to(first, &mut closest);
+    squared_distances_to(data, &[first], &mut closest);
     let mut potential = sum_in_order(&closest);
     let mut cumulative = vec![0f64; n];
-    let mut candidate = vec![0f64; n];
-    let mut best_closest = vec![0f64; n];
+    let mut candidates = vec![0f64; trials * n];
     for _ in 1..k {
         // `random_state.uniform(size=n_local_trials) * current_pot`
         let targets: Vec<f64> = (0..trials).map(|_| rng.uniform(0.0, 1.0) * potential).collect();
@@ -309,26 +288,72 @@ fn kmeans_plus_plus(data: &Data, k: usize, rng: &mut NumpyRandomState) -> Vec<f6
         }
         // `np.searchsorted(np.cumsum(...), rand_vals)` (side='left'), clipped to n - 1.
         let ids: Vec<usize> = targets.iter().map(|&t| cumulative.partition_point(|&c| c < t).min(n - 1)).collect();
+        squared_distances_to(data, &ids, &mut candidates);
+        // `np.minimum(closest_dist_sq, distance_to_candidates)`, the potentials, and
         // `np.argmin(candidates_pot)`: the first candidate of least potential.
         let mut best: Option<(usize, f64)> = None;
-        for &id in &ids {
-            distances_to(id, &mut candidate);
-            for (c, &old) in candidate.iter_mut().zip(&closest) {
-                // np.minimum(closest_dist_sq, distance_to_candidates)
+        for (t, row) in candidates.chunks_exact_mut(n).enumerate() {
+            for (c, &old) in row.iter_mut().zip(&closest) {
                 *c = old.min(*c);
             }
-            let pot = sum_in_order(&candidate);
+            let pot = sum_in_order(row);
             if best.is_none_or(|(_, p)| pot < p) {
-                best = Some((id, pot));
-                best_closest.copy_from_slice(&candidate);
+                best = Some((t, pot));
             }
         }
-        let (chosen, pot) = best.expect("at least two trials");
-        centres.extend_from_slice(data.row(chosen));
-        std::mem::swap(&mut closest, &mut best_closest);
+        let (t, pot) = best.expect("at least two trials");
+        centres.extend_from_slice(data.row(ids[t]));
+        closest.copy_from_slice(&candidates[t * n..(t + 1) * n]);
         potential = pot;
     }
     centres
+}
+
+/// `_euclidean_distances(X[ids], X, Y_norm_squared=x_squared_norms, squared=True)`: for each
+/// `ids[t]` and row `i`, `max((-2 x_t.x_i + ||x_t||^2) + ||x_i||^2, 0)` into `out[t * n + i]`.
+fn squared_distances_to(data: &Data, ids: &[usize], out: &mut [f64]) {
+    let (n, d, m) = (data.n, data.d, ids.len());
+    // The chosen rows transposed (d x m), so that the m dot products of a row run side by side.
+    let mut transposed = vec![0f64; d * m];
+    for (t, &id) in ids.iter().enumerate() {
+        for (s, &v) in data.row(id).iter().enumerate() {
+            transposed[s * m + t] = v;
+        }
+    }
+    let mut acc = vec![0f64; m];
+    for i in 0..n {
+        dots(data.row(i), &transposed, &mut acc);
+        for (t, &id) in ids.iter().enumerate() {
+            out[t * n + i] = ((-2.0 * acc[t] + data.norms[id]) + data.norms[i]).max(0.0);
+        }
+    }
+}
+
+/// The dot products of `row` with the m columns of `transposed` (d x m), each summed left to
+/// right over the d coordinates (the BLAS products of scikit-learn, up to their CPU-dependent
+/// order); eight sums at a time run side by side in registers so that they vectorise.
+fn dots(row: &[f64], transposed: &[f64], acc: &mut [f64]) {
+    const LANES: usize = 8;
+    let m = acc.len();
+    let mut j = 0;
+    while j + LANES <= m {
+        let mut a = [0f64; LANES];
+        for (s, &v) in row.iter().enumerate() {
+            let c = &transposed[s * m + j..s * m + j + LANES];
+            for l in 0..LANES {
+                a[l] += v * c[l];
+            }
+        }
+        acc[j..j + LANES].copy_from_slice(&a);
+        j += LANES;
+    }
+    for (jj, slot) in acc.iter_mut().enumerate().skip(j) {
+        let mut a = 0.0;
+        for (s, &v) in row.iter().enumerate() {
+            a += v * transposed[s * m + jj];
+        }
+        *slot = a;
+    }
 }
 
 fn sum_in_order(v: &[f64]) -> f64 {
@@ -340,22 +365,32 @@ fn sum_in_order(v: &[f64]) -> f64 {
 }
 
 /// The E-step of `_update_chunk_dense`: each row's label is the centre of least
-/// `||c||^2 - 2 x.c` (the first on ties). With `sums`/`weights`, also accumulates the M-step sums.
+/// `||c||^2 - 2 x.c` (the first on ties). With `update`, also accumulates the M-step sums and
+/// weights.
 fn assign(data: &Data, centres: &[f64], labels: &mut [i32], mut update: Option<(&mut [f64], &mut [f64])>) {
     let d = data.d;
+    let k = centres.len() / d;
     let norms: Vec<f64> = centres.chunks_exact(d).map(|c| einsum_dot(c, c)).collect();
-    for i in 0..data.n {
+    let mut transposed = vec![0f64; d * k];
+    for (j, c) in centres.chunks_exact(d).enumerate() {
+        for (s, &v) in c.iter().enumerate() {
+            transposed[s * k + j] = v;
+        }
+    }
+    let mut acc = vec![0f64; k];
+    for (i, out) in labels.iter_mut().enumerate() {
         let row = data.row(i);
+        dots(row, &transposed, &mut acc);
         let mut label = 0;
-        let mut min = norms[0] + -2.0 * dot(row, &centres[..d]);
-        for (j, c) in centres.chunks_exact(d).enumerate().skip(1) {
-            let dist = norms[j] + -2.0 * dot(row, c);
+        let mut min = norms[0] + -2.0 * acc[0];
+        for j in 1..k {
+            let dist = norms[j] + -2.0 * acc[j];
             if dist < min {
                 min = dist;
                 label = j;
             }
         }
-        labels[i] = label as i32;
+        *out = label as i32;
         if let Some((sums, weights)) = update.as_mut() {
             weights[label] += 1.0;
             sums[label * d..(label + 1) * d].iter_mut().zip(row).for_each(|(s, v)| *s += v);
@@ -447,8 +482,8 @@ fn lloyd(data: &Data, k: usize, mut centres: Vec<f64>, max_iter: usize, tol: f64
     }
     // _inertia_dense
     let mut inertia = 0.0;
-    for i in 0..data.n {
-        let j = labels[i] as usize;
+    for (i, &j) in labels.iter().enumerate() {
+        let j = j as usize;
         inertia += euclidean_sq(data.row(i), &centres[j * d..(j + 1) * d]);
     }
     Run { labels: labels.into_iter().map(|l| l as u32).collect(), centres, inertia }

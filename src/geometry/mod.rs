@@ -24,6 +24,7 @@ pub mod knn;
 pub mod linalg;
 pub mod lobes;
 pub mod logistic;
+pub mod numpy_rng;
 pub mod pca;
 pub mod stats;
 pub mod spectral;

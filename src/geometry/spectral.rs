@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::eigvec::tridiagonal_eigenvectors;
 use super::kmeans::{kmeans, KMeansParams};
+use super::numpy_rng::sklearn_spectral_rng;
 use super::sterf::tridiagonal_eigenvalues;
 use super::stats::seeded_rng;
 use super::GeometryError;
@@ -133,12 +134,19 @@ pub fn spectral_clustering(
     Ok((labels, embedding))
 }
 
-/// k-means (k-means++, `n_init` restarts, seeded) on the first `k` dimensions of an embedding.
+/// k-means (k-means++, `n_init` restarts) on the first `k` dimensions of an embedding, with
+/// numpy's `RandomState(seed)` in the state scikit-learn's `SpectralClustering` hands to k-means
+/// (so that the labels are scikit-learn's, not merely as good). `seed` must fit in 32 bits, as
+/// numpy requires.
 pub fn cluster_embedding(embedding: &SpectralEmbedding, k: usize, n_init: usize, seed: u64) -> Result<Vec<u32>, GeometryError> {
+    let seed = u32::try_from(seed).map_err(|_| GeometryError::InvalidParameter {
+        name: "seed".into(),
+        reason: format!("{seed} does not fit in 32 bits (numpy's RandomState takes 0..=4294967295)"),
+    })?;
     let x = embedding.leading(k);
     let n = x.len() / k.max(1);
     let params = KMeansParams { n_init, ..KMeansParams::with_k(k) };
-    Ok(kmeans(&x, n, k, &params, &mut seeded_rng(seed))?.labels)
+    Ok(kmeans(&x, n, k, &params, &mut sklearn_spectral_rng(seed, n))?.labels)
 }
 
 /// Zeroes the diagonal, scales `a` to `D^-1/2 A D^-1/2` (an isolated node gets 1 on the diagonal)

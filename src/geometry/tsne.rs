@@ -27,12 +27,16 @@
 //!    iterations, gradient norm below `1e-7`) ([`optimize`]).
 //!
 //! Pure Rust, single-threaded apart from the neighbour search (which uses
-//! [`crate::compute::par`] natively and one thread on wasm32), no clock.
+//! [`crate::compute::par`] natively and one thread on wasm32), no clock. Cost: the exact
+//! neighbour search is `O(N^2 d)`; each iteration `O(N log N)` (the quadtree walks: several points
+//! adjacent in the tree are walked together, which gives exactly the sums of one walk per point).
 //!
 //! Differences from scikit-learn that remain (none changes the method): the layout, the quadtree
-//! and `P` are kept in `f64` (scikit-learn: `f32` in the gradient); the PCA initialisation is a
-//! seeded randomized subspace iteration run until its Ritz values settle (scikit-learn: a
-//! randomized SVD with 7 power iterations); so the layouts are not bit-identical, only equivalent.
+//! and `P` in the gradient are kept in `f64` (scikit-learn: `f32`), and sums run in another order;
+//! the PCA initialisation is a seeded randomized subspace iteration run until the components
+//! settle (scikit-learn: a randomized SVD with 7 power iterations); so the layouts are not
+//! bit-identical, only equivalent (tests/golden_tsne.rs compares the KL divergence and the
+//! trustworthiness). `P` itself is scikit-learn's to rounding.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -126,6 +130,35 @@ impl SparseP {
     pub fn sum(&self) -> f64 {
         self.values.iter().sum()
     }
+
+    /// Checks the structure (`indptr` of `n + 1` non-decreasing offsets ending at the entry count,
+    /// columns below `n`, finite non-negative values) and that `points` points go with it.
+    fn check(&self, points: usize) -> Result<(), GeometryError> {
+        let bad = |reason: String| {
+            Err(GeometryError::InvalidParameter {
+                name: "P".into(),
+                reason,
+            })
+        };
+        if points != self.n {
+            return bad(format!("is {0} x {0} but the layout has {points} points", self.n));
+        }
+        if self.indptr.len() != self.n + 1
+            || self.indptr.first() != Some(&0)
+            || self.indptr.windows(2).any(|w| w[0] > w[1])
+            || self.indptr.last() != Some(&self.indices.len())
+            || self.indices.len() != self.values.len()
+        {
+            return bad("the sparse row offsets do not match its entries".into());
+        }
+        if self.indices.iter().any(|&j| j as usize >= self.n) {
+            return bad("a column index is out of range".into());
+        }
+        if self.values.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return bad("a probability is negative or not finite".into());
+        }
+        Ok(())
+    }
 }
 
 /// The outcome of [`tsne`] / [`optimize`].
@@ -170,8 +203,44 @@ pub fn sklearn_squared_distance(distance: f64) -> f32 {
 /// `H_i = ln(sum_j e^{-beta d_j}) + beta sum_j d_j p_j`, all in `f64` over `f32` distances).
 ///
 /// `sq_distances`: `n x k` row-major squared distances. Returns `n x k` row-major probabilities
-/// (each row sums to 1). The perplexity is rounded to `f32` first, as scikit-learn does.
-pub fn binary_search_perplexity(sq_distances: &[f32], n: usize, k: usize, perplexity: f64) -> Vec<f64> {
+/// (each row sums to 1). The perplexity is rounded to `f32` first, as scikit-learn does. Errors:
+/// a length other than `n k`, a non-positive or non-finite perplexity (`InvalidParameter`), a
+/// negative or non-finite distance (`NonFinite`, `InvalidParameter`).
+pub fn binary_search_perplexity(
+    sq_distances: &[f32],
+    n: usize,
+    k: usize,
+    perplexity: f64,
+) -> Result<Vec<f64>, GeometryError> {
+    if n.checked_mul(k) != Some(sq_distances.len()) {
+        return Err(GeometryError::InvalidParameter {
+            name: "squared distances".into(),
+            reason: format!("{} values do not form {n} rows of {k}", sq_distances.len()),
+        });
+    }
+    if !(perplexity.is_finite() && perplexity > 0.0) {
+        return Err(GeometryError::InvalidParameter {
+            name: "perplexity".into(),
+            reason: format!("must be a positive number, got {perplexity}"),
+        });
+    }
+    if let Some(pos) = sq_distances.iter().position(|v| !v.is_finite()) {
+        return Err(GeometryError::NonFinite {
+            row: pos / k,
+            col: pos % k,
+        });
+    }
+    if sq_distances.iter().any(|&v| v < 0.0) {
+        return Err(GeometryError::InvalidParameter {
+            name: "squared distances".into(),
+            reason: "must not be negative".into(),
+        });
+    }
+    Ok(binary_search(sq_distances, n, k, perplexity))
+}
+
+/// [`binary_search_perplexity`] without the checks.
+fn binary_search(sq_distances: &[f32], n: usize, k: usize, perplexity: f64) -> Vec<f64> {
     const N_STEPS: usize = 100;
     let tolerance = 1e-5f32 as f64;
     let epsilon_dbl = 1e-8f32 as f64;
@@ -205,10 +274,18 @@ pub fn binary_search_perplexity(sq_distances: &[f32], n: usize, k: usize, perple
             }
             if diff > 0.0 {
                 beta_min = beta;
-                beta = if beta_max == f64::INFINITY { beta * 2.0 } else { (beta + beta_max) / 2.0 };
+                beta = if beta_max == f64::INFINITY {
+                    beta * 2.0
+                } else {
+                    (beta + beta_max) / 2.0
+                };
             } else {
                 beta_max = beta;
-                beta = if beta_min == f64::NEG_INFINITY { beta / 2.0 } else { (beta + beta_min) / 2.0 };
+                beta = if beta_min == f64::NEG_INFINITY {
+                    beta / 2.0
+                } else {
+                    (beta + beta_min) / 2.0
+                };
             }
         }
     }
@@ -239,11 +316,12 @@ pub fn joint_probabilities_nn(lists: &NeighbourLists, perplexity: f64) -> Sparse
             sq[i * k + t] = s;
         }
     }
-    let cond = binary_search_perplexity(&sq, n, k, perplexity);
+    let cond = binary_search(&sq, n, k, perplexity);
     symmetrize(n, k, &cols, &cond)
 }
 
-/// `(P + P^T) / sum`, for `P` given as `n` rows of `k` (column, value) pairs.
+/// `(P + P^T) / sum`, for `P` given as `n` rows of `k` (column, value) pairs; entries that add up
+/// to zero are not stored.
 fn symmetrize(n: usize, k: usize, cols: &[u32], vals: &[f64]) -> SparseP {
     let mut counts = vec![k; n];
     for &j in cols {
@@ -280,8 +358,11 @@ fn symmetrize(n: usize, k: usize, cols: &[u32], vals: &[f64]) -> SparseP {
                 v += row[t].1;
                 t += 1;
             }
-            indices.push(j);
-            values.push(v);
+            // scipy's sparse addition does not store zeros (rows whose far neighbours underflow).
+            if v != 0.0 {
+                indices.push(j);
+                values.push(v);
+            }
         }
         indptr.push(indices.len());
     }
@@ -648,8 +729,7 @@ fn scale_init(mut y: Vec<[f64; 2]>) -> Result<Vec<[f64; 2]>, GeometryError> {
     let std = (y.iter().map(|p| (p[0] - mean) * (p[0] - mean)).sum::<f64>() / n).sqrt();
     if !(std.is_finite() && std > 0.0) {
         return Err(GeometryError::DegenerateCloud {
-            reason: "all points are identical, so the PCA initialisation of t-SNE has no spread"
-                .into(),
+            reason: "all points are identical, so the PCA initialisation of t-SNE has no spread".into(),
         });
     }
     let f = 1e-4 / std;
@@ -673,7 +753,10 @@ struct BuildCell {
     max: [f64; 2],
     center: [f64; 2],
     squared_max_width: f64,
+    /// A leaf's point (the first inserted, if it holds duplicates).
     barycenter: [f64; 2],
+    /// An inner cell's coordinate sums (its centre of mass is `sum / size`).
+    sum: [f64; 2],
     size: u32,
     children: [u32; 4],
     is_leaf: bool,
@@ -726,13 +809,13 @@ impl Workspace {
             center: [0.0; 2],
             squared_max_width: 0.0,
             barycenter: [0.0; 2],
+            sum: [0.0; 2],
             size: 0,
             children: [NONE; 4],
             is_leaf: true,
             point: NONE,
         };
-        for a in 0..2 {
-            let m = hi[a];
+        for (a, &m) in hi.iter().enumerate() {
             root.max[a] = (m * (1.0 + 1e-3 * sign(m))).max(m + 1e-3);
             root.center[a] = (root.max[a] + root.min[a]) / 2.0;
             let w = root.max[a] - root.min[a];
@@ -791,10 +874,20 @@ impl Workspace {
         self.nodes.clear();
         self.nodes.extend(order.iter().enumerate().map(|(t, &c)| {
             let cell = &cells[c as usize];
+            let [x, y] = if cell.is_leaf {
+                cell.barycenter
+            } else {
+                let size = cell.size as f64;
+                [cell.sum[0] / size, cell.sum[1] / size]
+            };
             Node {
-                x: cell.barycenter[0],
-                y: cell.barycenter[1],
-                w2: if cell.is_leaf { -1.0 } else { cell.squared_max_width },
+                x,
+                y,
+                w2: if cell.is_leaf {
+                    -1.0
+                } else {
+                    cell.squared_max_width
+                },
                 size: cell.size as f64,
                 skip: t as u32 + subtree[c as usize],
             }
@@ -813,10 +906,9 @@ impl Workspace {
                 return;
             }
             if !cell.is_leaf {
-                let np = cell.size as f64;
-                for a in 0..2 {
-                    cell.barycenter[a] = (np * cell.barycenter[a] + p[a]) / (np + 1.0);
-                }
+                // scikit-learn updates the mean, (n b + p) / (n + 1); the sums give the same.
+                cell.sum[0] += p[0];
+                cell.sum[1] += p[1];
                 cell.size += 1;
                 let q = quadrant(&p, &cell.center);
                 let ch = cell.children[q];
@@ -834,8 +926,10 @@ impl Workspace {
                 self.duplicates.push(index);
                 return;
             }
-            // Split: move the leaf's point(s) into a child, then insert again here.
+            // Split: move the leaf's point(s) into a child (as `size` copies of the first), then
+            // insert again here.
             let (b, i, s) = (cell.barycenter, cell.point, cell.size);
+            cell.sum = [b[0] * s as f64, b[1] * s as f64];
             self.new_child(c, b, i, s);
         }
     }
@@ -853,13 +947,14 @@ impl Workspace {
             center: [0.0; 2],
             squared_max_width: 0.0,
             barycenter: p,
+            sum: [0.0; 2],
             size,
             children: [NONE; 4],
             is_leaf: true,
             point: index,
         };
-        for a in 0..2 {
-            if p[a] >= par.center[a] {
+        for (a, &pa) in p.iter().enumerate() {
+            if pa >= par.center[a] {
                 child.min[a] = par.center[a];
                 child.max[a] = par.max[a];
             } else {
@@ -991,10 +1086,7 @@ impl Workspace {
                     fy += m * dy;
                 }
             }
-            grad[i] = [
-                4.0 * (fx - neg[i][0] / sum_q),
-                4.0 * (fy - neg[i][1] / sum_q),
-            ];
+            grad[i] = [4.0 * (fx - neg[i][0] / sum_q), 4.0 * (fy - neg[i][1] / sum_q)];
         }
         self.neg = neg;
         self.sums = sums;
@@ -1007,7 +1099,7 @@ impl Workspace {
 }
 
 /// Points walked through the quadtree together (see `Workspace::repulsion`).
-const GROUP: usize = 4;
+const GROUP: usize = 8;
 
 fn sign(v: f64) -> f64 {
     if v > 0.0 {
@@ -1030,19 +1122,60 @@ fn quadrant(p: &[f64; 2], center: &[f64; 2]) -> usize {
 /// `w_ij = (1 + |y_i - y_j|^2)^-1`, the attractive sum over the stored `p_ij`, the repulsive sum and
 /// `Z = sum_{i != j} w_ij` over the quadtree with angle `theta` (0 = exact). The error is
 /// `sum_ij p'_ij ln(max(p'_ij, tiny) / max(w_ij / Z, tiny))` over the stored entries (`tiny` the
-/// smallest normal `f32`). Returns `(error, gradient)`.
-pub fn kl_gradient_bh(y: &[[f64; 2]], p: &SparseP, p_scale: f64, angle: f64) -> (f64, Vec<[f64; 2]>) {
+/// smallest normal `f32`). Returns `(error, gradient)`; errors: `P` not for `y.len()` points or
+/// malformed, an angle outside `[0, 1]` or a non-finite `p_scale` (`InvalidParameter`), a
+/// non-finite coordinate (`NonFinite`).
+pub fn kl_gradient_bh(
+    y: &[[f64; 2]],
+    p: &SparseP,
+    p_scale: f64,
+    angle: f64,
+) -> Result<(f64, Vec<[f64; 2]>), GeometryError> {
+    check_gradient_input(y, p, p_scale)?;
+    if !(0.0..=1.0).contains(&angle) {
+        return Err(GeometryError::InvalidParameter {
+            name: "angle".into(),
+            reason: format!("must be between 0 and 1, got {angle}"),
+        });
+    }
     let mut ws = Workspace::default();
     let mut grad = vec![[0.0; 2]; y.len()];
     let e = ws.gradient(y, p, p_scale, angle, true, &mut grad);
-    (e, grad)
+    Ok((e, grad))
+}
+
+fn check_gradient_input(y: &[[f64; 2]], p: &SparseP, p_scale: f64) -> Result<(), GeometryError> {
+    p.check(y.len())?;
+    if !p_scale.is_finite() {
+        return Err(GeometryError::InvalidParameter {
+            name: "P scale".into(),
+            reason: format!("must be finite, got {p_scale}"),
+        });
+    }
+    check_layout(y)
+}
+
+fn check_layout(y: &[[f64; 2]]) -> Result<(), GeometryError> {
+    match y
+        .iter()
+        .enumerate()
+        .find_map(|(r, v)| v.iter().position(|c| !c.is_finite()).map(|c| (r, c)))
+    {
+        Some((row, col)) => Err(GeometryError::NonFinite { row, col }),
+        None => Ok(()),
+    }
 }
 
 /// The exact `O(N^2)` gradient and KL divergence (scikit-learn's `_kl_divergence`, for a sparse
 /// `P' = p_scale P`): `q_ij = w_ij / Z`, `Z = sum_{i != j} w_ij`,
 /// `dC/dy_i = 4 sum_j (p'_ij - q_ij) w_ij (y_i - y_j)`, `C = sum_ij p'_ij ln(p'_ij / q_ij)` over the
-/// stored entries. For tests and small `N`.
-pub fn kl_gradient_exact(y: &[[f64; 2]], p: &SparseP, p_scale: f64) -> (f64, Vec<[f64; 2]>) {
+/// stored entries. For tests and small `N`. Errors as [`kl_gradient_bh`].
+pub fn kl_gradient_exact(
+    y: &[[f64; 2]],
+    p: &SparseP,
+    p_scale: f64,
+) -> Result<(f64, Vec<[f64; 2]>), GeometryError> {
+    check_gradient_input(y, p, p_scale)?;
     let n = y.len();
     let w = |i: usize, j: usize| {
         let dx = y[i][0] - y[j][0];
@@ -1082,7 +1215,7 @@ pub fn kl_gradient_exact(y: &[[f64; 2]], p: &SparseP, p_scale: f64) -> (f64, Vec
         }
         grad[i] = [4.0 * gx, 4.0 * gy];
     }
-    (error, grad)
+    Ok((error, grad))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1119,24 +1252,8 @@ pub fn optimize(
 ) -> Result<TsneResult, GeometryError> {
     let n = p.n;
     check_params(params, n)?;
-    if init.len() != n || p.indptr.len() != n + 1 {
-        return Err(GeometryError::InvalidParameter {
-            name: "init".into(),
-            reason: format!(
-                "has {} points but P is {} x {}",
-                init.len(),
-                n,
-                n
-            ),
-        });
-    }
-    if let Some((row, col)) = init
-        .iter()
-        .enumerate()
-        .find_map(|(r, v)| v.iter().position(|c| !c.is_finite()).map(|c| (r, c)))
-    {
-        return Err(GeometryError::NonFinite { row, col });
-    }
+    p.check(init.len())?;
+    check_layout(&init)?;
     let lr = learning_rate(params, n);
     let mut y = init;
     let mut ws = Workspace::default();
@@ -1167,12 +1284,13 @@ pub fn optimize(
         let mut best_iter = it;
         let mut i = it;
         while i < max_iter {
-            let check = (i + 1) % N_ITER_CHECK == 0;
+            let check = (i + 1).is_multiple_of(N_ITER_CHECK);
             let compute_error = check || i + 1 == max_iter;
             let error = ws.gradient(&y, p, scale, params.angle, compute_error, &mut grad);
             last_error = error;
             last_error_final = phase == 1 && compute_error;
             let mut norm2 = 0.0;
+            let mut finite = true;
             for t in 0..n {
                 for a in 0..2 {
                     let g = grad[t][a];
@@ -1189,9 +1307,19 @@ pub fn optimize(
                     norm2 += g * g;
                     update[t][a] = momentum * update[t][a] - lr * g;
                     y[t][a] += update[t][a];
+                    finite &= y[t][a].is_finite();
                 }
             }
             steps += 1;
+            if !finite {
+                return Err(GeometryError::InvalidParameter {
+                    name: "learning rate".into(),
+                    reason: format!(
+                        "the optimisation diverged at iteration {steps} (a coordinate became \
+                         infinite or NaN); lower the learning rate ({lr})"
+                    ),
+                });
+            }
             let mut stop_phase = false;
             if check {
                 if error < best_error {
@@ -1204,7 +1332,8 @@ pub fn optimize(
                     stop_phase = true;
                 }
             }
-            if steps % PROGRESS_EVERY == 0 && !progress(steps as f64 / total) {
+            let last = phase == 1 && i + 1 == max_iter;
+            if steps.is_multiple_of(PROGRESS_EVERY) && !last && !progress(steps as f64 / total) {
                 stopped = true;
                 break 'phases;
             }
@@ -1323,7 +1452,7 @@ fn check_params(params: &TsneParams, n: usize) -> Result<(), GeometryError> {
             ),
         );
     }
-    if !(params.min_grad_norm >= 0.0) {
+    if params.min_grad_norm.is_nan() || params.min_grad_norm < 0.0 {
         return bad(
             "minimum gradient norm",
             format!("must be non-negative, got {}", params.min_grad_norm),
@@ -1443,8 +1572,12 @@ mod tests {
             let k = neighbour_count(n, perplexity);
             assert_eq!(k, (3.0 * perplexity + 1.0) as usize);
             let lists = neighbour_lists(&x, n, d, k, &mut |_| {});
-            let sq: Vec<f32> = lists.distance.iter().map(|&v| sklearn_squared_distance(v)).collect();
-            let p = binary_search_perplexity(&sq, n, k, perplexity);
+            let sq: Vec<f32> = lists
+                .distance
+                .iter()
+                .map(|&v| sklearn_squared_distance(v))
+                .collect();
+            let p = binary_search_perplexity(&sq, n, k, perplexity).unwrap();
             for i in 0..n {
                 let row = &p[i * k..(i + 1) * k];
                 assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12, "row {i}");
@@ -1477,8 +1610,12 @@ mod tests {
         }
         // P_ij = (p_{j|i} + p_{i|j}) / 2n: rows of the conditional sum to 1.
         let lists = neighbour_lists(&x, n, d, k, &mut |_| {});
-        let sq: Vec<f32> = lists.distance.iter().map(|&v| sklearn_squared_distance(v)).collect();
-        let cond = binary_search_perplexity(&sq, n, k, 20.0);
+        let sq: Vec<f32> = lists
+            .distance
+            .iter()
+            .map(|&v| sklearn_squared_distance(v))
+            .collect();
+        let cond = binary_search_perplexity(&sq, n, k, 20.0).unwrap();
         let (i, t) = (7, 3);
         let j = lists.indices(i)[t] as usize;
         let mut want = cond[i * k + t];
@@ -1501,9 +1638,12 @@ mod tests {
             .map(|_| [rng.random_range(-5.0..5.0), rng.random_range(-5.0..5.0)])
             .collect();
         for scale in [1.0, 12.0] {
-            let (e_exact, g_exact) = kl_gradient_exact(&y, &p, scale);
-            let (e_bh, g_bh) = kl_gradient_bh(&y, &p, scale, 0.0);
-            let norm = g_exact.iter().map(|g| g[0].abs().max(g[1].abs())).fold(0.0, f64::max);
+            let (e_exact, g_exact) = kl_gradient_exact(&y, &p, scale).unwrap();
+            let (e_bh, g_bh) = kl_gradient_bh(&y, &p, scale, 0.0).unwrap();
+            let norm = g_exact
+                .iter()
+                .map(|g| g[0].abs().max(g[1].abs()))
+                .fold(0.0, f64::max);
             for (a, b) in g_exact.iter().zip(&g_bh) {
                 for c in 0..2 {
                     assert!((a[c] - b[c]).abs() <= 1e-10 * norm, "{a:?} vs {b:?}");
@@ -1511,14 +1651,18 @@ mod tests {
             }
             assert!((e_exact - e_bh).abs() <= 1e-10 * e_exact.abs());
             // With angle 0.5 the approximation is close but not exact.
-            let (e_half, g_half) = kl_gradient_bh(&y, &p, scale, 0.5);
+            let (e_half, g_half) = kl_gradient_bh(&y, &p, scale, 0.5).unwrap();
             let err: f64 = g_exact
                 .iter()
                 .zip(&g_half)
                 .map(|(a, b)| (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            let tot: f64 = g_exact.iter().map(|a| a[0] * a[0] + a[1] * a[1]).sum::<f64>().sqrt();
+            let tot: f64 = g_exact
+                .iter()
+                .map(|a| a[0] * a[0] + a[1] * a[1])
+                .sum::<f64>()
+                .sqrt();
             assert!(err < 0.05 * tot, "relative BH error {}", err / tot);
             assert!((e_half - e_exact).abs() < 0.05 * e_exact.abs());
         }
@@ -1533,15 +1677,83 @@ mod tests {
         let y: Vec<[f64; 2]> = (0..n)
             .map(|_| [rng.random_range(-2.0..2.0), rng.random_range(-2.0..2.0)])
             .collect();
-        let (_, g) = kl_gradient_exact(&y, &p, 1.0);
+        let (_, g) = kl_gradient_exact(&y, &p, 1.0).unwrap();
         let h = 1e-6;
         for (i, c) in [(0, 0), (5, 1), (17, 0), (39, 1)] {
             let mut yp = y.clone();
             yp[i][c] += h;
             let mut ym = y.clone();
             ym[i][c] -= h;
-            let fd = (kl_gradient_exact(&yp, &p, 1.0).0 - kl_gradient_exact(&ym, &p, 1.0).0) / (2.0 * h);
-            assert!((fd - g[i][c]).abs() < 1e-6 * g[i][c].abs().max(1e-3), "{fd} vs {}", g[i][c]);
+            let fd = (kl_gradient_exact(&yp, &p, 1.0).unwrap().0
+                - kl_gradient_exact(&ym, &p, 1.0).unwrap().0)
+                / (2.0 * h);
+            assert!(
+                (fd - g[i][c]).abs() < 1e-6 * g[i][c].abs().max(1e-3),
+                "{fd} vs {}",
+                g[i][c]
+            );
+        }
+    }
+
+    /// scikit-learn's recursive `summarize` for one point over the build cells.
+    fn summarize(ws: &Workspace, c: usize, p: [f64; 2], theta2: f64, acc: &mut (f64, f64, f64)) {
+        let cell = &ws.cells[c];
+        let b = if cell.is_leaf {
+            cell.barycenter
+        } else {
+            [cell.sum[0] / cell.size as f64, cell.sum[1] / cell.size as f64]
+        };
+        let (dx, dy) = (p[0] - b[0], p[1] - b[1]);
+        let d2 = dx * dx + dy * dy;
+        if cell.is_leaf && dx.abs() <= QT_EPSILON && dy.abs() <= QT_EPSILON {
+            return;
+        }
+        if cell.is_leaf || cell.squared_max_width < theta2 * d2 {
+            let q = 1.0 / (1.0 + d2);
+            let size = cell.size as f64;
+            acc.0 += size * q;
+            let m = size * q * q;
+            acc.1 += m * dx;
+            acc.2 += m * dy;
+            return;
+        }
+        for &ch in &cell.children {
+            if ch != NONE {
+                summarize(ws, ch as usize, p, theta2, acc);
+            }
+        }
+    }
+
+    #[test]
+    fn grouped_walk_equals_one_walk_per_point() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let mut y: Vec<[f64; 2]> = (0..700)
+            .map(|i| {
+                let c = (i % 3) as f64 * 10.0;
+                [c + rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0) - c]
+            })
+            .collect();
+        y[10] = y[20];
+        y[30] = [y[40][0] + 1e-7, y[40][1]];
+        let mut ws = Workspace::default();
+        ws.build(&y);
+        assert_eq!(ws.point_order.len(), y.len());
+        let mut sorted = ws.point_order.clone();
+        sorted.sort_unstable();
+        assert!(sorted.iter().enumerate().all(|(i, &p)| p as usize == i));
+        for angle in [0.0, 0.3, 0.5, 1.0] {
+            let mut sums = vec![0.0; y.len()];
+            let mut neg = vec![[0.0; 2]; y.len()];
+            ws.repulsion(&y, angle * angle, &mut sums, &mut neg);
+            for (i, &p) in y.iter().enumerate() {
+                let mut acc = (0.0, 0.0, 0.0);
+                summarize(&ws, 0, p, angle * angle, &mut acc);
+                assert_eq!(
+                    (sums[i], neg[i]),
+                    (acc.0, [acc.1, acc.2]),
+                    "point {i}, angle {angle}"
+                );
+            }
         }
     }
 
@@ -1555,7 +1767,7 @@ mod tests {
         let mut y: Vec<[f64; 2]> = (0..n).map(|i| [i as f64 * 0.1, (i % 3) as f64]).collect();
         y[4] = y[3];
         y[5] = y[3];
-        let (e, g) = kl_gradient_bh(&y, &p, 1.0, 0.5);
+        let (e, g) = kl_gradient_bh(&y, &p, 1.0, 0.5).unwrap();
         assert!(e.is_finite() && g.iter().all(|v| v[0].is_finite() && v[1].is_finite()));
         let mut ws = Workspace::default();
         ws.build(&y);
@@ -1599,7 +1811,9 @@ mod tests {
         let exact: Vec<Vec<f64>> = (0..2)
             .map(|c| {
                 let col: Vec<f64> = (0..d).map(|i| v[i * d + c]).collect();
-                let big = col.iter().fold(0.0f64, |m, &a| if a.abs() > m.abs() { a } else { m });
+                let big = col
+                    .iter()
+                    .fold(0.0f64, |m, &a| if a.abs() > m.abs() { a } else { m });
                 (0..n)
                     .map(|r| big.signum() * (0..d).map(|i| (x[r * d + i] - mean[i]) * col[i]).sum::<f64>())
                     .collect()
@@ -1609,7 +1823,11 @@ mod tests {
         for c in 0..2 {
             for r in 0..n {
                 let want = exact[c][r] / s0 * 1e-4;
-                assert!((y[r][c] - want).abs() < 1e-9 * 1e-4, "row {r} comp {c}: {} vs {want}", y[r][c]);
+                assert!(
+                    (y[r][c] - want).abs() < 1e-9 * 1e-4,
+                    "row {r} comp {c}: {} vs {want}",
+                    y[r][c]
+                );
             }
         }
         // Deterministic; another seed gives the same init up to rounding.
@@ -1638,7 +1856,12 @@ mod tests {
         for i in 0..n {
             let mut d: Vec<(f64, usize)> = (0..n)
                 .filter(|&j| j != i)
-                .map(|j| ((y[i][0] - y[j][0]).powi(2) + (y[i][1] - y[j][1]).powi(2), labels[j]))
+                .map(|j| {
+                    (
+                        (y[i][0] - y[j][0]).powi(2) + (y[i][1] - y[j][1]).powi(2),
+                        labels[j],
+                    )
+                })
                 .collect();
             d.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut votes = [0usize; 8];
@@ -1679,9 +1902,15 @@ mod tests {
         assert!(fractions.len() >= r.iterations / PROGRESS_EVERY);
         // Between-cluster distances dwarf within-cluster spread.
         let centroid = |c: usize| {
-            let pts: Vec<_> = (0..n).filter(|&i| labels[i] == c).map(|i| r.embedding[i]).collect();
+            let pts: Vec<_> = (0..n)
+                .filter(|&i| labels[i] == c)
+                .map(|i| r.embedding[i])
+                .collect();
             let m = pts.len() as f64;
-            [pts.iter().map(|p| p[0]).sum::<f64>() / m, pts.iter().map(|p| p[1]).sum::<f64>() / m]
+            [
+                pts.iter().map(|p| p[0]).sum::<f64>() / m,
+                pts.iter().map(|p| p[1]).sum::<f64>() / m,
+            ]
         };
         let (c0, c1) = (centroid(0), centroid(1));
         let between = ((c0[0] - c1[0]).powi(2) + (c0[1] - c1[1]).powi(2)).sqrt();
@@ -1712,8 +1941,57 @@ mod tests {
         // The reported KL equals the exact KL at... the layout before the last step; close to the
         // exact KL of the final layout.
         let p = input_similarities(&pca_reduce(&x, n, 30, 5, 0).unwrap(), n, 5, 10.0, &mut |_| {}).unwrap();
-        let (exact, _) = kl_gradient_exact(&r.embedding, &p, 1.0);
-        assert!((exact - r.kl_divergence).abs() < 0.01 * exact, "{exact} vs {}", r.kl_divergence);
+        let (exact, _) = kl_gradient_exact(&r.embedding, &p, 1.0).unwrap();
+        assert!(
+            (exact - r.kl_divergence).abs() < 0.01 * exact,
+            "{exact} vs {}",
+            r.kl_divergence
+        );
+    }
+
+    #[test]
+    fn optimizer_follows_sklearn_gradient_descent() {
+        // scikit-learn's _gradient_descent written out: two phases, each from zero update and
+        // unit gains; gains +0.2 when the update and the gradient disagree in sign, else x0.8.
+        let (n, d) = (60, 5);
+        let x = gaussian(n, d, 13);
+        let p = input_similarities(&x, n, d, 10.0, &mut |_| {}).unwrap();
+        let init = pca_init(&x, n, d, 0).unwrap();
+        let params = TsneParams {
+            perplexity: 10.0,
+            exaggeration_iter: 3,
+            max_iter: 7,
+            learning_rate: Some(100.0),
+            ..TsneParams::default()
+        };
+        let r = optimize(&p, init.clone(), &params, &mut |_| true).unwrap();
+        let mut y = init;
+        let mut kl = f64::NAN;
+        for (scale, momentum, steps) in [(12.0, 0.5, 3), (1.0, 0.8, 4)] {
+            let mut update = vec![[0.0f64; 2]; n];
+            let mut gains = vec![[1.0f64; 2]; n];
+            for _ in 0..steps {
+                let (e, g) = kl_gradient_bh(&y, &p, scale, 0.5).unwrap();
+                kl = e;
+                for i in 0..n {
+                    for a in 0..2 {
+                        gains[i][a] = if update[i][a] * g[i][a] < 0.0 {
+                            gains[i][a] + 0.2
+                        } else {
+                            (gains[i][a] * 0.8).max(0.01)
+                        };
+                        update[i][a] = momentum * update[i][a] - 100.0 * gains[i][a] * g[i][a];
+                        y[i][a] += update[i][a];
+                    }
+                }
+            }
+        }
+        // Equal up to rounding (the gradient without the error is computed in another order).
+        assert_eq!(r.iterations, 7);
+        for (a, b) in r.embedding.iter().zip(&y) {
+            assert!((a[0] - b[0]).abs() < 1e-12 * 10.0 && (a[1] - b[1]).abs() < 1e-12 * 10.0);
+        }
+        assert!((r.kl_divergence - kl).abs() < 1e-12 * kl);
     }
 
     #[test]
@@ -1757,26 +2035,60 @@ mod tests {
         ));
         // Perplexity >= n, <= 0, NaN.
         for perplexity in [50.0, 60.0, 0.0, -1.0, f64::NAN] {
-            let p = TsneParams { perplexity, ..ok.clone() };
+            let p = TsneParams {
+                perplexity,
+                ..ok.clone()
+            };
             assert_eq!(kind(run(&x, 50, 3, &p)), "invalid-parameter", "{perplexity}");
         }
         // Non-finite input.
         let mut bad = x.clone();
         bad[3 * 3 + 2] = f64::NAN;
-        assert_eq!(run(&bad, 50, 3, &ok).unwrap_err(), GeometryError::NonFinite { row: 3, col: 2 });
+        assert_eq!(
+            run(&bad, 50, 3, &ok).unwrap_err(),
+            GeometryError::NonFinite { row: 3, col: 2 }
+        );
         // Shape, angle, iterations, learning rate, exaggeration, pca_dims.
         assert_eq!(kind(run(&x, 49, 3, &ok)), "invalid-parameter");
         assert_eq!(kind(run(&[], 10, 0, &ok)), "invalid-parameter");
         for p in [
-            TsneParams { angle: 1.5, ..ok.clone() },
-            TsneParams { angle: -0.1, ..ok.clone() },
-            TsneParams { max_iter: 100, ..ok.clone() },
-            TsneParams { max_iter: 0, exaggeration_iter: 0, ..ok.clone() },
-            TsneParams { learning_rate: Some(0.0), ..ok.clone() },
-            TsneParams { learning_rate: Some(f64::INFINITY), ..ok.clone() },
-            TsneParams { early_exaggeration: 0.5, ..ok.clone() },
-            TsneParams { pca_dims: Some(1), ..ok.clone() },
-            TsneParams { pca_dims: Some(4), ..ok.clone() },
+            TsneParams {
+                angle: 1.5,
+                ..ok.clone()
+            },
+            TsneParams {
+                angle: -0.1,
+                ..ok.clone()
+            },
+            TsneParams {
+                max_iter: 100,
+                ..ok.clone()
+            },
+            TsneParams {
+                max_iter: 0,
+                exaggeration_iter: 0,
+                ..ok.clone()
+            },
+            TsneParams {
+                learning_rate: Some(0.0),
+                ..ok.clone()
+            },
+            TsneParams {
+                learning_rate: Some(f64::INFINITY),
+                ..ok.clone()
+            },
+            TsneParams {
+                early_exaggeration: 0.5,
+                ..ok.clone()
+            },
+            TsneParams {
+                pca_dims: Some(1),
+                ..ok.clone()
+            },
+            TsneParams {
+                pca_dims: Some(4),
+                ..ok.clone()
+            },
         ] {
             assert_eq!(kind(run(&x, 50, 3, &p)), "invalid-parameter", "{p:?}");
         }
@@ -1784,13 +2096,36 @@ mod tests {
         let same = vec![1.5; 40 * 3];
         assert_eq!(kind(run(&same, 40, 3, &ok)), "degenerate-cloud");
         // Four points work (k = 3).
-        let four = TsneParams { perplexity: 2.0, ..ok.clone() };
+        let four = TsneParams {
+            perplexity: 2.0,
+            ..ok.clone()
+        };
         let r = run(&x[..12], 4, 3, &four).unwrap();
         assert!(r.embedding.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
-        // optimize checks its init.
+        // The lower-level functions check their input too.
+        assert!(binary_search_perplexity(&[1.0; 5], 2, 3, 5.0).is_err());
+        assert!(binary_search_perplexity(&[1.0; 6], 2, 3, 0.0).is_err());
+        assert!(binary_search_perplexity(&[1.0, f32::NAN, 1.0], 1, 3, 2.0).is_err());
+        assert!(binary_search_perplexity(&[1.0, -1.0, 1.0], 1, 3, 2.0).is_err());
         let p = input_similarities(&x, 50, 3, 5.0, &mut |_| {}).unwrap();
+        let y = vec![[0.5, 0.25]; 50];
+        assert!(kl_gradient_bh(&y[..49], &p, 1.0, 0.5).is_err());
+        assert!(kl_gradient_bh(&y, &p, 1.0, 2.0).is_err());
+        assert!(kl_gradient_exact(&y, &p, f64::NAN).is_err());
+        let mut broken = p.clone();
+        broken.indices[0] = 50;
+        assert!(kl_gradient_exact(&y, &broken, 1.0).is_err());
+        let mut y_nan = y.clone();
+        y_nan[7][1] = f64::INFINITY;
         assert_eq!(
-            optimize(&p, vec![[0.0; 2]; 49], &ok, &mut |_| true).unwrap_err().kind(),
+            kl_gradient_bh(&y_nan, &p, 1.0, 0.5).unwrap_err(),
+            GeometryError::NonFinite { row: 7, col: 1 }
+        );
+        // optimize checks its init.
+        assert_eq!(
+            optimize(&p, vec![[0.0; 2]; 49], &ok, &mut |_| true)
+                .unwrap_err()
+                .kind(),
             "invalid-parameter"
         );
     }

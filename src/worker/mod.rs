@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use crate::analysis::lobes::lobes_from_bytes;
 use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
 
@@ -156,6 +157,41 @@ async fn handle(data: JsValue) {
             post(&match result {
                 Ok((cloud, timings)) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
                 Err(error) => Response::Failed { job, error },
+            });
+        }
+        Request::Lobes { job, decoder, cooccurrence, tensor, affinities, ks, params, with_map, brief } => {
+            let mut progress = ProgressPoster::new(job);
+            let t0 = js_sys::Date::now();
+            let decoder_bytes = match load::bytes(&decoder, &data, &mut progress).await {
+                Ok(b) => b,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let cooccurrence_bytes = match load::bytes(&cooccurrence, &data, &mut progress).await {
+                Ok(b) => b,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let t1 = js_sys::Date::now();
+            let result = lobes_from_bytes(
+                (&decoder_bytes, decoder.name(), tensor.as_deref()),
+                (&cooccurrence_bytes, cooccurrence.name()),
+                &affinities,
+                &ks,
+                &params,
+                with_map,
+                &mut |stage, fraction| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction),
+            );
+            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            post(&match result {
+                Ok(mut run) => {
+                    if brief {
+                        for r in &mut run.reports {
+                            r.agreement.labels_cooccurrence.clear();
+                            r.agreement.labels_geometry.clear();
+                        }
+                    }
+                    Response::LobesDone { job, run: Box::new(run), timings, backend: "CPU (wasm)".into() }
+                }
+                Err(e) => failed(job, &e),
             });
         }
         Request::Inspect { job, source } => {

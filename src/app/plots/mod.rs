@@ -3,3 +3,5 @@
 pub mod spectrum;
 pub mod layers;
 pub mod cloud3d;
+pub mod lobes;
+pub mod lobe_map;

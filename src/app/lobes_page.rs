@@ -1,0 +1,322 @@
+//! The lobes page (brain scale, paper section 2): co-occurrence lobes of an SAE, their agreement
+//! with the geometry of its decoder rows (AMI, balanced accuracy) against the nulls, the lobe map,
+//! the comparison of the five affinities across k, and lobe specialisation per document category.
+
+use leptos::prelude::*;
+
+use super::bridge;
+use super::plots::lobe_map::LobeMap;
+use super::plots::lobes::{draw_affinity_comparison, draw_null, lobe_css};
+use super::state::{AppState, Datasets, LobesState, Selection};
+use super::status::{error_line, progress_line};
+use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
+use crate::formats::manifest::DatasetEntry;
+use crate::geometry::affinity::Affinity;
+use crate::geometry::lobes::{LobeParams, NullTest};
+use crate::protocol::{ErrorReport, Request, Source};
+
+/// A bundled SAE with its co-occurrence bundle (the bundle's metadata `sae` names the SAE's id).
+#[derive(Debug, Clone, PartialEq)]
+struct LobeInput {
+    decoder: DatasetEntry,
+    cooccurrence: DatasetEntry,
+}
+
+fn lobe_inputs(all: &[DatasetEntry]) -> Vec<LobeInput> {
+    all.iter()
+        .filter(|e| e.kind == "cooccurrence")
+        .filter_map(|c| {
+            let sae = c.metadata.get("sae")?;
+            let decoder = all.iter().find(|e| &e.id == sae && e.kind == "points")?;
+            Some(LobeInput { decoder: decoder.clone(), cooccurrence: c.clone() })
+        })
+        .collect()
+}
+
+fn source(e: &DatasetEntry) -> Source {
+    Source::Url { url: format!("data/{}", e.file), name: e.file.clone() }
+}
+
+fn fmt(v: f64, digits: usize) -> String {
+    format!("{v:.digits$}")
+}
+
+/// "12.3 σ" (or "∞ σ").
+fn sigma(t: &NullTest) -> String {
+    if t.sigma.is_finite() {
+        format!("{:.1} σ", t.sigma)
+    } else {
+        "∞ σ".into()
+    }
+}
+
+#[component]
+pub fn LobesPage() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let inputs = Memo::new(move |_| match state.datasets.get() {
+        Datasets::Loaded(all) => lobe_inputs(&all),
+        _ => Vec::new(),
+    });
+    // The chosen SAE: the selected dataset when it has co-occurrence data, else the first.
+    let chosen = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let list = inputs.get();
+        let selected = match state.selection.get() {
+            Some(Selection::Bundled(e)) => list.iter().find(|i| i.decoder.id == e.id || i.cooccurrence.id == e.id).cloned(),
+            _ => None,
+        };
+        if let Some(i) = selected.or_else(|| list.first().cloned()) {
+            if chosen.get_untracked().is_empty() || list.iter().all(|x| x.decoder.id != chosen.get_untracked()) {
+                chosen.set(i.decoder.id);
+            }
+        }
+    });
+    let affinity = RwSignal::new(Affinity::Phi);
+    let k = RwSignal::new("2".to_string());
+    let trials = RwSignal::new("100".to_string());
+    let seed = RwSignal::new("42".to_string());
+    let input_error = RwSignal::new(None::<String>);
+
+    let current = move || inputs.get_untracked().into_iter().find(|i| i.decoder.id == chosen.get_untracked());
+    let parsed = move || -> Result<(usize, usize, u64), String> {
+        let k: usize = k.get_untracked().trim().parse().map_err(|_| "k must be a whole number".to_string())?;
+        if k < 2 {
+            return Err("k must be at least 2".into());
+        }
+        let t: usize = trials.get_untracked().trim().parse().map_err(|_| "null trials must be a whole number".to_string())?;
+        let s: u64 = seed.get_untracked().trim().parse().map_err(|_| "the seed must be a whole number".to_string())?;
+        Ok((k, t, s))
+    };
+    let run = move |compare: bool| {
+        let Some(input) = current() else {
+            state.notice.set(Some(ErrorReport { kind: "no-data".into(), message: "no SAE with co-occurrence data is bundled".into() }));
+            return;
+        };
+        let (k, null_trials, seed) = match parsed() {
+            Ok(v) => v,
+            Err(e) => return input_error.set(Some(e)),
+        };
+        input_error.set(None);
+        let params = LobeParams { k, affinity: affinity.get_untracked(), null_trials, seed, ..LobeParams::default() };
+        let (decoder, cooccurrence) = (source(&input.decoder), source(&input.cooccurrence));
+        if compare {
+            let params = LobeParams { null_trials: 0, ..params };
+            bridge::run_lobes(
+                move |job| Request::Lobes {
+                    job,
+                    decoder,
+                    cooccurrence,
+                    tensor: None,
+                    affinities: Affinity::ALL.to_vec(),
+                    ks: (2..=8).collect(),
+                    params,
+                    with_map: false,
+                    brief: true,
+                },
+                true,
+            );
+        } else {
+            bridge::run_lobes(
+                move |job| Request::Lobes {
+                    job,
+                    decoder,
+                    cooccurrence,
+                    tensor: None,
+                    affinities: vec![params.affinity],
+                    ks: vec![k],
+                    params,
+                    with_map: true,
+                    brief: false,
+                },
+                false,
+            );
+        }
+    };
+    let running = move || {
+        matches!(state.lobes.get(), LobesState::Running { .. }) || matches!(state.lobe_compare.get(), LobesState::Running { .. })
+    };
+
+    let compare_canvas = NodeRef::<leptos::html::Canvas>::new();
+    Effect::new(move |_| {
+        if let (LobesState::Done { run, .. }, Some(c)) = (state.lobe_compare.get(), compare_canvas.get()) {
+            if let Err(e) = draw_affinity_comparison(&c, &run.reports) {
+                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the comparison: {e}") }));
+            }
+        }
+    });
+
+    view! {
+        <section class="page lobes">
+            <h2>"Brain scale: lobes of features that fire together"</h2>
+            <p class="explain">
+                "Features that fire in the same 256-token chunks are grouped into lobes by spectral clustering of a "
+                "co-occurrence affinity; the decoder rows are clustered the same way by angular similarity. Agreement: "
+                "the adjusted mutual information of the two labelings, and the balanced accuracy of a logistic "
+                "regression that predicts a feature's lobe from its decoder row (first 80% of features train, last 20% "
+                "test), each against a null (paper, section 2)."
+            </p>
+            <div class="controls">
+                <label>"SAE "
+                    <select data-testid="lobes-input" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                        {move || inputs.get().into_iter().map(|i| {
+                            let id = i.decoder.id.clone();
+                            view! { <option value=id.clone() selected=move || chosen.get() == id>{i.decoder.title.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Affinity "
+                    <select data-testid="lobes-affinity" on:change=move |ev| {
+                        if let Ok(a) = Affinity::parse(&event_target_value(&ev)) { affinity.set(a) }
+                    }>
+                        {Affinity::ALL.into_iter().map(|a| view! {
+                            <option value=a.name() selected=move || affinity.get() == a>{a.title()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"k "
+                    <input type="number" min="2" class="small" data-testid="lobes-k" prop:value=k on:input=move |ev| k.set(event_target_value(&ev)) />
+                </label>
+                <label>"null trials "
+                    <input type="number" min="0" class="small" data-testid="lobes-trials" prop:value=trials on:input=move |ev| trials.set(event_target_value(&ev)) />
+                </label>
+                <label>"seed "
+                    <input type="number" min="0" class="small" data-testid="lobes-seed" prop:value=seed on:input=move |ev| seed.set(event_target_value(&ev)) />
+                </label>
+                <button class="run" data-testid="lobes-run" on:click=move |_| run(false)>"Find lobes"</button>
+                <button data-testid="lobes-compare" on:click=move |_| run(true)
+                    title="All five affinities at k = 2..8, without nulls (the paper's Figures 3 and 5)">"Compare affinities, k = 2–8"</button>
+                <button class="cancel" data-testid="lobes-cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
+            </div>
+            {move || input_error.get().map(|e| view! { <p class="error" role="alert" data-testid="lobes-input-error">{e}</p> })}
+            {move || match state.lobes.get() {
+                LobesState::Idle => view! { <p class="muted" data-testid="lobes-status">"Choose an SAE and press Find lobes."</p> }.into_any(),
+                LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "lobes-progress", "lobes-status"),
+                LobesState::Failed(error) => error_line(error, "Could not find lobes: ", "lobes-error"),
+                LobesState::Cancelled => view! { <p class="muted" data-testid="lobes-status">"Cancelled."</p> }.into_any(),
+                LobesState::Done { run, timings, backend } => result_view(*run, format!(
+                    "{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)),
+            }}
+            <h3>"Five affinities across k"</h3>
+            {move || match state.lobe_compare.get() {
+                LobesState::Idle => view! { <p class="muted" data-testid="compare-status">"Press Compare affinities to see AMI and balanced accuracy for k = 2..8."</p> }.into_any(),
+                LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "compare-progress", "compare-status"),
+                LobesState::Failed(error) => error_line(error, "Could not compare: ", "compare-error"),
+                LobesState::Cancelled => view! { <p class="muted" data-testid="compare-status">"Cancelled."</p> }.into_any(),
+                LobesState::Done { run, .. } => compare_table(&run.reports),
+            }}
+            <canvas node_ref=compare_canvas class="plot" data-testid="compare-canvas"
+                class:hidden=move || !matches!(state.lobe_compare.get(), LobesState::Done { .. })></canvas>
+        </section>
+    }
+}
+
+/// The result of one run: summary, lobe map, nulls, specialisation.
+fn result_view(run: LobesRun, timing: String) -> AnyView {
+    let Some(report) = run.reports.into_iter().next() else { return ().into_any() };
+    let a = report.agreement.clone();
+    let map = run.map.map(|m| {
+        let title = format!(
+            "Lobe map: the {} decoder rows on their first two principal components, coloured by co-occurrence lobe",
+            report.n_features
+        );
+        view! { <LobeMap points=m.pca labels=a.labels_cooccurrence.clone() nearest=m.nearest title=title /> }
+    });
+    let join = |v: &[u32]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",");
+    let (labels_text, geometry_text) = (join(&a.labels_cooccurrence), join(&a.labels_geometry));
+    let sizes: Vec<String> = a.lobe_sizes.iter().enumerate().map(|(l, s)| format!("lobe {l}: {s}")).collect();
+    view! {
+        <div class="result">
+            <dl class="summary" data-testid="lobes-summary" data-input=report.decoder.clone()
+                data-k=a.k.to_string() data-affinity=a.affinity.name()
+                data-labels=labels_text data-labels-geometry=geometry_text>
+                <dt>"Data"</dt>
+                <dd>{format!("{} with {} ({} features × {} dimensions; {} chunks counted)",
+                    report.decoder, report.cooccurrence, report.n_features, report.d, report.n_chunks)}</dd>
+                <dt>{format!("Lobes (k = {}, {} affinity{})", a.k, a.affinity.title(), if a.affinity == Affinity::Phi { ", clustered as Phi + 1" } else { "" })}</dt>
+                <dd data-testid="lobe-sizes">{sizes.join(", ")}</dd>
+                <dt>"AMI, co-occurrence vs geometric lobes"</dt>
+                <dd class="big" data-testid="lobes-ami" data-value=a.ami.to_string()>{fmt(a.ami, 4)}
+                    {a.ami_null.as_ref().map(|t| format!("  ({} above the permuted-label null: mean {}, std {})", sigma(t), fmt(t.mean, 5), fmt(t.std, 5)))}</dd>
+                <dt>"Balanced accuracy, decoder row → lobe (held-out 20%)"</dt>
+                <dd class="big" data-testid="lobes-bacc" data-value=a.balanced_accuracy.to_string()>{fmt(a.balanced_accuracy, 4)}
+                    {a.bacc_null.as_ref().map(|t| format!("  ({} above random unit vectors: mean {}, std {})", sigma(t), fmt(t.mean, 4), fmt(t.std, 4)))}</dd>
+                <dt>"Ran on"</dt>
+                <dd data-testid="lobes-backend">{timing}</dd>
+            </dl>
+            {map}
+            <div class="nulls">
+                {a.ami_null.clone().map(|t| view! { <NullPlot test=t title="AMI: permuted geometric labels (red: true)".to_string() testid="null-ami" /> })}
+                {a.bacc_null.clone().map(|t| view! { <NullPlot test=t title="balanced accuracy: Gaussian unit vectors (red: true)".to_string() testid="null-bacc" /> })}
+            </div>
+            {report.specialisation.clone().map(specialisation_table)}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn NullPlot(test: NullTest, title: String, testid: &'static str) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let t = test.clone();
+    Effect::new(move |_| {
+        if let Some(c) = canvas.get() {
+            let _ = draw_null(&c, &t, &title);
+        }
+    });
+    view! { <canvas node_ref=canvas class="plot null" data-testid=testid data-sigma=test.sigma.to_string()></canvas> }
+}
+
+/// The heat map: categories (rows) x lobes (columns), each cell the share of the category's
+/// held-out chunks the lobe wins, shaded by that share in the lobe's colour.
+fn specialisation_table(s: SpecialisationReport) -> AnyView {
+    let k = s.table.k;
+    view! {
+        <h3>"Lobe specialisation: share of held-out chunks each lobe wins, per category"</h3>
+        <table class="heatmap" data-testid="specialisation">
+            <thead><tr><th>"category"</th><th>"chunks"</th>
+                {(0..k).map(|l| view! { <th style=format!("color:{}", lobe_css(l))>{format!("lobe {l}")}</th> }).collect_view()}
+            </tr></thead>
+            <tbody>
+                {s.categories.iter().enumerate().map(|(c, name)| {
+                    let shares = s.table.shares[c].clone();
+                    view! { <tr data-category=name.clone()>
+                        <th>{name.clone()}</th><td>{s.table.chunks[c]}</td>
+                        {shares.into_iter().enumerate().map(|(l, v)| view! {
+                            <td data-value=v.to_string() style=format!("background:{}; background:color-mix(in srgb, {} {:.0}%, white)", "#fff", lobe_css(l), v * 100.0)>
+                                {format!("{:.0}%", v * 100.0)}</td>
+                        }).collect_view()}
+                    </tr> }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// AMI / balanced accuracy per affinity (rows) and k (columns).
+fn compare_table(reports: &[LobesReport]) -> AnyView {
+    let mut ks: Vec<usize> = reports.iter().map(|r| r.params.k).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    let cell = |a: Affinity, k: usize| {
+        reports.iter().find(|r| r.params.affinity == a && r.params.k == k).map(|r| {
+            (format!("{} / {}", fmt(r.agreement.ami, 3), fmt(r.agreement.balanced_accuracy, 2)), r.agreement.ami, r.agreement.balanced_accuracy)
+        })
+    };
+    view! {
+        <table class="sweep" data-testid="compare-table">
+            <thead><tr><th>"affinity: AMI / balanced accuracy"</th>{ks.iter().map(|k| view! { <th>{format!("k = {k}")}</th> }).collect_view()}</tr></thead>
+            <tbody>
+                {Affinity::ALL.into_iter().map(|a| view! {
+                    <tr data-affinity=a.name()><th>{a.title()}</th>
+                        {ks.iter().map(|&k| match cell(a, k) {
+                            Some((text, ami, bacc)) => view! { <td data-k=k.to_string() data-ami=ami.to_string() data-bacc=bacc.to_string()>{text}</td> }.into_any(),
+                            None => view! { <td>"—"</td> }.into_any(),
+                        }).collect_view()}
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,169 @@
+//! The lobes page's charts (plotters on canvas): agreement against k for each affinity (the
+//! paper's Figures 3 and 5), and a null distribution with the true value marked.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use web_sys::HtmlCanvasElement;
+
+use crate::analysis::lobes::LobesReport;
+use crate::geometry::affinity::Affinity;
+use crate::geometry::lobes::NullTest;
+
+/// Colour of lobe `l` (Tableau 10, repeating after ten lobes).
+pub fn lobe_colour(l: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    PALETTE[l % PALETTE.len()]
+}
+
+/// CSS `rgb(...)` of [`lobe_colour`].
+pub fn lobe_css(l: usize) -> String {
+    let RGBColor(r, g, b) = lobe_colour(l);
+    format!("rgb({r},{g},{b})")
+}
+
+/// Colour of an affinity's line (its index in [`Affinity::ALL`]).
+pub fn affinity_colour(a: Affinity) -> RGBColor {
+    lobe_colour(Affinity::ALL.iter().position(|&x| x == a).unwrap_or(0))
+}
+
+fn canvas_root(canvas: &HtmlCanvasElement, aspect: f64) -> Result<(DrawingArea<CanvasBackend, Shift>, f64), String> {
+    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
+    let css_width = canvas.client_width().max(320) as f64;
+    canvas.set_width((css_width * ratio) as u32);
+    canvas.set_height((css_width * aspect * ratio) as u32);
+    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
+    Ok((backend.into_drawing_area(), ratio))
+}
+
+/// AMI (left) and balanced accuracy (right) against k, one line per affinity.
+pub fn draw_affinity_comparison(canvas: &HtmlCanvasElement, reports: &[LobesReport]) -> Result<(), String> {
+    let (root, scale) = canvas_root(canvas, 0.36)?;
+    comparison_chart(&root, reports, scale).map_err(|e| e.to_string())
+}
+
+/// [`draw_affinity_comparison`] on any plotters backend.
+pub fn comparison_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    reports: &[LobesReport],
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((1, 2));
+    let k_lo = reports.iter().map(|r| r.params.k).min().unwrap_or(2) as f64;
+    let k_hi = reports.iter().map(|r| r.params.k).max().unwrap_or(8) as f64;
+    let metrics: [(&str, &dyn Fn(&LobesReport) -> f64); 2] = [
+        ("AMI of co-occurrence and geometric lobes", &|r| r.agreement.ami),
+        ("balanced accuracy, decoder row → lobe", &|r| r.agreement.balanced_accuracy),
+    ];
+    for (panel, (title, value)) in panels.iter().zip(metrics) {
+        let values: Vec<f64> = reports.iter().map(value).filter(|v| v.is_finite()).collect();
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-3) * 1.08;
+        let mut chart = ChartBuilder::on(panel)
+            .margin(s(12.0))
+            .caption(title, ("sans-serif", s(15.0)))
+            .x_label_area_size(s(36.0))
+            .y_label_area_size(s(56.0))
+            .build_cartesian_2d((k_lo - 0.3)..(k_hi + 0.3), lo..hi)?;
+        chart
+            .configure_mesh()
+            .x_desc("k (lobes)")
+            .x_labels((k_hi - k_lo) as usize + 1)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .label_style(("sans-serif", s(12.0)))
+            .axis_desc_style(("sans-serif", s(13.0)))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+        for affinity in Affinity::ALL {
+            let mut line: Vec<(f64, f64)> =
+                reports.iter().filter(|r| r.params.affinity == affinity).map(|r| (r.params.k as f64, value(r))).collect();
+            if line.is_empty() {
+                continue;
+            }
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let colour = affinity_colour(affinity);
+            chart
+                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(s(2.0) as u32)))?
+                .label(affinity.title())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(3)));
+            chart.draw_series(line.into_iter().map(|p| Circle::new(p, s(3.5), colour.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", s(11.0)))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()?;
+    }
+    root.present()
+}
+
+/// A histogram of the null draws with the true value as a red line.
+pub fn draw_null(canvas: &HtmlCanvasElement, test: &NullTest, title: &str) -> Result<(), String> {
+    let (root, scale) = canvas_root(canvas, 0.55)?;
+    null_chart(&root, test, title, scale).map_err(|e| e.to_string())
+}
+
+/// [`draw_null`] on any plotters backend.
+pub fn null_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    test: &NullTest,
+    title: &str,
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    let draws = &test.draws;
+    let lo = draws.iter().copied().fold(test.observed, f64::min);
+    let hi = draws.iter().copied().fold(test.observed, f64::max);
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 1e-3 };
+    let (lo, hi) = (lo - pad, hi + pad);
+    // Bins across the draws' own range, so that their shape shows even when the true value is
+    // hundreds of sigmas away.
+    let (dlo, dhi) = draws.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let bins = 24usize;
+    let width = if dhi > dlo { (dhi - dlo) / bins as f64 } else { (hi - lo) / bins as f64 };
+    let mut counts = vec![0usize; bins];
+    for &v in draws {
+        let b = if width > 0.0 { ((v - dlo) / width) as usize } else { 0 };
+        counts[b.min(bins - 1)] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+    let mut chart = ChartBuilder::on(root)
+        .margin(s(10.0))
+        .caption(title, ("sans-serif", s(14.0)))
+        .x_label_area_size(s(32.0))
+        .y_label_area_size(s(40.0))
+        .build_cartesian_2d(lo..hi, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .y_desc("trials")
+        .x_labels(5)
+        .label_style(("sans-serif", s(11.0)))
+        .axis_desc_style(("sans-serif", s(12.0)))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()?;
+    chart.draw_series(counts.iter().enumerate().map(|(b, &c)| {
+        let x0 = dlo + b as f64 * width;
+        Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], RGBColor(150, 150, 150).filled())
+    }))?;
+    chart.draw_series([PathElement::new(
+        [(test.observed, 0.0), (test.observed, top)],
+        RGBColor(214, 39, 40).stroke_width(s(2.5) as u32),
+    )])?;
+    root.present()
+}
