@@ -331,3 +331,73 @@ fn galaxy_layers_rows_from_files_and_from_a_manifest() {
     assert_eq!(mixed.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&mixed.stderr).contains("not both"));
 }
+
+/// `analyze lobes` on the bundled layer-3 SAE: the documented JSON; the same lobes from the
+/// authors' `.npz` histogram (built here from the same chunks) and from its `convert histogram`
+/// bundle; clear errors for mismatched inputs and bad options.
+#[test]
+fn lobes_json_from_a_bundle_an_npz_histogram_and_a_converted_histogram() {
+    use sae_geometry::formats::{bundle::Firings, npz, Array};
+    use sae_geometry::geometry::cooccurrence::cooccurrence_histogram;
+    let data = root().join("public/data");
+    let decoder = data.join("minilm-l6-topk4096-layer3.safetensors");
+    let bundle = data.join("minilm-l6-topk4096-layer3-cooccurrence.safetensors");
+    let (d, b) = (decoder.to_str().unwrap(), bundle.to_str().unwrap());
+    let r = json(&["analyze", "lobes", d, b, "--k", "2", "--null-trials", "3"]);
+    for key in ["k", "affinity", "labels_cooccurrence", "labels_geometry", "ami", "balanced_accuracy", "null", "specialisation"] {
+        assert!(!r[key].is_null(), "missing {key}: {r}");
+    }
+    for key in ["ami_mean", "ami_std", "ami_sigma", "bacc_mean", "bacc_std", "bacc_sigma"] {
+        assert!(r["null"][key].is_number(), "null.{key}");
+    }
+    assert_eq!(r["k"], 2);
+    assert_eq!(r["affinity"], "phi");
+    assert_eq!(r["labels_cooccurrence"].as_array().unwrap().len(), 4096);
+    let bacc = r["balanced_accuracy"].as_f64().unwrap();
+    assert!(bacc > 0.6 && bacc <= 1.0, "balanced accuracy {bacc}");
+    assert!(r["null"]["bacc_sigma"].as_f64().unwrap() > 3.0);
+
+    // The authors' format: histogram (int32, N x N) and n_chunks, over the chunks not held out.
+    let firings = Firings::from_safetensors(&std::fs::read(&bundle).unwrap()).unwrap();
+    let chunks: Vec<&[u32]> = (0..firings.n_chunks())
+        .filter(|&c| !firings.doc_heldout[firings.chunk_doc[c] as usize])
+        .map(|c| firings.chunk(c))
+        .collect();
+    let h = cooccurrence_histogram(4096, &chunks, &mut |_| {}).unwrap();
+    let counts: Vec<i32> = h.counts.iter().map(|&c| c as i32).collect();
+    let dir = std::env::temp_dir().join(format!("sae-geometry-lobes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let npz_path = dir.join("cooccurrence.npz");
+    let histogram = Array::i32(vec![4096, 4096], counts);
+    let n_chunks = Array::i32(vec![], vec![h.n_chunks as i32]);
+    std::fs::write(&npz_path, npz::write(&[("histogram", &histogram), ("n_chunks", &n_chunks)], true)).unwrap();
+    let p = npz_path.to_str().unwrap();
+    let from_npz = json(&["analyze", "lobes", d, p, "--k", "2", "--null-trials", "0"]);
+    assert_eq!(from_npz["labels_cooccurrence"], r["labels_cooccurrence"]);
+    assert_eq!(from_npz["ami"], r["ami"]);
+    assert_eq!(from_npz["cooccurrence_source"], "histogram");
+    assert!(from_npz["specialisation"].is_null());
+    let converted = dir.join("cooccurrence.safetensors");
+    let out = sae_geometry(&["convert", "histogram", p, "--out", converted.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_converted = json(&["analyze", "lobes", d, converted.to_str().unwrap(), "--k", "2", "--null-trials", "0"]);
+    assert_eq!(from_converted["labels_cooccurrence"], r["labels_cooccurrence"]);
+
+    // Several k at once: an array, one embedding for the largest.
+    let many = json(&["analyze", "lobes", d, b, "--k", "2..3", "--null-trials", "0", "--brief"]);
+    assert_eq!(many.as_array().unwrap().len(), 2);
+    assert_eq!(many[0]["ami"], r["ami"]);
+    assert!(many[1]["labels_cooccurrence"].as_array().unwrap().is_empty());
+
+    let other = data.join("minilm-l6-token-embeddings.safetensors");
+    let out = sae_geometry(&["analyze", "lobes", other.to_str().unwrap(), b]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the same SAE"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sae_geometry(&["analyze", "lobes", d, d]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a co-occurrence bundle"));
+    let out = sae_geometry(&["analyze", "lobes", d, b, "--affinity", "cosine"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("phi, jaccard, dice, overlap, smc"));
+    let out = sae_geometry(&["analyze", "lobes", d, b, "--k", "two"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a range (2..8)"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -4,7 +4,8 @@
 //! Co-occurrence comes either as the app's bundle (per-chunk firings with documents and
 //! categories: the histogram counts the chunks of documents that are not held out, and the
 //! specialisation is measured on the held-out ones) or as the authors' `.npz` (`histogram`,
-//! `n_chunks`; no specialisation, as it has no chunks).
+//! `n_chunks`, or the bundle `sae-geometry convert histogram` makes of it; no specialisation, as
+//! they have no chunks).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,13 @@ pub fn read_cooccurrence(bytes: &[u8], input_name: &str, progress: &mut dyn FnMu
     let bad = |reason: String| FormatError::BadHeader { format: "co-occurrence", reason };
     match formats::detect_kind(bytes, input_name)? {
         FileKind::Safetensors => {
-            let kind = formats::safetensors::metadata(bytes)?.get("kind").cloned().unwrap_or_default();
+            let metadata = formats::safetensors::metadata(bytes)?;
+            let kind = metadata.get("kind").cloned().unwrap_or_default();
+            if kind == HISTOGRAM_KIND {
+                let histogram = histogram_bundle(bytes, &metadata)?;
+                progress(1.0);
+                return Ok(CooccurrenceInput { histogram, firings: None, source: "histogram" });
+            }
             if kind != COOCCURRENCE_KIND {
                 return Err(bad(format!(
                     "'{input_name}' is a safetensors file of kind '{kind}', not a co-occurrence bundle; \
@@ -81,6 +88,49 @@ pub fn read_cooccurrence(bytes: &[u8], input_name: &str, progress: &mut dyn FnMu
         ))
         .into()),
     }
+}
+
+/// The `kind` of the bundle `sae-geometry convert histogram` writes.
+pub const HISTOGRAM_KIND: &str = "cooccurrence-histogram";
+
+/// The dense histogram of a `convert histogram` bundle: the upper triangle as CSR (`indptr`,
+/// `indices`, `counts`), `n_features` and `n_chunks` in the metadata.
+fn histogram_bundle(bytes: &[u8], metadata: &std::collections::BTreeMap<String, String>) -> Result<Cooccurrence, AnalysisError> {
+    let bad = |reason: String| FormatError::BadHeader { format: "co-occurrence histogram bundle", reason };
+    let number = |key: &str| {
+        metadata.get(key).and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| bad(format!("metadata '{key}' is missing or not a number")))
+    };
+    let (n, n_chunks) = (number("n_features")? as usize, number("n_chunks")?);
+    let read = |name: &str| -> Result<Vec<i64>, AnalysisError> {
+        let a = formats::safetensors::read(bytes, name)?;
+        integers(&a.data).ok_or_else(|| bad(format!("'{name}' must hold integers")).into())
+    };
+    let (indptr, indices, counts) = (read("indptr")?, read("indices")?, read("counts")?);
+    if indptr.len() != n + 1 || indices.len() != counts.len() || indptr.last().copied() != Some(indices.len() as i64) {
+        return Err(bad(format!(
+            "indptr has {} entries for {n} features, and ends at {:?} for {} indices",
+            indptr.len(),
+            indptr.last(),
+            indices.len()
+        ))
+        .into());
+    }
+    let mut dense = vec![0i64; n * n];
+    for i in 0..n {
+        let (a, b) = (indptr[i], indptr[i + 1]);
+        if a > b || b as usize > indices.len() {
+            return Err(bad(format!("indptr decreases at row {i}")).into());
+        }
+        for p in a as usize..b as usize {
+            let j = indices[p];
+            if j < i as i64 || j as usize >= n {
+                return Err(bad(format!("row {i} names column {j}, outside the upper triangle")).into());
+            }
+            dense[i * n + j as usize] = counts[p];
+            dense[j as usize * n + i] = counts[p];
+        }
+    }
+    Ok(Cooccurrence::from_dense(n, n_chunks, &dense)?)
 }
 
 fn integers(data: &ArrayData) -> Option<Vec<i64>> {

@@ -264,6 +264,55 @@ try {
       check(false, `${entry.id}: read and summarised`, err);
     }
   }
+
+  // 8. The lobes page: one SAE with its firings, k = 3, Phi, 10 null trials: AMI, balanced accuracy,
+  //    sigmas and every feature's labels equal the CLI's; hover names a feature, its lobe and its
+  //    nearest features; the specialisation table has a row per category; then the comparison of
+  //    the five affinities across k = 2..8 equals the CLI's at two of its cells.
+  {
+    await page.getByTestId('tab-lobes').click();
+    const lobeEntry = manifest.datasets.find((e) => e.kind === 'cooccurrence' && e.layer === 3) || manifest.datasets.find((e) => e.kind === 'cooccurrence');
+    const sae = manifest.datasets.find((e) => e.id === lobeEntry.metadata.sae);
+    await page.selectOption('[data-testid=lobes-input]', sae.id);
+    await page.fill('[data-testid=lobes-k]', '3');
+    await page.fill('[data-testid=lobes-trials]', '10');
+    await page.getByTestId('lobes-run').click();
+    const summary = page.locator(`[data-testid=lobes-summary][data-input="${sae.file}"][data-k="3"]`);
+    await summary.waitFor({ timeout: 300_000 });
+    const ref = cli(['analyze', 'lobes', join(ROOT, 'public/data', sae.file), join(ROOT, 'public/data', lobeEntry.file), '--k', '3', '--null-trials', '10']);
+    const ami = Number(await page.getByTestId('lobes-ami').getAttribute('data-value'));
+    const bacc = Number(await page.getByTestId('lobes-bacc').getAttribute('data-value'));
+    check(relClose(ami, ref.ami, 1e-9), `${sae.id}: lobes AMI equals the CLI's`, `${ami} vs ${ref.ami}`);
+    check(relClose(bacc, ref.balanced_accuracy, 1e-12), `${sae.id}: balanced accuracy equals the CLI's`, `${bacc} vs ${ref.balanced_accuracy}`);
+    const labels = (await summary.getAttribute('data-labels')).split(',').map(Number);
+    const same = labels.filter((l, i) => l === ref.labels_cooccurrence[i]).length;
+    check(same === ref.labels_cooccurrence.length, `${sae.id}: every co-occurrence lobe label equals the CLI's`, `${same} of ${ref.labels_cooccurrence.length}`);
+    const geo = (await summary.getAttribute('data-labels-geometry')).split(',').map(Number);
+    check(geo.every((l, i) => l === ref.labels_geometry[i]), `${sae.id}: every geometric lobe label equals the CLI's`);
+    const sigma = Number(await page.getByTestId('null-bacc').getAttribute('data-sigma'));
+    check(relClose(sigma, ref.null.bacc_sigma, 1e-6), `${sae.id}: classifier null sigma equals the CLI's`, `${sigma} vs ${ref.null.bacc_sigma}`);
+    const rows = await page.locator('[data-testid=specialisation] tbody tr').count();
+    check(rows === ref.specialisation.categories.length, 'the specialisation table has a row per category', `${rows}`);
+    const box = await page.getByTestId('lobe-map').boundingBox();
+    let hovered = '';
+    for (let i = 0; i < 60 && !hovered.startsWith('feature'); i++) {
+      await page.mouse.move(box.x + box.width * (0.35 + i / 200), box.y + box.height * (0.45 + (i % 7) / 100));
+      hovered = await page.getByTestId('lobe-hover').textContent();
+    }
+    const m = hovered.match(/^feature (\d+): lobe (\d+); nearest features \(angular similarity\) ([\d, ]+)$/);
+    check(m && Number(m[2]) === ref.labels_cooccurrence[Number(m[1])], 'hovering the lobe map names a feature, its lobe and its nearest features', hovered);
+    await page.screenshot({ path: join(ARTIFACTS, 'lobes.png'), fullPage: true });
+    await page.getByTestId('lobes-compare').click();
+    await page.getByTestId('compare-table').waitFor({ timeout: 600_000 });
+    for (const [affinity, k] of [['jaccard', 4], ['phi', 8]]) {
+      const cell = page.locator(`[data-testid=compare-table] tr[data-affinity=${affinity}] td[data-k="${k}"]`);
+      const r = cli(['analyze', 'lobes', join(ROOT, 'public/data', sae.file), join(ROOT, 'public/data', lobeEntry.file), '--k', String(k), '--affinity', affinity, '--null-trials', '0', '--brief']);
+      const [a, b] = [Number(await cell.getAttribute('data-ami')), Number(await cell.getAttribute('data-bacc'))];
+      check(relClose(a, r.ami, 1e-9) && relClose(b, r.balanced_accuracy, 1e-12), `comparison ${affinity} k=${k} equals the CLI's`, `${a}/${b} vs ${r.ami}/${r.balanced_accuracy}`);
+    }
+    await page.getByTestId('compare-canvas').screenshot({ path: join(ARTIFACTS, 'lobes-compare.png') });
+    await page.getByTestId('tab-galaxy').click();
+  }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {
   await browser.close();
