@@ -99,38 +99,26 @@ pub fn LobesPage() -> impl IntoView {
         input_error.set(None);
         let params = LobeParams { k, affinity: affinity.get_untracked(), null_trials, seed, ..LobeParams::default() };
         let (decoder, cooccurrence) = (source(&input.decoder), source(&input.cooccurrence));
-        if compare {
-            let params = LobeParams { null_trials: 0, ..params };
-            bridge::run_lobes(
-                move |job| Request::Lobes {
-                    job,
-                    decoder,
-                    cooccurrence,
-                    tensor: None,
-                    affinities: Affinity::ALL.to_vec(),
-                    ks: (2..=8).collect(),
-                    params,
-                    with_map: false,
-                    brief: true,
-                },
-                true,
-            );
+        // The comparison: all five affinities at k = 2..8, no nulls, no labels; else the one run.
+        let (affinities, ks, params) = if compare {
+            (Affinity::ALL.to_vec(), (2..=8).collect(), LobeParams { null_trials: 0, ..params })
         } else {
-            bridge::run_lobes(
-                move |job| Request::Lobes {
-                    job,
-                    decoder,
-                    cooccurrence,
-                    tensor: None,
-                    affinities: vec![params.affinity],
-                    ks: vec![k],
-                    params,
-                    with_map: true,
-                    brief: false,
-                },
-                false,
-            );
-        }
+            (vec![params.affinity], vec![k], params)
+        };
+        bridge::run_lobes(
+            move |job| Request::Lobes {
+                job,
+                decoder,
+                cooccurrence,
+                tensor: None,
+                affinities,
+                ks,
+                params,
+                with_map: !compare,
+                brief: compare,
+            },
+            compare,
+        );
     };
     let running = move || {
         matches!(state.lobes.get(), LobesState::Running { .. }) || matches!(state.lobe_compare.get(), LobesState::Running { .. })
