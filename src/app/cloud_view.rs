@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::bridge;
 use super::galaxy_page::selection_source;
 use super::plots::cloud3d::{Camera, Cloud3dView};
-use super::state::{AppState, CloudState};
+use super::state::{AppState, CloudState, LobesState};
 use super::status::{error_line, progress_line};
 
 fn share(v: f64, total: f64) -> String {
@@ -62,12 +62,21 @@ pub fn CloudSection() -> impl IntoView {
                         let ev = cloud.explained_variance.clone();
                         let iso_ev = cloud.isotropic_explained_variance.clone();
                         let fmt_ev = |ev: &[f64]| ev.iter().map(|v| share(*v, total)).collect::<Vec<_>>().join(", ");
+                        // Colour by lobe when the lobes page has lobes of this very decoder.
+                        let labels = match state.lobes.get() {
+                            LobesState::Done { run, .. } => run.reports.first()
+                                .filter(|r| r.decoder == cloud.input && r.agreement.labels_cooccurrence.len() == cloud.n)
+                                .map(|r| r.agreement.labels_cooccurrence.clone()),
+                            _ => None,
+                        };
+                        let coloured = labels.is_some();
                         view! {
                             <div class="clouds" data-testid="clouds" data-input=cloud.input.clone()
                                 data-explained=serde_json::to_string(&ev).unwrap_or_default()>
                                 <Cloud3dView points=cloud.points.clone() camera=camera colour="#1f5aa6" point_name="feature"
-                                    title=format!("{}: {} points; PC1–3 carry {} of the variance", cloud.input, cloud.n, fmt_ev(&ev))
-                                    testid="cloud-data" />
+                                    title=format!("{}: {} points; PC1–3 carry {} of the variance{}", cloud.input, cloud.n, fmt_ev(&ev),
+                                        if coloured { "; coloured by co-occurrence lobe (Lobes tab)" } else { "" })
+                                    testid="cloud-data" labels=labels.unwrap_or_default() />
                                 <Cloud3dView points=cloud.isotropic_points.clone() camera=camera colour="#787878" point_name="point"
                                     title=format!("isotropic Gaussian, same N and d: PC1–3 carry {}", fmt_ev(&iso_ev))
                                     testid="cloud-isotropic" />

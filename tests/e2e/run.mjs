@@ -311,7 +311,23 @@ try {
       check(relClose(a, r.ami, 1e-9) && relClose(b, r.balanced_accuracy, 1e-12), `comparison ${affinity} k=${k} equals the CLI's`, `${a}/${b} vs ${r.ami}/${r.balanced_accuracy}`);
     }
     await page.getByTestId('compare-canvas').screenshot({ path: join(ARTIFACTS, 'lobes-compare.png') });
+    // The 3D view of the same decoder takes the lobes' colours; hover names the lobe.
     await page.getByTestId('tab-galaxy').click();
+    await page.getByTestId(`dataset-${sae.id}`).click();
+    await waitForCurrent(page, sae.file);
+    await page.getByTestId('cloud-run').click();
+    const clouds = page.locator(`[data-testid=clouds][data-input="${sae.file}"]`);
+    await clouds.waitFor({ timeout: 120_000 });
+    const caption = await clouds.locator('figcaption').first().textContent();
+    check(caption.includes('coloured by co-occurrence lobe'), 'the 3D view of the same decoder is coloured by lobe', caption);
+    const cbox = await page.getByTestId('cloud-data').boundingBox();
+    let named = '';
+    for (let i = 0; i < 60 && !/lobe \d+$/.test(named); i++) {
+      await page.mouse.move(cbox.x + cbox.width * (0.4 + i / 300), cbox.y + cbox.height * (0.45 + (i % 9) / 100));
+      named = (await page.getByTestId('cloud-hover').first().textContent()).trim();
+    }
+    const hm = named.match(/^feature (\d+): .*, lobe (\d+)$/);
+    check(hm && Number(hm[2]) === ref.labels_cooccurrence[Number(hm[1])], "hovering the 3D view names the feature's lobe", named);
   }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {

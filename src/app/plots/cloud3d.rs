@@ -46,7 +46,7 @@ pub fn radius(points: &[[f32; 3]]) -> f64 {
     points.iter().map(|p| p.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt()).fold(0.0, f64::max)
 }
 
-fn draw(canvas: &HtmlCanvasElement, points: &[[f32; 3]], radius: f64, camera: Camera, hover: Option<usize>, colour: &str) {
+fn draw(canvas: &HtmlCanvasElement, points: &[[f32; 3]], radius: f64, camera: Camera, hover: Option<usize>, colour: &str, labels: Option<&[u32]>) {
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
@@ -58,7 +58,17 @@ fn draw(canvas: &HtmlCanvasElement, points: &[[f32; 3]], radius: f64, camera: Ca
     let size = (w / 500.0).clamp(1.5, 4.0);
     let (zlo, zhi) = projected.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.2), hi.max(p.2)));
     ctx.set_fill_style_str(colour);
+    let lobe_colours: Vec<String> = labels
+        .map(|l| (0..=l.iter().copied().max().unwrap_or(0) as usize).map(super::lobes::lobe_css).collect())
+        .unwrap_or_default();
+    let mut current = usize::MAX;
     for &i in &order {
+        if let Some(&l) = labels.and_then(|l| l.get(i)) {
+            if l as usize != current {
+                current = l as usize;
+                ctx.set_fill_style_str(&lobe_colours[current]);
+            }
+        }
         let (x, y, z) = projected[i];
         // Far points fainter: a depth cue without colour.
         let depth = if zhi > zlo { (z - zlo) / (zhi - zlo) } else { 1.0 };
@@ -89,7 +99,8 @@ pub fn nearest(projected: &[(f64, f64, f64)], x: f64, y: f64, within: f64) -> Op
 }
 
 /// The 3D scatter of `points`, turned by `camera` (shared with other views); hovering names the
-/// point (`point_name` and its index) and its coordinates.
+/// point (`point_name` and its index) and its coordinates. With `labels` (one lobe per point) the
+/// points take their lobe's colour instead of `colour`.
 #[component]
 pub fn Cloud3dView(
     points: Vec<[f32; 3]>,
@@ -99,12 +110,14 @@ pub fn Cloud3dView(
     point_name: &'static str,
     #[prop(into)] testid: String,
     camera: RwSignal<Camera>,
+    #[prop(optional)] labels: Option<Vec<u32>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<usize>);
     let drag = StoredValue::new(None::<(f64, f64, Camera)>);
     let r = radius(&points);
     let points = StoredValue::new(points);
+    let labels = StoredValue::new(labels);
     let ratio = || web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
 
     Effect::new(move |_| {
@@ -113,7 +126,7 @@ pub fn Cloud3dView(
             let css = canvas.client_width().max(200) as f64;
             canvas.set_width((css * ratio()) as u32);
             canvas.set_height((css * ratio()) as u32);
-            points.with_value(|p| draw(&canvas, p, r, camera, hover, colour));
+            labels.with_value(|l| points.with_value(|p| draw(&canvas, p, r, camera, hover, colour, l.as_deref())));
         }
     });
 
@@ -143,7 +156,8 @@ pub fn Cloud3dView(
     let hovered = move || {
         hover.get().map(|i| {
             let p = points.with_value(|p| p[i]);
-            format!("{point_name} {i}: PC1 {:.3}, PC2 {:.3}, PC3 {:.3}", p[0], p[1], p[2])
+            let lobe = labels.with_value(|l| l.as_ref().and_then(|l| l.get(i)).map(|l| format!(", lobe {l}")).unwrap_or_default());
+            format!("{point_name} {i}: PC1 {:.3}, PC2 {:.3}, PC3 {:.3}{lobe}", p[0], p[1], p[2])
         })
     };
 
