@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::lobes::LobesRun;
+use crate::analysis::lobes::{LobesRun, TsneLayout};
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
@@ -74,6 +74,14 @@ pub enum Request {
         /// Leave the per-feature labels out of the reports (a comparison across affinities).
         brief: bool,
     },
+    /// A t-SNE layout of a decoder's rows for the lobe map.
+    Tsne {
+        job: u32,
+        decoder: Source,
+        tensor: Option<String>,
+        seed: u64,
+        pca_dims: Option<usize>,
+    },
 }
 
 /// A failure, as the UI shows it.
@@ -129,6 +137,8 @@ pub enum Response {
         timings: Timings,
         backend: String,
     },
+    /// A t-SNE job finished.
+    TsneDone { job: u32, layout: Box<TsneLayout>, timings: Timings },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }

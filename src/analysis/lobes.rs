@@ -306,3 +306,58 @@ pub fn lobes_for_k(
 pub fn affinity_names() -> String {
     Affinity::ALL.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
 }
+
+/// A t-SNE layout of the decoder rows for the lobe map.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TsneLayout {
+    /// The decoder file it was computed from.
+    pub input: String,
+    pub points: Vec<[f32; 2]>,
+    pub kl_divergence: f64,
+    pub iterations: usize,
+    /// Principal components the rows were reduced to first (None: all dimensions).
+    pub pca_dims: Option<usize>,
+    pub perplexity: f64,
+    pub seed: u64,
+}
+
+/// Principal components the page reduces decoder rows to before t-SNE (the neighbour search then
+/// costs 50 instead of d multiply-adds per pair).
+pub const TSNE_PCA_DIMS: usize = 50;
+
+/// The t-SNE layout ([`crate::geometry::tsne::tsne`], scikit-learn's Barnes-Hut `TSNE` with
+/// `init='pca'`, perplexity 30, 1000 iterations) of the decoder rows in `bytes`, after a PCA to
+/// `pca_dims` when the rows have more dimensions than that.
+pub fn tsne_layout_from_bytes(
+    bytes: &[u8],
+    input_name: &str,
+    tensor: Option<&str>,
+    seed: u64,
+    pca_dims: Option<usize>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<TsneLayout, AnalysisError> {
+    use crate::geometry::tsne::{tsne, TsneParams};
+    progress("parsing", 0.0);
+    let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
+    let (n, d) = (m.rows(), m.cols());
+    if let Some((row, col)) = m.first_non_finite() {
+        return Err(GeometryError::NonFinite { row, col }.into());
+    }
+    let x: Vec<f64> = m.as_slice().iter().map(|&v| v as f64).collect();
+    drop(m);
+    let pca_dims = pca_dims.filter(|&k| k < d && k < n);
+    let params = TsneParams { seed, pca_dims, ..TsneParams::default() };
+    let result = tsne(&x, n, d, &params, &mut |f| {
+        progress("t-SNE", f);
+        true
+    })?;
+    Ok(TsneLayout {
+        input: input_name.to_string(),
+        points: result.embedding.iter().map(|p| [p[0] as f32, p[1] as f32]).collect(),
+        kl_divergence: result.kl_divergence,
+        iterations: result.iterations,
+        pca_dims,
+        perplexity: params.perplexity,
+        seed,
+    })
+}

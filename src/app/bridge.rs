@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, CloudState, InspectState, LobesState, RunState, SweepState};
+use super::state::{AppState, CloudState, InspectState, LobesState, RunState, SweepState, TsneState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -48,6 +48,8 @@ enum JobKind {
     Lobes,
     /// The lobes page's comparison of affinities (`AppState::lobe_compare`).
     LobeCompare,
+    /// The lobe map's t-SNE layout (`AppState::tsne`).
+    Tsne,
 }
 
 thread_local! {
@@ -165,6 +167,7 @@ fn handle(response: Response) {
                     JobKind::Cloud => state.cloud.set(CloudState::Running { job, stage, fraction }),
                     JobKind::Lobes => state.lobes.set(LobesState::Running { job, stage, fraction }),
                     JobKind::LobeCompare => state.lobe_compare.set(LobesState::Running { job, stage, fraction }),
+                    JobKind::Tsne => state.tsne.set(TsneState::Running { job, stage, fraction }),
                     JobKind::Inspect => {}
                 }
             }
@@ -216,6 +219,12 @@ fn handle(response: Response) {
                 }
             }
         }
+        Response::TsneDone { job, layout, timings } => {
+            if current_job() == Some(job) {
+                finish_job();
+                state.tsne.set(TsneState::Done { layout, timings });
+            }
+        }
         Response::InspectDone { job, summary } => {
             if current_job() == Some(job) {
                 finish_job();
@@ -254,6 +263,7 @@ fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
         JobKind::Cloud => state.cloud.set(CloudState::Failed(error)),
         JobKind::Lobes => state.lobes.set(LobesState::Failed(error)),
         JobKind::LobeCompare => state.lobe_compare.set(LobesState::Failed(error)),
+        JobKind::Tsne => state.tsne.set(TsneState::Failed(error)),
     }
 }
 
@@ -374,6 +384,13 @@ pub fn run_lobes(request: impl FnOnce(u32) -> Request, compare: bool) {
     }
 }
 
+/// Computes the t-SNE layout of a decoder's rows for the lobe map.
+pub fn run_tsne(decoder: Source, seed: u64, pca_dims: Option<usize>) {
+    let Some(state) = state() else { return };
+    let job = submit(|job| Request::Tsne { job, decoder, tensor: None, seed, pca_dims }, None, String::new(), JobKind::Tsne);
+    state.tsne.set(TsneState::Running { job, stage: "starting".into(), fraction: 0.0 });
+}
+
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
@@ -388,6 +405,7 @@ pub fn cancel() {
                 JobKind::Cloud => state.cloud.set(CloudState::Cancelled),
                 JobKind::Lobes => state.lobes.set(LobesState::Cancelled),
                 JobKind::LobeCompare => state.lobe_compare.set(LobesState::Cancelled),
+                JobKind::Tsne => state.tsne.set(TsneState::Cancelled),
             }
         }
     }

@@ -7,9 +7,9 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::lobe_map::LobeMap;
 use super::plots::lobes::{draw_affinity_comparison, draw_null, lobe_css};
-use super::state::{AppState, Datasets, LobesState, Selection};
+use super::state::{AppState, Datasets, LobesState, Selection, TsneState};
 use super::status::{error_line, progress_line};
-use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
+use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport, TSNE_PCA_DIMS};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::{LobeParams, NullTest};
@@ -181,7 +181,7 @@ pub fn LobesPage() -> impl IntoView {
                 LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "lobes-progress", "lobes-status"),
                 LobesState::Failed(error) => error_line(error, "Could not find lobes: ", "lobes-error"),
                 LobesState::Cancelled => view! { <p class="muted" data-testid="lobes-status">"Cancelled."</p> }.into_any(),
-                LobesState::Done { run, timings, backend } => result_view(*run, format!(
+                LobesState::Done { run, timings, backend } => result_view(state, *run, format!(
                     "{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)),
             }}
             <h3>"Five affinities across k"</h3>
@@ -199,16 +199,35 @@ pub fn LobesPage() -> impl IntoView {
 }
 
 /// The result of one run: summary, lobe map, nulls, specialisation.
-fn result_view(run: LobesRun, timing: String) -> AnyView {
+fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
     let Some(report) = run.reports.into_iter().next() else { return ().into_any() };
     let a = report.agreement.clone();
+    let decoder = Source::Url { url: format!("data/{}", report.decoder), name: report.decoder.clone() };
+    let seed = report.params.seed;
     let map = run.map.map(|m| {
-        let title = format!(
-            "Lobe map: the {} decoder rows on their first two principal components, coloured by co-occurrence lobe",
-            report.n_features
-        );
-        view! { <LobeMap points=m.pca labels=a.labels_cooccurrence.clone() nearest=m.nearest title=title /> }
+        let (n, name, labels) = (report.n_features, report.decoder.clone(), a.labels_cooccurrence.clone());
+        let (pca, nearest) = (m.pca, m.nearest);
+        move || {
+            // The t-SNE layout of this decoder once computed, else the instant PCA layout.
+            let (points, title) = match state.tsne.get() {
+                TsneState::Done { layout, .. } if layout.input == name && layout.points.len() == n => (
+                    layout.points.clone(),
+                    format!(
+                        "Lobe map: t-SNE of the {n} decoder rows (PCA to {} first, perplexity {}, KL {:.3} after {} iterations), coloured by co-occurrence lobe",
+                        layout.pca_dims.map_or("none".into(), |k| k.to_string()), layout.perplexity, layout.kl_divergence, layout.iterations
+                    ),
+                ),
+                _ => (pca.clone(), format!("Lobe map: the {n} decoder rows on their first two principal components, coloured by co-occurrence lobe")),
+            };
+            view! { <LobeMap points=points labels=labels.clone() nearest=nearest.clone() title=title /> }
+        }
     });
+    let tsne_status = move || match state.tsne.get() {
+        TsneState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "tsne-progress", "tsne-status"),
+        TsneState::Failed(error) => error_line(error, "t-SNE failed: ", "tsne-error"),
+        TsneState::Done { timings, .. } => view! { <p class="muted" data-testid="tsne-status">{format!("t-SNE: {:.1} s in the worker", timings.compute_ms / 1000.0)}</p> }.into_any(),
+        _ => ().into_any(),
+    };
     let join = |v: &[u32]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",");
     let (labels_text, geometry_text) = (join(&a.labels_cooccurrence), join(&a.labels_geometry));
     let sizes: Vec<String> = a.lobe_sizes.iter().enumerate().map(|(l, s)| format!("lobe {l}: {s}")).collect();
@@ -231,6 +250,12 @@ fn result_view(run: LobesRun, timing: String) -> AnyView {
                 <dt>"Ran on"</dt>
                 <dd data-testid="lobes-backend">{timing}</dd>
             </dl>
+            <div class="controls">
+                <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), seed, Some(TSNE_PCA_DIMS))
+                    title="Barnes-Hut t-SNE as scikit-learn's TSNE (perplexity 30, 1000 iterations, PCA init) of the decoder rows reduced to 50 principal components">
+                    "t-SNE layout"</button>
+                {tsne_status}
+            </div>
             {map}
             <div class="nulls">
                 {a.ami_null.clone().map(|t| view! { <NullPlot test=t title="AMI: permuted geometric labels (red: true)".to_string() testid="null-ami" /> })}

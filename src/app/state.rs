@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::lobes::LobesRun;
+use crate::analysis::lobes::{LobesRun, TsneLayout};
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
@@ -101,6 +101,16 @@ pub enum LobesState {
     Cancelled,
 }
 
+/// The t-SNE layout of the lobe map as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TsneState {
+    Idle,
+    Running { job: u32, stage: String, fraction: f64 },
+    Done { layout: Box<TsneLayout>, timings: Timings },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
 /// All shared signals; `Copy`, provided as context.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -120,6 +130,8 @@ pub struct AppState {
     pub lobes: RwSignal<LobesState>,
     /// The lobes page's comparison of the five affinities across k.
     pub lobe_compare: RwSignal<LobesState>,
+    /// The lobe map's t-SNE layout.
+    pub tsne: RwSignal<TsneState>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -141,6 +153,7 @@ impl AppState {
             page: RwSignal::new(Page::Galaxy),
             lobes: RwSignal::new(LobesState::Idle),
             lobe_compare: RwSignal::new(LobesState::Idle),
+            tsne: RwSignal::new(TsneState::Idle),
             // The page computes the clustering entropy by default (the CLI does too).
             galaxy_params: RwSignal::new(GalaxyParams {
                 entropy: Some(crate::geometry::entropy::EntropyParams::default()),

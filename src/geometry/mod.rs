@@ -30,6 +30,7 @@ pub mod stats;
 pub mod spectral;
 pub mod sterf;
 pub mod sytrd;
+pub mod tsne;
 pub mod twostage;
 
 mod error;

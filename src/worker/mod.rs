@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::lobes::lobes_from_bytes;
+use crate::analysis::lobes::{lobes_from_bytes, tsne_layout_from_bytes};
 use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
 
@@ -192,6 +192,17 @@ async fn handle(data: JsValue) {
                     Response::LobesDone { job, run: Box::new(run), timings, backend: "CPU (wasm)".into() }
                 }
                 Err(e) => failed(job, &e),
+            });
+        }
+        Request::Tsne { job, decoder, tensor, seed, pca_dims } => {
+            let mut progress = ProgressPoster::new(job);
+            let result = load_and_run(&decoder, &data, &mut progress, |bytes, p| {
+                tsne_layout_from_bytes(bytes, decoder.name(), tensor.as_deref(), seed, pca_dims, p)
+            })
+            .await;
+            post(&match result {
+                Ok((layout, timings)) => Response::TsneDone { job, layout: Box::new(layout), timings },
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::Inspect { job, source } => {

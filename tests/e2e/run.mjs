@@ -301,6 +301,11 @@ try {
     }
     const m = hovered.match(/^feature (\d+): lobe (\d+); nearest features \(angular similarity\) ([\d, ]+)$/);
     check(m && Number(m[2]) === ref.labels_cooccurrence[Number(m[1])], 'hovering the lobe map names a feature, its lobe and its nearest features', hovered);
+    await page.getByTestId('tsne-run').click();
+    await page.locator('[data-testid=tsne-status]:has-text("t-SNE:")').waitFor({ timeout: 600_000 });
+    const tsneCaption = await page.locator('figure.lobe-map figcaption').textContent();
+    const kl = Number((tsneCaption.match(/KL ([\d.]+)/) || [])[1]);
+    check(tsneCaption.includes('t-SNE of the') && kl > 0 && kl < 10, 'the t-SNE layout replaces the PCA layout of the lobe map', tsneCaption);
     await page.screenshot({ path: join(ARTIFACTS, 'lobes.png'), fullPage: true });
     await page.getByTestId('lobes-compare').click();
     await page.getByTestId('compare-table').waitFor({ timeout: 600_000 });
