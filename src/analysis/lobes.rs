@@ -321,10 +321,6 @@ pub struct TsneLayout {
     pub seed: u64,
 }
 
-/// Principal components the page reduces decoder rows to before t-SNE (the neighbour search then
-/// costs 50 instead of d multiply-adds per pair).
-pub const TSNE_PCA_DIMS: usize = 50;
-
 /// The t-SNE layout ([`crate::geometry::tsne::tsne`], scikit-learn's Barnes-Hut `TSNE` with
 /// `init='pca'`, perplexity 30, 1000 iterations) of the decoder rows in `bytes`, after a PCA to
 /// `pca_dims` when the rows have more dimensions than that.

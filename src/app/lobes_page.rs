@@ -9,7 +9,7 @@ use super::plots::lobe_map::LobeMap;
 use super::plots::lobes::{draw_affinity_comparison, draw_null, lobe_css};
 use super::state::{AppState, Datasets, LobesState, Selection, TsneState};
 use super::status::{error_line, progress_line};
-use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport, TSNE_PCA_DIMS};
+use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::{LobeParams, NullTest};
@@ -213,8 +213,8 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
                 TsneState::Done { layout, .. } if layout.input == name && layout.points.len() == n => (
                     layout.points.clone(),
                     format!(
-                        "Lobe map: t-SNE of the {n} decoder rows (PCA to {} first, perplexity {}, KL {:.3} after {} iterations), coloured by co-occurrence lobe",
-                        layout.pca_dims.map_or("none".into(), |k| k.to_string()), layout.perplexity, layout.kl_divergence, layout.iterations
+                        "Lobe map: t-SNE of the {n} decoder rows{} (perplexity {}, KL {:.3} after {} iterations), coloured by co-occurrence lobe",
+                        layout.pca_dims.map_or(String::new(), |k| format!(" reduced to {k} PCs")), layout.perplexity, layout.kl_divergence, layout.iterations
                     ),
                 ),
                 _ => (pca.clone(), format!("Lobe map: the {n} decoder rows on their first two principal components, coloured by co-occurrence lobe")),
@@ -251,8 +251,8 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
                 <dd data-testid="lobes-backend">{timing}</dd>
             </dl>
             <div class="controls">
-                <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), seed, Some(TSNE_PCA_DIMS))
-                    title="Barnes-Hut t-SNE as scikit-learn's TSNE (perplexity 30, 1000 iterations, PCA init) of the decoder rows reduced to 50 principal components">
+                <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), seed, None)
+                    title="Barnes-Hut t-SNE of the decoder rows as scikit-learn's TSNE (perplexity 30, 1000 iterations, PCA init), as the paper's lobe map">
                     "t-SNE layout"</button>
                 {tsne_status}
             </div>
