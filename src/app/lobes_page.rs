@@ -121,7 +121,9 @@ pub fn LobesPage() -> impl IntoView {
         );
     };
     let running = move || {
-        matches!(state.lobes.get(), LobesState::Running { .. }) || matches!(state.lobe_compare.get(), LobesState::Running { .. })
+        matches!(state.lobes.get(), LobesState::Running { .. })
+            || matches!(state.lobe_compare.get(), LobesState::Running { .. })
+            || matches!(state.tsne.get(), TsneState::Running { .. })
     };
 
     let compare_canvas = NodeRef::<leptos::html::Canvas>::new();
