@@ -4,7 +4,6 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
 use crate::analysis::LayerRow;
@@ -14,12 +13,7 @@ const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
 
 /// Draws the sweep of `rows` (sorted by layer) on `canvas`, sized to its CSS width.
 pub fn draw_layer_sweep(canvas: &HtmlCanvasElement, rows: &[LayerRow]) -> Result<(), String> {
-    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
-    let css_width = canvas.client_width().max(320) as f64;
-    canvas.set_width((css_width * ratio) as u32);
-    canvas.set_height((css_width * 0.34 * ratio) as u32);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
-    let root = backend.into_drawing_area();
+    let (root, ratio) = super::canvas_root(canvas, 0.34)?;
     layer_sweep_chart(&root, rows, ratio).map_err(|e| e.to_string())
 }
 

@@ -3,9 +3,9 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
+use super::canvas_root;
 use crate::analysis::lobes::LobesReport;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::NullTest;
@@ -38,15 +38,6 @@ pub fn affinity_colour(a: Affinity) -> RGBColor {
     lobe_colour(Affinity::ALL.iter().position(|&x| x == a).unwrap_or(0))
 }
 
-fn canvas_root(canvas: &HtmlCanvasElement, aspect: f64) -> Result<(DrawingArea<CanvasBackend, Shift>, f64), String> {
-    let ratio = web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
-    let css_width = canvas.client_width().max(320) as f64;
-    canvas.set_width((css_width * ratio) as u32);
-    canvas.set_height((css_width * aspect * ratio) as u32);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
-    Ok((backend.into_drawing_area(), ratio))
-}
-
 /// AMI (left) and balanced accuracy (right) against k, one line per affinity.
 pub fn draw_affinity_comparison(canvas: &HtmlCanvasElement, reports: &[LobesReport]) -> Result<(), String> {
     let (root, scale) = canvas_root(canvas, 0.36)?;
@@ -64,11 +55,12 @@ pub fn comparison_chart<DB: DrawingBackend>(
     let panels = root.split_evenly((1, 2));
     let k_lo = reports.iter().map(|r| r.params.k).min().unwrap_or(2) as f64;
     let k_hi = reports.iter().map(|r| r.params.k).max().unwrap_or(8) as f64;
-    let metrics: [(&str, &dyn Fn(&LobesReport) -> f64); 2] = [
-        ("AMI of co-occurrence and geometric lobes", &|r| r.agreement.ami),
-        ("balanced accuracy, decoder row → lobe", &|r| r.agreement.balanced_accuracy),
+    // The legend goes where the lines are low: AMI grows with k, balanced accuracy falls.
+    let metrics: [(&str, &dyn Fn(&LobesReport) -> f64, SeriesLabelPosition); 2] = [
+        ("AMI of co-occurrence and geometric lobes", &|r| r.agreement.ami, SeriesLabelPosition::UpperLeft),
+        ("balanced accuracy, decoder row → lobe", &|r| r.agreement.balanced_accuracy, SeriesLabelPosition::UpperRight),
     ];
-    for (panel, (title, value)) in panels.iter().zip(metrics) {
+    for (panel, (title, value, legend)) in panels.iter().zip(metrics) {
         let values: Vec<f64> = reports.iter().map(value).filter(|v| v.is_finite()).collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-3) * 1.08;
@@ -103,7 +95,7 @@ pub fn comparison_chart<DB: DrawingBackend>(
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend)
             .label_font(("sans-serif", s(11.0)))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))

@@ -3,7 +3,6 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
 use crate::analysis::GalaxyReport;
@@ -35,16 +34,7 @@ impl RankAxis {
 /// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
 /// Returns where the rank axis was drawn.
 pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<RankAxis, String> {
-    let ratio = web_sys::window()
-        .map(|w| w.device_pixel_ratio())
-        .unwrap_or(1.0)
-        .max(1.0);
-    let css_width = canvas.client_width().max(320) as f64;
-    canvas.set_width((css_width * ratio) as u32);
-    canvas.set_height((css_width * 0.58 * ratio) as u32);
-    let backend =
-        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("this browser gives no 2D canvas")?;
-    let root = backend.into_drawing_area();
+    let (root, ratio) = super::canvas_root(canvas, 0.58)?;
     let (left, right) = spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())?;
     Ok(RankAxis {
         left_px: left as f64 / ratio,
