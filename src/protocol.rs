@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::crystals::{CrystalParams, CrystalReport, CrystalView};
 use crate::analysis::lobes::{LobesRun, TsneLayout};
+use crate::geometry::crystal_search::{CrystalSearch, CrystalSearchParams};
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
@@ -82,6 +84,43 @@ pub enum Request {
         seed: u64,
         pca_dims: Option<usize>,
     },
+    /// The atom scale: silhouettes, quads and the word-length distractor of word-pair tasks
+    /// ([`crate::analysis::crystals::crystal_analysis`]), and the crystal view of `view` tasks.
+    Crystals {
+        job: u32,
+        vectors: Source,
+        tensor: Option<String>,
+        words: CrystalWords,
+        params: CrystalParams,
+        view: Option<Vec<String>>,
+    },
+    /// Only the crystal view of `view` tasks (LDA refitted, no silhouettes).
+    CrystalView {
+        job: u32,
+        vectors: Source,
+        tensor: Option<String>,
+        words: CrystalWords,
+        params: CrystalParams,
+        view: Vec<String>,
+    },
+    /// Crystal search among the features `features` of a decoder.
+    CrystalSearch {
+        job: u32,
+        decoder: Source,
+        tensor: Option<String>,
+        features: Vec<u32>,
+        params: CrystalSearchParams,
+    },
+}
+
+/// The words of a crystal analysis's vectors.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "words", rename_all = "snake_case")]
+pub enum CrystalWords {
+    /// A bundled crystal set's words JSON (words, last tokens, tasks).
+    Set { source: Source },
+    /// A vocabulary (one word a line, the rows in order) and task files `(name, JSON text)`.
+    Vocabulary { text: String, tasks: Vec<(String, String)> },
 }
 
 /// A failure, as the UI shows it.
@@ -139,6 +178,18 @@ pub enum Response {
     },
     /// A t-SNE job finished.
     TsneDone { job: u32, layout: Box<TsneLayout>, timings: Timings },
+    /// A crystals job finished (with the view when one was asked).
+    CrystalsDone {
+        job: u32,
+        report: Box<CrystalReport>,
+        view: Option<Box<CrystalView>>,
+        timings: Timings,
+        backend: String,
+    },
+    /// A crystal view finished.
+    CrystalViewDone { job: u32, view: Box<CrystalView>, timings: Timings },
+    /// A crystal search finished.
+    CrystalSearchDone { job: u32, result: Box<CrystalSearch>, timings: Timings, backend: String },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }

@@ -269,4 +269,5 @@ fn to_points(projected: &[f64], k: usize) -> Vec<[f32; 3]> {
         })
         .collect()
 }
+pub mod crystals;
 pub mod lobes;

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, CloudState, InspectState, LobesState, RunState, SweepState, TsneState};
+use super::state::{AppState, CloudState, CrystalsResult, InspectState, Job, LobesState, RunState, SweepState, TsneState};
 use crate::analysis::GalaxyReport;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
@@ -50,6 +50,12 @@ enum JobKind {
     LobeCompare,
     /// The lobe map's t-SNE layout (`AppState::tsne`).
     Tsne,
+    /// The crystals page's analysis (`AppState::crystals`).
+    Crystals,
+    /// The crystal view (`AppState::crystal_view`).
+    CrystalView,
+    /// The crystal search (`AppState::crystal_search`).
+    CrystalSearch,
 }
 
 thread_local! {
@@ -168,6 +174,9 @@ fn handle(response: Response) {
                     JobKind::Lobes => state.lobes.set(LobesState::Running { job, stage, fraction }),
                     JobKind::LobeCompare => state.lobe_compare.set(LobesState::Running { job, stage, fraction }),
                     JobKind::Tsne => state.tsne.set(TsneState::Running { job, stage, fraction }),
+                    JobKind::Crystals => state.crystals.set(Job::Running { job, stage, fraction }),
+                    JobKind::CrystalView => state.crystal_view.set(Job::Running { job, stage, fraction }),
+                    JobKind::CrystalSearch => state.crystal_search.set(Job::Running { job, stage, fraction }),
                     JobKind::Inspect => {}
                 }
             }
@@ -225,6 +234,28 @@ fn handle(response: Response) {
                 state.tsne.set(TsneState::Done { layout, timings });
             }
         }
+        Response::CrystalsDone { job, report, view, timings, backend } => {
+            if current_job() == Some(job) {
+                finish_job();
+                if let Some(v) = &view {
+                    state.crystal_view.set(Job::Done { result: v.clone(), timings, backend: backend.clone() });
+                }
+                let result = Box::new(CrystalsResult { report: *report, view: view.map(|v| *v) });
+                state.crystals.set(Job::Done { result, timings, backend });
+            }
+        }
+        Response::CrystalViewDone { job, view, timings } => {
+            if current_job() == Some(job) {
+                finish_job();
+                state.crystal_view.set(Job::Done { result: view, timings, backend: "CPU (wasm)".into() });
+            }
+        }
+        Response::CrystalSearchDone { job, result, timings, backend } => {
+            if current_job() == Some(job) {
+                finish_job();
+                state.crystal_search.set(Job::Done { result, timings, backend });
+            }
+        }
         Response::InspectDone { job, summary } => {
             if current_job() == Some(job) {
                 finish_job();
@@ -264,6 +295,9 @@ fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
         JobKind::Lobes => state.lobes.set(LobesState::Failed(error)),
         JobKind::LobeCompare => state.lobe_compare.set(LobesState::Failed(error)),
         JobKind::Tsne => state.tsne.set(TsneState::Failed(error)),
+        JobKind::Crystals => state.crystals.set(Job::Failed(error)),
+        JobKind::CrystalView => state.crystal_view.set(Job::Failed(error)),
+        JobKind::CrystalSearch => state.crystal_search.set(Job::Failed(error)),
     }
 }
 
@@ -391,6 +425,34 @@ pub fn run_tsne(decoder: Source, seed: u64, pca_dims: Option<usize>) {
     state.tsne.set(TsneState::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 
+/// The crystals page's jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrystalJob {
+    /// `Request::Crystals`, shown in `AppState::crystals`.
+    Analysis,
+    /// `Request::CrystalView`, shown in `AppState::crystal_view`.
+    View,
+    /// `Request::CrystalSearch`, shown in `AppState::crystal_search`.
+    Search,
+}
+
+/// Runs one of the crystals page's jobs (`file`: a local vectors file).
+pub fn run_crystal_job(which: CrystalJob, request: impl FnOnce(u32) -> Request, file: Option<web_sys::File>) {
+    let Some(state) = state() else { return };
+    let kind = match which {
+        CrystalJob::Analysis => JobKind::Crystals,
+        CrystalJob::View => JobKind::CrystalView,
+        CrystalJob::Search => JobKind::CrystalSearch,
+    };
+    let job = submit(request, file, String::new(), kind);
+    let running = Job::Running { job, stage: "starting".into(), fraction: 0.0 };
+    match which {
+        CrystalJob::Analysis => state.crystals.set(running),
+        CrystalJob::View => state.crystal_view.set(running),
+        CrystalJob::Search => state.crystal_search.set(running),
+    }
+}
+
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
@@ -406,6 +468,9 @@ pub fn cancel() {
                 JobKind::Lobes => state.lobes.set(LobesState::Cancelled),
                 JobKind::LobeCompare => state.lobe_compare.set(LobesState::Cancelled),
                 JobKind::Tsne => state.tsne.set(TsneState::Cancelled),
+                JobKind::Crystals => state.crystals.set(Job::Cancelled),
+                JobKind::CrystalView => state.crystal_view.set(Job::Cancelled),
+                JobKind::CrystalSearch => state.crystal_search.set(Job::Cancelled),
             }
         }
     }

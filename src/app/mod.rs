@@ -3,6 +3,7 @@
 
 mod bridge;
 mod cloud_view;
+mod crystals_page;
 mod data_panel;
 mod galaxy_page;
 mod layer_sweep;
@@ -36,7 +37,7 @@ pub fn App() -> impl IntoView {
                 "The Geometry of Concepts: Sparse Autoencoder Feature Structure (Li et al. 2024), computed in your browser"
             </p>
             <nav class="scales">
-                {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes")].into_iter().map(|(page, label, id)| view! {
+                {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes"), (Page::Crystals, "Crystals", "tab-crystals")].into_iter().map(|(page, label, id)| view! {
                     <button class="tab" class:active=move || state.page.get() == page data-testid=id
                         on:click=move |_| state.page.set(page)>{label}</button>
                 }).collect_view()}
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
             <div class="pages">
                 <div class:hidden=move || state.page.get() != Page::Galaxy><galaxy_page::GalaxyPage /></div>
                 <div class:hidden=move || state.page.get() != Page::Lobes><lobes_page::LobesPage /></div>
+                <div class:hidden=move || state.page.get() != Page::Crystals><crystals_page::CrystalsPage /></div>
             </div>
         </main>
     }

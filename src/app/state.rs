@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
+use crate::analysis::crystals::{CrystalReport, CrystalView};
 use crate::analysis::lobes::{LobesRun, TsneLayout};
+use crate::geometry::crystal_search::CrystalSearch;
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
@@ -88,6 +90,30 @@ pub enum CloudState {
 pub enum Page {
     Galaxy,
     Lobes,
+    Crystals,
+}
+
+/// A job of the crystals page as the UI sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job<T> {
+    Idle,
+    Running { job: u32, stage: String, fraction: f64 },
+    Done { result: T, timings: Timings, backend: String },
+    Failed(ErrorReport),
+    Cancelled,
+}
+
+impl<T> Job<T> {
+    pub fn is_running(&self) -> bool {
+        matches!(self, Job::Running { .. })
+    }
+}
+
+/// The atom-scale analysis with the crystal view it came with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrystalsResult {
+    pub report: CrystalReport,
+    pub view: Option<CrystalView>,
 }
 
 /// A lobes run (one affinity and k with its nulls, or the comparison of all affinities across k)
@@ -132,6 +158,12 @@ pub struct AppState {
     pub lobe_compare: RwSignal<LobesState>,
     /// The lobe map's t-SNE layout.
     pub tsne: RwSignal<TsneState>,
+    /// The crystals page's analysis.
+    pub crystals: RwSignal<Job<Box<CrystalsResult>>>,
+    /// The crystal view (recomputed when the tasks shown change).
+    pub crystal_view: RwSignal<Job<Box<CrystalView>>>,
+    /// The crystal search among SAE features.
+    pub crystal_search: RwSignal<Job<Box<CrystalSearch>>>,
     /// Parameters of the galaxy analysis.
     pub galaxy_params: RwSignal<GalaxyParams>,
     /// Tensor to read from npz/safetensors files; empty = the default choice.
@@ -154,6 +186,9 @@ impl AppState {
             lobes: RwSignal::new(LobesState::Idle),
             lobe_compare: RwSignal::new(LobesState::Idle),
             tsne: RwSignal::new(TsneState::Idle),
+            crystals: RwSignal::new(Job::Idle),
+            crystal_view: RwSignal::new(Job::Idle),
+            crystal_search: RwSignal::new(Job::Idle),
             // The page computes the clustering entropy by default (the CLI does too).
             galaxy_params: RwSignal::new(GalaxyParams {
                 entropy: Some(crate::geometry::entropy::EntropyParams::default()),

@@ -104,6 +104,100 @@ pub enum AnalyzeCommand {
     /// similarity of decoder rows, their AMI, the balanced accuracy of a logistic regression from
     /// decoder row to lobe, the null tests, and (for a bundle) lobe specialisation per category.
     Lobes(LobesArgs),
+    /// Atom scale: difference vectors of word pairs, LDA distractor removal (silhouette of the
+    /// tasks against the number of LDA components, with the raw baseline), parallelogram quality
+    /// of each task's quads before and after LDA, and the word-length distractor.
+    Crystals(CrystalsArgs),
+    /// Crystal search among SAE features: all pairwise differences of a subset of decoder rows,
+    /// clustered by sign-invariant k-means; the clusters whose quads are closest to
+    /// parallelograms (or, normalised, trapezoids).
+    CrystalSearch(CrystalSearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CrystalsArgs {
+    /// Word vectors: a bundled crystal set (crystals-*.safetensors, its words file found through
+    /// its metadata), the bundled manifest.json with --layer, or a plain matrix (.npy, .npz,
+    /// .safetensors) whose rows are the words of --vocab.
+    pub vectors: PathBuf,
+    /// Task files (JSON lists of {"input", "output"}; the file stem is the task name). Default for
+    /// a crystal set: its own tasks.
+    pub pairs: Vec<PathBuf>,
+    /// One word a line, the rows of VECTORS in order (the GloVe layout).
+    #[arg(long)]
+    pub vocab: Option<PathBuf>,
+    /// The words JSON of a crystal set (default: the file its metadata names, next to it).
+    #[arg(long)]
+    pub words: Option<PathBuf>,
+    /// With manifest.json: the layer of the model's crystal sets.
+    #[arg(long)]
+    pub layer: Option<u32>,
+    /// Largest number of LDA components (silhouettes for 2..=M; the "after" quads use M).
+    /// Default: number of tasks - 1.
+    #[arg(long)]
+    pub max_components: Option<usize>,
+    /// Tasks to use, comma-separated (default: the paper's 12 where present, else all).
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Option<Vec<String>>,
+    /// Every task of the data (e.g. also antonym and synonym of the bundled sets).
+    #[arg(long, conflicts_with = "tasks")]
+    pub all_tasks: bool,
+    /// LDA shrinkage (solver 'eigen'): "auto" (Ledoit-Wolf) or a number in [0, 1]. Default: none
+    /// (solver 'svd', as the paper).
+    #[arg(long)]
+    pub shrinkage: Option<String>,
+    /// Silhouettes on a random subset of this many pairs (scikit-learn's sample_size).
+    #[arg(long)]
+    pub silhouette_sample: Option<usize>,
+    /// Seed of that subset (scikit-learn's random_state).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u32,
+    /// Best and worst quads listed per task.
+    #[arg(long, default_value_t = 5)]
+    pub list: usize,
+    /// Also print the crystal view (2-D word positions) of these tasks (one, or two comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub view: Option<Vec<String>>,
+    /// Include the word-length points (length difference, PC0) per pair.
+    #[arg(long)]
+    pub points: bool,
+    /// Array holding the vectors in a plain matrix file.
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CrystalSearchArgs {
+    /// The SAE decoder (npy, npz or safetensors; rows are features).
+    pub decoder: PathBuf,
+    /// Features to search among: a range (0..500, end exclusive), a comma list, or @FILE with one
+    /// index a line. Default: the first 500.
+    #[arg(long, default_value = "0..500")]
+    pub features: String,
+    /// Number of k-means clusters of the pairwise differences.
+    #[arg(long, default_value_t = 500)]
+    pub k: usize,
+    /// Cluster unit difference vectors (trapezoids) instead of raw ones (parallelograms).
+    #[arg(long)]
+    pub normalised: bool,
+    /// k-means initialisations.
+    #[arg(long, default_value_t = 3)]
+    pub n_init: usize,
+    /// Seed of the k-means++ initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Clusters reported.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Array holding the decoder.
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Indent the JSON.
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 mod analyze;
 mod args;
 mod convert;
+mod crystals;
 mod precompute;
 
 use std::process::ExitCode;
@@ -52,6 +53,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Analyze(AnalyzeCommand::Galaxy(a)) => analyze::galaxy(&a),
         Command::Analyze(AnalyzeCommand::GalaxyLayers(a)) => analyze::galaxy_layers(&a),
         Command::Analyze(AnalyzeCommand::Lobes(a)) => analyze::lobes(&a),
+        Command::Analyze(AnalyzeCommand::Crystals(a)) => crystals::crystals(&a),
+        Command::Analyze(AnalyzeCommand::CrystalSearch(a)) => crystals::crystal_search(&a),
         Command::Inspect(a) => analyze::inspect(&a),
         Command::Precompute(PrecomputeCommand::TokenEmbeddings(a)) => precompute::token_embeddings(&a),
         Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),

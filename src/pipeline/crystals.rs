@@ -1,40 +1,11 @@
 //! Word-pair crystal sets: the words of the function-vector tasks, their pairs as indices into
 //! one word list, and (per source) one vector per word.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-use serde::{Deserialize, Serialize};
 
 use super::PipelineError;
 use crate::formats::wordpairs::{self, WordPair};
-
-/// One task's pairs, as indices into [`CrystalSet::words`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskPairs {
-    pub name: String,
-    pub pairs: Vec<[u32; 2]>,
-    /// Pairs in the task file.
-    pub total: usize,
-    /// Pairs dropped (a word out of the vocabulary, or a duplicate pair).
-    pub dropped: usize,
-}
-
-/// The words and task pairs of one crystal source (a model's tokenisation, or GloVe's vocabulary).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CrystalSet {
-    /// Where the vectors come from (e.g. "all-MiniLM-L6-v2 residual stream", "GloVe 6B 50d").
-    pub source: String,
-    pub words: Vec<String>,
-    /// Per word, the string of the token whose residual was taken (MiniLM: the last real token,
-    /// e.g. "##na"); empty for GloVe. The word-length distractor uses its length.
-    #[serde(default)]
-    pub last_token: Vec<String>,
-    pub tasks: Vec<TaskPairs>,
-    /// Free-form provenance.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-}
+pub use crate::formats::wordpairs::{build_set, CrystalSet, TaskPairs};
 
 /// Reads every `*.json` task of `dir`, sorted by name.
 pub fn read_tasks(dir: &Path) -> Result<Vec<(String, Vec<WordPair>)>, PipelineError> {
@@ -55,60 +26,4 @@ pub fn read_tasks(dir: &Path) -> Result<Vec<(String, Vec<WordPair>)>, PipelineEr
         return Err(PipelineError::Input(format!("{}: no word-pair task files (*.json)", dir.display())));
     }
     Ok(tasks)
-}
-
-/// Builds the word list and pair indices. `normalise` maps a word to the form looked up (GloVe:
-/// lower case); `keep` says whether a normalised word has a vector. Words are listed in order of
-/// first appearance; a pair whose words are missing, or that repeats, is dropped and counted.
-pub fn build_set(
-    source: &str,
-    tasks: &[(String, Vec<WordPair>)],
-    normalise: &dyn Fn(&str) -> String,
-    keep: &dyn Fn(&str) -> bool,
-) -> CrystalSet {
-    let mut words = Vec::new();
-    let mut index: HashMap<String, u32> = HashMap::new();
-    let mut out = Vec::new();
-    for (name, pairs) in tasks {
-        let mut seen = std::collections::HashSet::new();
-        let mut kept = Vec::new();
-        for p in pairs {
-            let (a, b) = (normalise(&p.input), normalise(&p.output));
-            if !keep(&a) || !keep(&b) || !seen.insert((a.clone(), b.clone())) {
-                continue;
-            }
-            let mut id = |w: String| {
-                *index.entry(w.clone()).or_insert_with(|| {
-                    words.push(w);
-                    (words.len() - 1) as u32
-                })
-            };
-            kept.push([id(a), id(b)]);
-        }
-        out.push(TaskPairs { name: name.clone(), total: pairs.len(), dropped: pairs.len() - kept.len(), pairs: kept });
-    }
-    CrystalSet { source: source.to_string(), words, last_token: Vec::new(), tasks: out, metadata: BTreeMap::new() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pair(a: &str, b: &str) -> WordPair {
-        WordPair { input: a.into(), output: b.into() }
-    }
-
-    #[test]
-    fn builds_indices_and_counts_drops() {
-        let tasks = vec![
-            ("capital".to_string(), vec![pair("Austria", "Vienna"), pair("France", "Paris"), pair("Austria", "Vienna")]),
-            ("lang".to_string(), vec![pair("France", "French"), pair("Xx", "y")]),
-        ];
-        let set = build_set("t", &tasks, &|w| w.to_lowercase(), &|w| w != "xx");
-        assert_eq!(set.words, vec!["austria", "vienna", "france", "paris", "french"]);
-        assert_eq!(set.tasks[0].pairs, vec![[0, 1], [2, 3]]);
-        assert_eq!((set.tasks[0].total, set.tasks[0].dropped), (3, 1));
-        assert_eq!(set.tasks[1].pairs, vec![[2, 4]]);
-        assert_eq!(set.tasks[1].dropped, 1);
-    }
 }

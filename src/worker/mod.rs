@@ -13,7 +13,11 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::lobes::{lobes_from_bytes, tsne_layout_from_bytes};
 use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
-use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
+use crate::analysis::crystals::{
+    crystal_analysis, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
+    with_task_files, CrystalData,
+};
+use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
 pub(crate) const LOAD_SHARE: f64 = 0.15;
@@ -205,6 +209,58 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
+        Request::Crystals { job, vectors, tensor, words, params, view } => {
+            let mut progress = ProgressPoster::new(job);
+            let t0 = js_sys::Date::now();
+            let crystal = match crystal_data(&vectors, tensor.as_deref(), &words, &data, &mut progress).await {
+                Ok(c) => c,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let t1 = js_sys::Date::now();
+            let mut report = |stage: &str, f: f64| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * f);
+            let result = crystal_analysis(&crystal, vectors.name(), &params, true, &mut |s, f| report(s, 0.9 * f)).and_then(|r| {
+                let v = match &view {
+                    Some(tasks) => Some(Box::new(crystal_view(&crystal, &params, tasks, &mut |s, f| report(s, 0.9 + 0.1 * f))?)),
+                    None => None,
+                };
+                Ok((r, v))
+            });
+            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            post(&match result {
+                Ok((report, view)) => {
+                    Response::CrystalsDone { job, report: Box::new(report), view, timings, backend: "CPU (wasm)".into() }
+                }
+                Err(e) => failed(job, &e),
+            });
+        }
+        Request::CrystalView { job, vectors, tensor, words, params, view } => {
+            let mut progress = ProgressPoster::new(job);
+            let t0 = js_sys::Date::now();
+            let crystal = match crystal_data(&vectors, tensor.as_deref(), &words, &data, &mut progress).await {
+                Ok(c) => c,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let t1 = js_sys::Date::now();
+            let result = crystal_view(&crystal, &params, &view, &mut |s, f| progress.report(s, LOAD_SHARE + (1.0 - LOAD_SHARE) * f));
+            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            post(&match result {
+                Ok(view) => Response::CrystalViewDone { job, view: Box::new(view), timings },
+                Err(e) => failed(job, &e),
+            });
+        }
+        Request::CrystalSearch { job, decoder, tensor, features, params } => {
+            let mut progress = ProgressPoster::new(job);
+            let result = load_and_run(&decoder, &data, &mut progress, |bytes, p| {
+                crystal_search_from_bytes(bytes, decoder.name(), tensor.as_deref(), &features, &params, p, &|| false)
+            })
+            .await;
+            post(&match result {
+                Ok((result, timings)) => {
+                    Response::CrystalSearchDone { job, result: Box::new(result), timings, backend: "CPU (wasm)".into() }
+                }
+                Err(error) => Response::Failed { job, error },
+            });
+        }
         Request::Inspect { job, source } => {
             let mut progress = ProgressPoster::new(job);
             let bytes = match load::bytes(&source, &data, &mut progress).await {
@@ -236,6 +292,33 @@ async fn load_and_run<T>(
     drop(bytes);
     let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
     result.map(|r| (r, timings)).map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
+}
+
+/// Loads the vectors and words of a crystal analysis (the loading share of `progress`).
+async fn crystal_data(
+    vectors: &Source,
+    tensor: Option<&str>,
+    words: &CrystalWords,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<CrystalData, ErrorReport> {
+    let report = |e: AnalysisError| ErrorReport { kind: e.kind().into(), message: e.to_string() };
+    let bytes = load::bytes(vectors, data, progress).await?;
+    match words {
+        CrystalWords::Set { source } => {
+            let text = load::bytes(source, data, progress).await?;
+            let text = String::from_utf8(text).map_err(|_| ErrorReport {
+                kind: "bad-header".into(),
+                message: format!("{}: the words file is not UTF-8 text", source.name()),
+            })?;
+            read_crystal_set(&bytes, vectors.name(), &text).map_err(report)
+        }
+        CrystalWords::Vocabulary { text, tasks } => {
+            let mut crystal = read_vectors_with_vocabulary(&bytes, vectors.name(), tensor, text).map_err(report)?;
+            with_task_files(&mut crystal, tasks).map_err(report)?;
+            Ok(crystal)
+        }
+    }
 }
 
 fn failed(job: u32, e: &AnalysisError) -> Response {

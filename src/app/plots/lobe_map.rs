@@ -7,35 +7,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use super::lobes::lobe_css;
+use super::viewport::{nearest_within, Viewport};
 
-/// Pan (in layout units) and zoom of the map.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct View {
-    centre: (f64, f64),
-    zoom: f64,
-}
-
-/// Layout bounds: centre and half-extent of the larger side.
-fn bounds(points: &[[f32; 2]]) -> ((f64, f64), f64) {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for p in points {
-        x0 = x0.min(p[0] as f64);
-        x1 = x1.max(p[0] as f64);
-        y0 = y0.min(p[1] as f64);
-        y1 = y1.max(p[1] as f64);
-    }
-    if !x0.is_finite() {
-        return ((0.0, 0.0), 1.0);
-    }
-    (((x0 + x1) / 2.0, (y0 + y1) / 2.0), ((x1 - x0).max(y1 - y0) / 2.0).max(1e-30))
-}
-
-fn to_screen(points: &[[f32; 2]], half: f64, view: View, w: f64, h: f64) -> Vec<(f64, f64)> {
-    let scale = view.zoom * 0.47 * w.min(h) / half;
-    points
-        .iter()
-        .map(|p| (w / 2.0 + scale * (p[0] as f64 - view.centre.0), h / 2.0 - scale * (p[1] as f64 - view.centre.1)))
-        .collect()
+fn to_screen(points: &[[f32; 2]], view: Viewport, w: f64, h: f64) -> Vec<(f64, f64)> {
+    points.iter().map(|p| view.to_screen((p[0] as f64, p[1] as f64), w, h)).collect()
 }
 
 fn draw(canvas: &HtmlCanvasElement, screen: &[(f64, f64)], labels: &[u32], hover: Option<usize>, nearest: &[u32]) {
@@ -78,13 +53,12 @@ fn draw(canvas: &HtmlCanvasElement, screen: &[(f64, f64)], labels: &[u32], hover
 pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, title: String) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<usize>);
-    let (centre, half) = bounds(&points);
-    let view_state = RwSignal::new(View { centre, zoom: 1.0 });
-    let drag = StoredValue::new(None::<(f64, f64, View)>);
+    let view_state = RwSignal::new(Viewport::fit(points.iter().map(|p| (p[0] as f64, p[1] as f64))));
+    let drag = StoredValue::new(None::<(f64, f64, Viewport)>);
     let data = StoredValue::new((points, labels, nearest));
     let ratio = || web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
-    let screen = move |c: &HtmlCanvasElement, v: View| {
-        data.with_value(|(p, _, _)| to_screen(p, half, v, c.width() as f64, c.height() as f64))
+    let screen = move |c: &HtmlCanvasElement, v: Viewport| {
+        data.with_value(|(p, _, _)| to_screen(p, v, c.width() as f64, c.height() as f64))
     };
 
     Effect::new(move |_| {
@@ -107,30 +81,21 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
         let Some(c) = canvas.get_untracked() else { return };
         let k = ratio();
         if let Some((x0, y0, start)) = drag.get_value() {
-            let scale = start.zoom * 0.47 * (c.width() as f64).min(c.height() as f64) / half;
-            let (dx, dy) = ((ev.client_x() as f64 - x0) * k / scale, (ev.client_y() as f64 - y0) * k / scale);
-            view_state.set(View { centre: (start.centre.0 - dx, start.centre.1 + dy), ..start });
+            let (dx, dy) = ((ev.client_x() as f64 - x0) * k, (ev.client_y() as f64 - y0) * k);
+            view_state.set(start.dragged(dx, dy, c.width() as f64, c.height() as f64));
             return;
         }
         let rect = c.get_bounding_client_rect();
         let (x, y) = ((ev.client_x() as f64 - rect.left()) * k, (ev.client_y() as f64 - rect.top()) * k);
         let s = screen(&c, view_state.get_untracked());
-        let within = (8.0 * k).powi(2);
-        let found = s
-            .iter()
-            .enumerate()
-            .map(|(i, &(px, py))| (i, (px - x).powi(2) + (py - y).powi(2)))
-            .filter(|&(_, d)| d <= within)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i);
+        let found = nearest_within(&s, (x, y), 8.0 * k);
         if found != hover.get_untracked() {
             hover.set(found);
         }
     };
     let on_wheel = move |ev: WheelEvent| {
         ev.prevent_default();
-        let factor = (-ev.delta_y() * 0.0015).exp();
-        view_state.update(|v| v.zoom = (v.zoom * factor).clamp(0.5, 200.0));
+        view_state.update(|v| *v = v.wheeled(ev.delta_y()));
     };
     let hovered = move || {
         hover.get().map(|i| {

@@ -5,6 +5,9 @@ pub mod layers;
 pub mod cloud3d;
 pub mod lobes;
 pub mod lobe_map;
+pub mod crystals;
+pub mod crystal_view;
+pub mod viewport;
 
 use plotters::coord::Shift;
 use plotters::prelude::{DrawingArea, IntoDrawingArea};

@@ -1,0 +1,192 @@
+//! The crystals page's charts (plotters on canvas): silhouette against the number of LDA
+//! components with the raw baseline (paper Figures 1 and 9), the word-length distractor (Figure
+//! 10), and the small drawing of one crystal cluster found among SAE features.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+use super::canvas_root;
+use super::lobes::lobe_colour;
+use crate::analysis::crystals::{CrystalReport, WordLength};
+use crate::geometry::crystal_search::CrystalCluster;
+
+/// Silhouette of the task clusters against the LDA component count, and the raw baseline.
+pub fn draw_silhouettes(canvas: &HtmlCanvasElement, report: &CrystalReport) -> Result<(), String> {
+    let (root, scale) = canvas_root(canvas, 0.45)?;
+    silhouette_chart(&root, report, scale).map_err(|e| e.to_string())
+}
+
+/// [`draw_silhouettes`] on any plotters backend.
+pub fn silhouette_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &CrystalReport,
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    let points: Vec<(f64, f64)> = report.silhouette_lda.iter().map(|(&m, &v)| (m as f64, v)).collect();
+    let (x0, x1) = (points.first().map_or(1.0, |p| p.0), points.last().map_or(2.0, |p| p.0).max(points.first().map_or(1.0, |p| p.0) + 1.0));
+    let values = points.iter().map(|p| p.1).chain([report.silhouette_raw, 0.0]);
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let pad = ((hi - lo) * 0.08).max(0.01);
+    let mut chart = ChartBuilder::on(root)
+        .caption("Silhouette of the tasks' difference vectors", ("sans-serif", s(15.0)))
+        .margin(s(10.0))
+        .x_label_area_size(s(36.0))
+        .y_label_area_size(s(52.0))
+        .build_cartesian_2d(x0 - 0.3..x1 + 0.3, lo - pad..hi + pad)?;
+    chart
+        .configure_mesh()
+        .x_desc("LDA components kept")
+        .y_desc("silhouette score")
+        .label_style(("sans-serif", s(12.0)))
+        .x_labels(points.len().max(2))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+    let blue = lobe_colour(0);
+    chart
+        .draw_series(LineSeries::new(points.iter().copied(), blue.stroke_width(s(2.0) as u32)))?
+        .label("after LDA (distractors removed)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2)));
+    chart.draw_series(points.iter().map(|&p| Circle::new(p, s(3.5), blue.filled())))?;
+    let grey = RGBColor(120, 120, 120);
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x0 - 0.3, report.silhouette_raw), (x1 + 0.3, report.silhouette_raw)],
+            s(6.0) as u32,
+            s(4.0) as u32,
+            grey.stroke_width(s(2.0) as u32),
+        ))?
+        .label(format!("raw differences ({:.3})", report.silhouette_raw))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", s(12.0)))
+        .draw()?;
+    root.present()
+}
+
+/// PC0 of the z-scored difference vectors against the length difference of the last tokens.
+pub fn draw_word_length(canvas: &HtmlCanvasElement, fit: &WordLength, layer: Option<u32>) -> Result<(), String> {
+    let (root, scale) = canvas_root(canvas, 0.5)?;
+    word_length_chart(&root, fit, layer, scale).map_err(|e| e.to_string())
+}
+
+/// [`draw_word_length`] on any plotters backend.
+pub fn word_length_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fit: &WordLength,
+    layer: Option<u32>,
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in &fit.points {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (-1.0, 1.0, -1.0, 1.0);
+    }
+    let caption = format!(
+        "Word length{}: PC0 of z-scored differences vs length difference (r = {:.3})",
+        layer.map_or(String::new(), |l| format!(", layer {l}")),
+        fit.r
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", s(14.0)))
+        .margin(s(10.0))
+        .x_label_area_size(s(36.0))
+        .y_label_area_size(s(48.0))
+        .build_cartesian_2d(x0 - 0.8..x1 + 0.8, y0 - 0.5..y1 + 0.5)?;
+    chart
+        .configure_mesh()
+        .x_desc("len(output token) - len(input token), characters")
+        .y_desc("PC0")
+        .label_style(("sans-serif", s(12.0)))
+        .draw()?;
+    // A deterministic horizontal jitter separates the integer columns.
+    let jitter = |i: usize| ((i as u64).wrapping_mul(2654435761) % 1000) as f64 / 1000.0 * 0.5 - 0.25;
+    let blue = lobe_colour(0).mix(0.25);
+    chart.draw_series(
+        fit.points.iter().enumerate().map(|(i, p)| Circle::new((p[0] + jitter(i), p[1]), s(1.5), blue.filled())),
+    )?;
+    let red = lobe_colour(3);
+    chart
+        .draw_series(LineSeries::new(
+            [x0 - 0.8, x1 + 0.8].map(|x| (x, fit.slope * x + fit.intercept)),
+            red.stroke_width(s(2.0) as u32),
+        ))?
+        .label(format!("least squares: slope {:.3}, r = {:.3}", fit.slope, fit.r))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", s(12.0)))
+        .draw()?;
+    root.present()
+}
+
+/// One cluster of the crystal search: its features on their first two principal axes, each
+/// member pair as an arrow (the shared edge direction), the best quad's pairs highlighted.
+pub fn draw_crystal_cluster(canvas: &HtmlCanvasElement, cluster: &CrystalCluster) -> Result<(), String> {
+    let (root, scale) = canvas_root(canvas, 0.8)?;
+    cluster_chart(&root, cluster, scale).map_err(|e| e.to_string())
+}
+
+fn cluster_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    cluster: &CrystalCluster,
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    let at = |f: u32| cluster.layout_features.iter().position(|&x| x == f).map(|i| cluster.layout[i]);
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for p in &cluster.layout {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    if !x0.is_finite() {
+        return root.present();
+    }
+    let pad = ((x1 - x0).max(y1 - y0) * 0.12).max(1e-6);
+    let mut chart = ChartBuilder::on(root)
+        .margin(s(6.0))
+        .build_cartesian_2d(x0 - pad..x1 + pad, y0 - pad..y1 + pad)?;
+    let best: Vec<u32> = cluster.quads.first().map(|q| q.features.to_vec()).unwrap_or_default();
+    for &[a, b] in &cluster.pairs {
+        let (Some(p), Some(q)) = (at(a), at(b)) else { continue };
+        let highlighted = best.contains(&a) && best.contains(&b);
+        let colour = if highlighted { lobe_colour(3) } else { lobe_colour(0).mix(0.6) };
+        let width = if highlighted { s(2.5) } else { s(1.2) } as u32;
+        chart.draw_series(std::iter::once(PathElement::new(vec![(p[0], p[1]), (q[0], q[1])], colour.stroke_width(width))))?;
+        chart.draw_series(std::iter::once(Circle::new((q[0], q[1]), s(3.0), colour.filled())))?;
+        chart.draw_series(std::iter::once(Circle::new((p[0], p[1]), s(3.0), colour.stroke_width(1))))?;
+    }
+    if let [a, b, c, d] = best[..] {
+        // The closing edges of the best quad: a - c and b - d.
+        for (u, v) in [(a, c), (b, d)] {
+            if let (Some(p), Some(q)) = (at(u), at(v)) {
+                chart.draw_series(DashedLineSeries::new(
+                    [(p[0], p[1]), (q[0], q[1])],
+                    s(4.0) as u32,
+                    s(3.0) as u32,
+                    RGBColor(90, 90, 90).stroke_width(1),
+                ))?;
+            }
+        }
+    }
+    root.present()
+}
