@@ -64,8 +64,8 @@ fn projection(data: &CrystalData, report: &CrystalReport, shrinkage: Option<Shri
         ..LdaParams::default()
     };
     let lda = lda_fit(&x, pairs.len(), d, &labels, &params, &mut |_| {}).unwrap();
-    let m = lda.max_components;
-    (lda.transform(&x, pairs.len(), m), m)
+    let m = lda.n_output();
+    (lda.transform(&x, pairs.len(), m).unwrap(), m)
 }
 
 /// Every stored row of scikit-learn's projection equals ours per component up to one sign per

@@ -17,7 +17,7 @@ use crate::formats::wordpairs::{self, CrystalSet, TaskPairs, WordPair};
 use crate::formats::{self, FormatError};
 use crate::geometry::crystal_search::{crystal_search, CrystalSearch, CrystalSearchParams};
 use crate::geometry::crystals::{difference_vectors, token_length, word_length_distractor, WordLengthFit};
-use crate::geometry::lda::{lda_fit, Lda, LdaParams, LdaShrinkage};
+use crate::geometry::lda::{lda_fit, LdaParams, LdaShrinkage};
 use crate::geometry::pca::pca;
 use crate::geometry::quads::{quad_quality, Histogram, Quad, QuadParams, QuadQuality};
 use crate::geometry::silhouette::{silhouette_score, silhouette_score_sampled};
@@ -366,7 +366,9 @@ pub fn crystal_analysis(
     let lda = lda_fit(&diff.values, n, d, &diff.labels, &lda_params(params, Some(max_components)), &mut |f| {
         progress("LDA", 0.1 * f)
     })?;
-    let projected = lda.transform(&diff.values, n, max_components);
+    // Rank-deficient data may give fewer discriminant axes than asked.
+    let max_components = max_components.min(lda.n_output());
+    let projected = lda.transform(&diff.values, n, max_components)?;
 
     let mut silhouette = |x: &[f64], dims: usize, stage: &str, lo: f64, hi: f64| -> Result<f64, GeometryError> {
         let mut p = |f: f64| progress(stage, lo + (hi - lo) * f);
@@ -386,7 +388,10 @@ pub fn crystal_analysis(
     }
 
     let mut parallelogram = BTreeMap::new();
-    let edges_after: Vec<f64> = diff.values.chunks_exact(d).flat_map(|u| lda.project_direction(u, max_components)).collect();
+    let mut edges_after = Vec::with_capacity(n * max_components);
+    for u in diff.values.chunks_exact(d) {
+        edges_after.extend(lda.project_direction(u, max_components)?);
+    }
     for (c, task) in tasks.iter().enumerate() {
         let (a, b) = (diff.offsets[c], diff.offsets[c + 1]);
         let at = 0.6 + 0.3 * c as f64 / classes as f64;
@@ -537,6 +542,7 @@ pub fn crystal_view(
     let m = params.max_components.unwrap_or(tasks.len() - 1).min((tasks.len() - 1).min(d)).max(1);
     progress("LDA", 0.0);
     let lda = lda_fit(&diff.values, n, d, &diff.labels, &lda_params(params, Some(m)), &mut |f| progress("LDA", 0.8 * f))?;
+    let m = m.min(lda.n_output());
     let mut words: Vec<u32> = Vec::new();
     let mut slot = std::collections::HashMap::new();
     let mut pairs = Vec::new();
@@ -565,7 +571,7 @@ pub fn crystal_view(
     let mut projected = Vec::with_capacity(words.len() * m);
     for r in 0..raw.rows() {
         let v: Vec<f64> = raw.row(r).iter().map(|&x| x as f64).collect();
-        projected.extend(lda.project_direction(&v, m).into_iter().map(|x| x as f32));
+        projected.extend(lda.project_direction(&v, m)?.into_iter().map(|x| x as f32));
     }
     let projected = Matrix::new(words.len(), m, projected).expect("rows x m values");
     let lda_pca = pca_2d(&projected)?;

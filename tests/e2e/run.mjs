@@ -334,6 +334,70 @@ try {
     const hm = named.match(/^feature (\d+): .*, lobe (\d+)$/);
     check(hm && Number(hm[2]) === ref.labels_cooccurrence[Number(hm[1])], "hovering the 3D view names the feature's lobe", named);
   }
+
+  // 9. The crystals page: GloVe (all pairs, exact silhouettes) and MiniLM layer 0 (5,000 sampled
+  //    pairs): silhouettes, every task's quad medians and the word-length fit equal the CLI's; the
+  //    crystal view switches projection and names words on hover; a crystal search equals the CLI's.
+  {
+    await page.getByTestId('tab-crystals').click();
+    const crystalRuns = [
+      ['crystals-glove-6b-50d', 'all', []],
+      ['crystals-minilm-l6-layer0', '5000', ['--silhouette-sample', '5000']],
+    ];
+    for (const [id, sample, extra] of crystalRuns) {
+      const entry = manifest.datasets.find((e) => e.id === id);
+      if (!entry) { check(false, `${id} is bundled`); continue; }
+      await page.selectOption('[data-testid=crystals-input]', id);
+      await page.selectOption('[data-testid=crystals-sample]', sample);
+      await page.getByTestId('crystals-run').click();
+      const summary = page.locator(`[data-testid=crystals-summary][data-input="${entry.file}"]`);
+      await summary.waitFor({ timeout: 600_000 });
+      const ref = cli(['analyze', 'crystals', join(ROOT, 'public/data', entry.file), ...extra]);
+      const raw = Number(await summary.getAttribute('data-silhouette-raw'));
+      check(relClose(raw, ref.silhouette_raw, 1e-9), `${id}: raw silhouette equals the CLI's`, `${raw} vs ${ref.silhouette_raw}`);
+      let same = 0;
+      const cells = page.locator('[data-testid=silhouette-table] td[data-components]');
+      for (let i = 0; i < await cells.count(); i++) {
+        const m = await cells.nth(i).getAttribute('data-components');
+        if (relClose(Number(await cells.nth(i).getAttribute('data-value')), ref.silhouette_lda[m], 1e-9)) same += 1;
+      }
+      check(same === Object.keys(ref.silhouette_lda).length, `${id}: every LDA silhouette equals the CLI's`, `${same} of ${Object.keys(ref.silhouette_lda).length}`);
+      let quads = 0;
+      for (const [task, p] of Object.entries(ref.parallelogram)) {
+        const row = page.locator(`[data-testid=parallelogram-table] tr[data-task="${task}"]`);
+        const v = async (a) => Number(await row.getAttribute(a));
+        if (relClose(await v('data-before-rel'), p.before.median_relative_error, 1e-9) && relClose(await v('data-after-rel'), p.after.median_relative_error, 1e-9)
+          && relClose(await v('data-before-cos'), p.before.median_cosine, 1e-9) && relClose(await v('data-after-cos'), p.after.median_cosine, 1e-9)) quads += 1;
+      }
+      check(quads === Object.keys(ref.parallelogram).length, `${id}: every task's quad medians equal the CLI's`, `${quads} of ${Object.keys(ref.parallelogram).length}`);
+      const r = Number(await page.getByTestId('word-length').getAttribute('data-r'));
+      check(relClose(r, ref.word_length.r, 1e-9), `${id}: word-length r equals the CLI's`, `${r} vs ${ref.word_length.r}`);
+    }
+    await page.getByTestId('crystal-view').waitFor({ timeout: 120_000 });
+    await page.getByTestId('projection-after').check();
+    const projected = await page.getByTestId('crystal-view').getAttribute('data-projection');
+    check(projected === 'after', 'the crystal view switches to the projection after LDA', projected);
+    const vbox = await page.getByTestId('crystal-view').boundingBox();
+    let word = '';
+    for (let i = 0; i < 80 && !word.includes('→'); i++) {
+      await page.mouse.move(vbox.x + vbox.width * (0.3 + i / 200), vbox.y + vbox.height * (0.35 + (i % 9) / 40));
+      word = await page.getByTestId('crystal-hover').textContent();
+    }
+    check(word.includes('country-capital:') && word.includes('→'), 'hovering the crystal view names a word and its pairs', word);
+    await page.screenshot({ path: join(ARTIFACTS, 'crystals.png'), fullPage: true });
+    const sae = manifest.datasets.find((e) => e.id === 'minilm-l6-topk4096-layer3');
+    await page.selectOption('[data-testid=search-input]', sae.id);
+    await page.fill('[data-testid=search-count]', '150');
+    await page.fill('[data-testid=search-k]', '100');
+    await page.getByTestId('search-run').click();
+    const found = page.getByTestId('search-summary');
+    await found.waitFor({ timeout: 300_000 });
+    const sref = cli(['analyze', 'crystal-search', join(ROOT, 'public/data', sae.file), '--features', '0..150', '--k', '100']);
+    const shown = Number(await found.getAttribute('data-clusters'));
+    const first = Number(await page.getByTestId('crystal-cluster').first().getAttribute('data-median'));
+    check(shown === sref.clusters.length && relClose(first, sref.clusters[0].median_relative_error, 1e-9),
+      'the crystal search equals the CLI\'s', `${shown} clusters, best median ${first} vs ${sref.clusters.length}, ${sref.clusters[0]?.median_relative_error}`);
+  }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {
   await browser.close();
