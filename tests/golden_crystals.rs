@@ -184,3 +184,22 @@ fn crystal_view_places_the_task_words() {
     assert_eq!(view.raw_pca.len(), view.words.len());
     assert!(view.raw_pca.iter().chain(&view.lda_pca).chain(&view.lda_axes).all(|p| p[0].is_finite() && p[1].is_finite()));
 }
+
+#[test]
+fn the_worker_response_round_trips_through_json() {
+    use sae_geometry::protocol::{Response, Timings};
+    let data = glove();
+    let params = CrystalParams::default();
+    let report = crystal_analysis(&data, "glove", &params, true, &mut |_, _| {}).unwrap();
+    let view = crystal_view(&data, &params, &["country-capital".into()], &mut |_, _| {}).unwrap();
+    let response = Response::CrystalsDone {
+        job: 1,
+        report: Box::new(report),
+        view: Some(Box::new(view)),
+        timings: Timings::default(),
+        backend: "test".into(),
+    };
+    let text = response.to_json();
+    let back = Response::from_json(&text).unwrap_or_else(|e| panic!("{e}: {}", &text[e.column().saturating_sub(200)..e.column() + 50]));
+    assert_eq!(back, response);
+}

@@ -252,6 +252,7 @@ pub struct CrystalReport {
     /// Silhouette of the raw difference vectors with the tasks as labels.
     pub silhouette_raw: f64,
     /// Silhouette of the LDA projection, by component count (2..=M; just 1 with two tasks).
+    #[serde(with = "count_keys")]
     pub silhouette_lda: BTreeMap<usize, f64>,
     pub lda: LdaSummary,
     /// LDA components of the "after" quad scores (the largest count).
@@ -261,6 +262,32 @@ pub struct CrystalReport {
     /// Why the word-length fit is missing, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word_length_error: Option<String>,
+}
+
+/// A map keyed by component count, as a JSON object with the counts as string keys ("2", "3",
+/// ...). Spelled out because serde cannot read integer keys back inside an internally tagged enum
+/// (the worker's responses).
+mod count_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<usize, f64>, s: S) -> Result<S::Ok, S::Error> {
+        // Keys as strings, in numeric order (a BTreeMap<String, _> would put "10" before "2").
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(map.len()))?;
+        for (k, v) in map {
+            m.serialize_entry(&k.to_string(), v)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<usize, f64>, D::Error> {
+        BTreeMap::<String, f64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| k.parse().map(|k| (k, v)).map_err(|_| D::Error::custom(format!("'{k}' is not a component count"))))
+            .collect()
+    }
 }
 
 /// The tasks the parameters select, in the data's order.

@@ -79,7 +79,23 @@ fn spawn_worker() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
         match ev.data().as_string().as_deref().map(Response::from_json) {
             Some(Ok(response)) => handle(response),
-            _ => web_sys::console::error_1(&"sae-geometry: unreadable message from the worker".into()),
+            other => {
+                let detail = match other {
+                    Some(Err(e)) => e.to_string(),
+                    _ => "not text".to_string(),
+                };
+                web_sys::console::error_1(&format!("sae-geometry: unreadable message from the worker: {detail}").into());
+                // The job's result is lost: say so instead of leaving it running forever.
+                if let (Some(state), Some(_)) = (state(), current_job()) {
+                    let kind = current_kind();
+                    finish_job();
+                    let error = ErrorReport {
+                        kind: "bad-response".into(),
+                        message: format!("the worker's result could not be read ({detail}); this is a bug, please report it"),
+                    };
+                    show_failure(state, kind, error);
+                }
+            }
         }
     });
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(|ev: ErrorEvent| {
@@ -445,11 +461,11 @@ pub fn run_crystal_job(which: CrystalJob, request: impl FnOnce(u32) -> Request, 
         CrystalJob::Search => JobKind::CrystalSearch,
     };
     let job = submit(request, file, String::new(), kind);
-    let running = Job::Running { job, stage: "starting".into(), fraction: 0.0 };
+    let stage = || "starting".to_string();
     match which {
-        CrystalJob::Analysis => state.crystals.set(running),
-        CrystalJob::View => state.crystal_view.set(running),
-        CrystalJob::Search => state.crystal_search.set(running),
+        CrystalJob::Analysis => state.crystals.set(Job::Running { job, stage: stage(), fraction: 0.0 }),
+        CrystalJob::View => state.crystal_view.set(Job::Running { job, stage: stage(), fraction: 0.0 }),
+        CrystalJob::Search => state.crystal_search.set(Job::Running { job, stage: stage(), fraction: 0.0 }),
     }
 }
 

@@ -434,7 +434,7 @@ fn parallelogram_table(r: &CrystalReport) -> AnyView {
                         data-after-rel=p.after.median_relative_error.map(|v| v.to_string()).unwrap_or_default()
                         data-before-cos=p.before.median_cosine.map(|v| v.to_string()).unwrap_or_default()
                         data-after-cos=p.after.median_cosine.map(|v| v.to_string()).unwrap_or_default()>
-                        <th>{name}</th><td>{p.quads.to_string()}</td>
+                        <th>{name.clone()}</th><td>{p.quads.to_string()}</td>
                         <td>{format!("{} → {}", fmt_opt(p.before.median_relative_error, 3), fmt_opt(p.after.median_relative_error, 3))}</td>
                         <td>{format!("{} → {}", fmt_opt(p.before.median_cosine, 3), fmt_opt(p.after.median_cosine, 3))}</td>
                         <td><details><summary>"quads"</summary>

@@ -32,7 +32,8 @@
 //!   each empty cluster, in index order, takes one of the pairs farthest from their own centroids
 //!   (farthest first, ties by pair index; only pairs at a positive distance), which leaves its old
 //!   cluster. The moved pair becomes the cluster's new centroid. A cluster still empty (more empty
-//!   clusters than such pairs) keeps its centroid.
+//!   clusters than such pairs) keeps its centroid. (Distances that tie exactly, such as the two
+//!   members of a two-member cluster, are ordered by their rounding.)
 //!
 //! # In the Gram space of the features
 //!
@@ -54,14 +55,18 @@
 //! same bits whichever other columns it is computed with), which in the late iterations is few.
 //!
 //! Cost, for `m` features of dimension `d`, `P = m (m - 1) / 2` pairs and `k` clusters:
-//! `2 m^2 d` flops for `G` (once); per k-means run `O(P k)` for k-means++ and, per iteration,
-//! `2 m^2 k'` flops for `G W` (`k' <= k` the centroids that moved) plus `~4 P k` for the assignment plus `O(P + m k)` for the means; the
-//! scoring below is `O(P log P + k Q^2)` with `Q = max_quad_members`. Nothing depends on `d` after
-//! `G`. Memory: `G` (`8 m^2` bytes), `W` and `G W` (`8 m k` bytes each, twice while updating), 4
-//! bytes per pair for the assignment (label and sign; twice when `n_init > 1`, to keep the best
-//! run), 8 bytes per pair for `a_ij` in normalised mode, 4 bytes per pair for the k-means++
-//! distances (during the initialisation) and for the member lists (during the scoring): never
-//! `P x d` nor `P x k`. At `m = 2000`, about 50 MB.
+//!
+//! - `2 m^2 d` flops for `G`, once; nothing after it depends on `d`;
+//! - per k-means run, `O(P k)` for k-means++ (one pass over the pairs per centre), then per
+//!   iteration `2 m^2 k'` flops for `G W` (`k' <= k` the centroids that moved), about `4 P k` for
+//!   the assignment (the kernel below) and `O(P + m k)` for the means;
+//! - the scoring, `O(P + k Q^2)` with `Q = max_quad_members` (plus sorting each cluster's members).
+//!
+//! Memory: `G` (`8 m^2` bytes), `W` and `G W` (`8 m k` bytes each, old and new during an update),
+//! and per pair 4 bytes for the assignment (label and sign; twice when `n_init > 1`, to keep the
+//! best run), 8 for `a_ij` in normalised mode, 4 for the k-means++ distances (during the seeding)
+//! and 4 for the member lists (during the scoring): never `P x d` nor `P x k`. At `m = 2000`,
+//! `k = 500`, about 0.1 GB.
 //!
 //! Threads ([`crate::compute::par`]): the pairs are cut into blocks of whole rows `i` (a partition
 //! fixed by `m` alone), the rows of `W` and `G W` into panels, and the scoring into clusters; every
@@ -110,6 +115,10 @@ use crate::compute::par;
 /// features are 33.5 million pairs, about 0.7 GB).
 pub const MAX_FEATURES: usize = 8192;
 
+/// Most members scored per cluster: `Q (Q - 1) / 2` quads, 2 million at 2000 (32 MB of scores
+/// per cluster being scored).
+pub const MAX_QUAD_MEMBERS: usize = 2000;
+
 /// A pair whose squared edge is at most this fraction of `|x_i|^2 + |x_j|^2` has zero length: the
 /// two features agree to about 3e-6 relative, the level of `f32` rounding, well above the Gram
 /// matrix's own rounding (about `d eps`, 3e-13 at `d = 2304`).
@@ -156,7 +165,8 @@ pub struct CrystalSearchParams {
     pub seed: u64,
     /// Clusters reported.
     pub top: usize,
-    /// Members per cluster whose quads are scored (the nearest to the centroid); at least 2.
+    /// Members per cluster whose quads are scored (the nearest to the centroid), 2 to
+    /// [`MAX_QUAD_MEMBERS`].
     pub max_quad_members: usize,
 }
 
@@ -247,9 +257,9 @@ pub struct CrystalSearch {
 ///
 /// Errors: `InvalidParameter` for a shape that is not `n x d`, a feature out of range or listed
 /// twice, more than [`MAX_FEATURES`] features, `k` outside `1..=` the number of clustered pairs,
-/// `n_init` or `max_iter` zero, `max_quad_members < 2`; `TooFewPoints` for fewer than 4 features;
-/// `NonFinite` for a NaN or infinity in a chosen row (its decoder row and column);
-/// `DegenerateCloud` when all the chosen features are identical.
+/// `n_init` or `max_iter` zero, `max_quad_members` outside `2..=`[`MAX_QUAD_MEMBERS`];
+/// `TooFewPoints` for fewer than 4 features; `NonFinite` for a NaN or infinity in a chosen row
+/// (its decoder row and column); `DegenerateCloud` when all the chosen features are identical.
 pub fn crystal_search(
     rows: &[f32],
     d: usize,
@@ -284,9 +294,7 @@ pub fn crystal_search(
         result.inertia = run.inertia;
         result.iterations = run.iterations;
         result.converged = run.converged;
-        let t0 = std::time::Instant::now();
         result.clusters = report_clusters(rows, d, subset, &pairs, &run, params);
-        if std::env::var("CS_TIMES").is_ok() { eprintln!("report {:.4}", t0.elapsed().as_secs_f64()); }
     }
     progress(1.0);
     Ok(result)
@@ -296,12 +304,20 @@ pub fn crystal_search(
 // Input checks and the Gram matrix.
 
 fn invalid(name: &str, reason: String) -> GeometryError {
-    GeometryError::InvalidParameter { name: name.into(), reason }
+    GeometryError::InvalidParameter {
+        name: name.into(),
+        reason,
+    }
 }
 
 /// Every check that needs no arithmetic on the rows.
-fn validate(rows: &[f32], d: usize, subset: &[u32], params: &CrystalSearchParams) -> Result<(), GeometryError> {
-    if d == 0 || rows.len() % d != 0 {
+fn validate(
+    rows: &[f32],
+    d: usize,
+    subset: &[u32],
+    params: &CrystalSearchParams,
+) -> Result<(), GeometryError> {
+    if d == 0 || !rows.len().is_multiple_of(d) {
         return Err(invalid(
             "decoder",
             format!("{} values do not make whole rows of {d} columns", rows.len()),
@@ -329,9 +345,13 @@ fn validate(rows: &[f32], d: usize, subset: &[u32], params: &CrystalSearchParams
     let mut seen: Vec<(u32, usize)> = subset.iter().copied().zip(0..).collect();
     seen.sort_unstable();
     if let Some(&(f, _)) = seen.iter().find(|&&(f, _)| f as usize >= n) {
+        let has = match n {
+            0 => "no features (rows)".to_string(),
+            _ => format!("{n} features (rows 0 to {})", n - 1),
+        };
         return Err(invalid(
             "features",
-            format!("feature {f} is out of range: the decoder has {n} features (rows 0 to {})", n - 1),
+            format!("feature {f} is out of range: the decoder has {has}"),
         ));
     }
     if let Some(w) = seen.windows(2).find(|w| w[0].0 == w[1].0) {
@@ -352,8 +372,15 @@ fn validate(rows: &[f32], d: usize, subset: &[u32], params: &CrystalSearchParams
     if params.max_iter == 0 {
         return Err(invalid("max_iter", "must be at least 1".into()));
     }
-    if params.max_quad_members < 2 {
-        return Err(invalid("max_quad_members", "a quad needs two member pairs: use at least 2".into()));
+    if !(2..=MAX_QUAD_MEMBERS).contains(&params.max_quad_members) {
+        return Err(invalid(
+            "max_quad_members",
+            format!(
+                "{} members per cluster: a quad needs two, and more than {MAX_QUAD_MEMBERS} would make \
+                 millions of quads per cluster; choose 2 to {MAX_QUAD_MEMBERS}",
+                params.max_quad_members
+            ),
+        ));
     }
     Ok(())
 }
@@ -368,7 +395,10 @@ fn check_k(k: usize, m: usize, pairs: &Pairs) -> Result<(), GeometryError> {
     }
     if k > active {
         let why = if pairs.zero > 0 {
-            format!(" ({} of the {} pairs join identical features and are left out)", pairs.zero, pairs.total)
+            format!(
+                " ({} of the {} pairs join identical features and are left out)",
+                pairs.zero, pairs.total
+            )
         } else {
             String::new()
         };
@@ -406,8 +436,11 @@ fn decoder_row(rows: &[f32], d: usize, f: u32) -> &[f32] {
 /// (the upper triangle copied down).
 fn gram_matrix(x: &[f64], m: usize, d: usize) -> Vec<f64> {
     let mut g = vec![0f64; m * m];
-    let mut panels: Vec<(usize, &mut [f64])> =
-        g.chunks_mut(PANEL_ROWS * m).enumerate().map(|(b, s)| (b * PANEL_ROWS, s)).collect();
+    let mut panels: Vec<(usize, &mut [f64])> = g
+        .chunks_mut(PANEL_ROWS * m)
+        .enumerate()
+        .map(|(b, s)| (b * PANEL_ROWS, s))
+        .collect();
     par::for_each_mut(&mut panels, |_, (r0, dst)| {
         let rows = dst.len() / m;
         // dst (rows x m) = x[r0..r0 + rows] (rows x d) * x^T (d x m).
@@ -443,8 +476,11 @@ fn gram_matrix(x: &[f64], m: usize, d: usize) -> Vec<f64> {
 /// `out = G W` (`m x k`), in panels of rows shared among threads (one `dgemm` each).
 fn gram_times(gram: &[f64], m: usize, w: &[f64], k: usize) -> Vec<f64> {
     let mut out = vec![0f64; m * k];
-    let mut panels: Vec<(usize, &mut [f64])> =
-        out.chunks_mut(PANEL_ROWS * k).enumerate().map(|(b, s)| (b * PANEL_ROWS, s)).collect();
+    let mut panels: Vec<(usize, &mut [f64])> = out
+        .chunks_mut(PANEL_ROWS * k)
+        .enumerate()
+        .map(|(b, s)| (b * PANEL_ROWS, s))
+        .collect();
     par::for_each_mut(&mut panels, |_, (r0, dst)| {
         let rows = dst.len() / k;
         // SAFETY: A reads gram[(r0 + r) * m + c] (r < rows, r0 + rows <= m, c < m), B reads
@@ -500,7 +536,12 @@ fn pair_blocks(m: usize) -> Vec<PairBlock> {
     for i in 0..m {
         len += m - 1 - i;
         if len >= PAIRS_PER_BLOCK || (i + 1 == m && len > 0) {
-            blocks.push(PairBlock { r0, r1: i + 1, start, len });
+            blocks.push(PairBlock {
+                r0,
+                r1: i + 1,
+                start,
+                len,
+            });
             start += len;
             len = 0;
             r0 = i + 1;
@@ -598,7 +639,11 @@ impl<'g> Pairs<'g> {
         let mut p = 0;
         for i in 0..self.m {
             for j in i + 1..self.m {
-                assign[p] = if self.is_zero(i, j, self.sq_len(i, j)) { SKIPPED } else { 0 };
+                assign[p] = if self.is_zero(i, j, self.sq_len(i, j)) {
+                    SKIPPED
+                } else {
+                    0
+                };
                 p += 1;
             }
         }
@@ -661,15 +706,19 @@ impl Centroids {
     /// columns it is computed with, so this equals [`Centroids::from_weights`].
     fn updated(pairs: &Pairs, w: Vec<f64>, old: &Centroids) -> Centroids {
         let (m, k) = (pairs.m, old.k);
-        let changed: Vec<usize> =
-            (0..k).filter(|&c| (0..m).any(|f| w[f * k + c].to_bits() != old.w[f * k + c].to_bits())).collect();
+        let changed: Vec<usize> = (0..k)
+            .filter(|&c| (0..m).any(|f| w[f * k + c].to_bits() != old.w[f * k + c].to_bits()))
+            .collect();
         if changed.len() == k {
             return Centroids::from_weights(pairs, w, k);
         }
         let mut gw = old.gw.clone();
         if !changed.is_empty() {
             let kc = changed.len();
-            let wc: Vec<f64> = (0..m).flat_map(|f| changed.iter().map(move |&c| (f, c))).map(|(f, c)| w[f * k + c]).collect();
+            let wc: Vec<f64> = (0..m)
+                .flat_map(|f| changed.iter().map(move |&c| (f, c)))
+                .map(|(f, c)| w[f * k + c])
+                .collect();
             let gwc = gram_times(pairs.gram, m, &wc, kc);
             for f in 0..m {
                 for (q, &c) in changed.iter().enumerate() {
@@ -754,39 +803,83 @@ fn update_nearest(pairs: &Pairs, d2: &mut [f32], q: usize) -> Vec<f64> {
     let (h, l) = pairs.pair_of(q);
     let a = pairs.scale(q);
     // g = G w_q with w_q = a (e_l - e_h); |u_q|^2.
-    let g: Vec<f64> = (0..m).map(|x| a * (pairs.gram[l * m + x] - pairs.gram[h * m + x])).collect();
+    let g: Vec<f64> = (0..m)
+        .map(|x| a * (pairs.gram[l * m + x] - pairs.gram[h * m + x]))
+        .collect();
     let cq = pairs.norm2(q, h, l);
-    let mut items: Vec<(PairBlock, &mut [f32], f64)> =
-        pairs.blocks.iter().zip(split_by_blocks(d2, &pairs.blocks)).map(|(&b, s)| (b, s, 0.0)).collect();
+    let mut items: Vec<(PairBlock, &mut [f32], f64)> = pairs
+        .blocks
+        .iter()
+        .zip(split_by_blocks(d2, &pairs.blocks))
+        .map(|(&b, s)| (b, s, 0.0))
+        .collect();
     par::for_each_mut(&mut items, |_, (block, d2, sum)| {
         *sum = nearest_block(pairs, &g, cq, block, d2);
     });
     items.iter().map(|it| it.2).collect()
 }
 
+/// [`update_nearest`] for the pairs of one block; returns their new sum.
 fn nearest_block(pairs: &Pairs, g: &[f64], cq: f64, block: &PairBlock, d2: &mut [f32]) -> f64 {
     let m = pairs.m;
+    let mut sums = [0f64; 4];
     let mut p = block.start;
-    let mut sum = 0.0;
     for i in block.r0..block.r1 {
-        for j in i + 1..m {
-            let sq = pairs.sq_len(i, j);
-            let slot = &mut d2[p - block.start];
-            if pairs.is_zero(i, j, sq) {
-                *slot = 0.0;
-            } else {
-                let a = pairs.scale(p);
-                let dist = (a * a * sq + cq - 2.0 * a * (g[j] - g[i]).abs()).max(0.0) as f32;
-                *slot = slot.min(dist);
-                sum += *slot as f64;
-            }
-            p += 1;
+        let len = m - 1 - i;
+        let row = RowView {
+            di: pairs.diag[i],
+            gi: g[i],
+            gram: &pairs.gram[i * m + i + 1..(i + 1) * m],
+            dj: &pairs.diag[i + 1..],
+            gj: &g[i + 1..],
+        };
+        let out = &mut d2[p - block.start..p - block.start + len];
+        if pairs.normalised {
+            let inv = &pairs.inv_len[p..p + len];
+            row.nearest(out, cq, |o| inv[o], &mut sums);
+        } else {
+            row.nearest(out, cq, |_| 1.0, &mut sums);
         }
+        p += len;
     }
-    sum
+    (sums[0] + sums[1]) + (sums[2] + sums[3])
 }
 
-/// The first pair whose running sum of `d2` (block by block, as `sums` was formed) exceeds `r`.
+/// Row `i` of the pairs `(i, j > i)`: `G_ii`, `g_i`, and from `j = i + 1` on, `G_ij`, `G_jj`, `g_j`.
+struct RowView<'a> {
+    di: f64,
+    gi: f64,
+    gram: &'a [f64],
+    dj: &'a [f64],
+    gj: &'a [f64],
+}
+
+impl RowView<'_> {
+    /// `out[o] = min(out[o], |u -+ c|^2)` (0 for zero edges) for the centre with `g = G w` and
+    /// `|c|^2 = cq`; adds the new values into four interleaved sums (four independent chains).
+    #[inline(always)]
+    fn nearest(&self, out: &mut [f32], cq: f64, scale: impl Fn(usize) -> f64, sums: &mut [f64; 4]) {
+        let (dj, gram, gj) = (
+            &self.dj[..out.len()],
+            &self.gram[..out.len()],
+            &self.gj[..out.len()],
+        );
+        for (o, slot) in out.iter_mut().enumerate() {
+            // As `Pairs::sq_len`, `Pairs::is_zero` and `Pairs::norm2`.
+            let sq = self.di + dj[o] - 2.0 * gram[o];
+            let a = scale(o);
+            let dist = (a * a * sq + cq - 2.0 * a * (gj[o] - self.gi).abs()).max(0.0) as f32;
+            let zero = sq <= ZERO_EDGE * (self.di + dj[o]);
+            let v = if zero { 0.0 } else { slot.min(dist) };
+            *slot = v;
+            sums[o % 4] += v as f64;
+        }
+    }
+}
+
+/// The pair where the running sum of `d2` first exceeds `r`: the block from the block sums, then
+/// pair by pair within it (whose sum may differ from the block's in the last bits: then its last
+/// pair of positive weight).
 fn sample(blocks: &[PairBlock], d2: &[f32], sums: &[f64], r: f64) -> usize {
     let mut acc = 0.0;
     for (b, block) in blocks.iter().enumerate() {
@@ -839,14 +932,12 @@ fn best_of_runs(
     let steps = (params.max_iter + 1) as f64;
     for run in 0..params.n_init {
         let at = |within: f64| GRAM_SHARE + span * (run as f64 + within / steps) / params.n_init as f64;
-        let t0 = std::time::Instant::now();
         let Some(centres) = kmeans_pp(pairs, params.k, &mut rng, &mut |f| {
             progress(at(f));
             !cancelled()
         }) else {
             return (best, true);
         };
-        if std::env::var("CS_TIMES").is_ok() { eprintln!("kmeans++ {:.4}", t0.elapsed().as_secs_f64()); }
         let buffer = spare.take().unwrap_or_else(|| vec![0u32; pairs.total]);
         let Some(r) = lloyd(pairs, params.k, &centres, params.max_iter, buffer, &mut |it| {
             progress(at(1.0 + it as f64));
@@ -878,24 +969,30 @@ fn lloyd(
     pairs.fill_initial(&mut assign);
     let mut centroids = Centroids::from_pairs(pairs, centres, k);
     for it in 0..max_iter {
-        let t0 = std::time::Instant::now();
         let mut step = assign_step(pairs, &centroids, &mut assign);
-        let t1 = t0.elapsed().as_secs_f64();
         if it > 0 && step.changed == 0 {
-            return Some(Run { assign, centroids, inertia: step.inertia, iterations: it, converged: true });
+            return Some(Run {
+                assign,
+                centroids,
+                inertia: step.inertia,
+                iterations: it,
+                converged: true,
+            });
         }
-        let t2 = std::time::Instant::now();
         relocate_empty(pairs, &centroids, &mut assign, &mut step.counts);
-        let t3 = t2.elapsed().as_secs_f64();
-        let t4 = std::time::Instant::now();
         centroids = mean_step(pairs, &assign, &step.counts, &centroids);
-        if std::env::var("CS_TIMES").is_ok() { eprintln!("it {it}: assign {t1:.4} relocate {t3:.4} mean+gw {:.4} changed {}", t4.elapsed().as_secs_f64(), step.changed); }
         if !report(it + 1) {
             return None;
         }
     }
     let step = assign_step(pairs, &centroids, &mut assign);
-    Some(Run { assign, centroids, inertia: step.inertia, iterations: max_iter, converged: step.changed == 0 })
+    Some(Run {
+        assign,
+        centroids,
+        inertia: step.inertia,
+        iterations: max_iter,
+        converged: step.changed == 0,
+    })
 }
 
 /// What an assignment step found.
@@ -905,95 +1002,90 @@ struct Assigned {
     changed: usize,
 }
 
-/// Assigns every pair to its nearest centroid (sign-invariant), blocks of pairs in parallel.
+/// One block of pairs of an assignment step, with its partial results.
+struct AssignItem<'s> {
+    block: PairBlock,
+    assign: &'s mut [u32],
+    counts: Vec<u64>,
+    inertia: f64,
+    changed: usize,
+}
+
+/// Assigns every pair to its nearest centroid (sign-invariant), blocks of pairs in parallel; the
+/// blocks' counts, inertias and changes are added in block order.
 fn assign_step(pairs: &Pairs, centroids: &Centroids, assign: &mut [u32]) -> Assigned {
     let k = centroids.k;
-    struct Item<'s> {
-        block: PairBlock,
-        assign: &'s mut [u32],
-        counts: Vec<u64>,
-        inertia: f64,
-        changed: usize,
-    }
-    let mut items: Vec<Item> = pairs
+    let mut items: Vec<AssignItem> = pairs
         .blocks
         .iter()
         .zip(split_by_blocks(assign, &pairs.blocks))
-        .map(|(&block, assign)| Item { block, assign, counts: vec![0; k], inertia: 0.0, changed: 0 })
+        .map(|(&block, assign)| AssignItem {
+            block,
+            assign,
+            counts: vec![0; k],
+            inertia: 0.0,
+            changed: 0,
+        })
         .collect();
-    par::for_each_mut(&mut items, |_, it| {
-        (it.inertia, it.changed) = assign_block(pairs, centroids, &it.block, it.assign, &mut it.counts);
-    });
-    let mut total = Assigned { counts: vec![0; k], inertia: 0.0, changed: 0 };
-    for it in &items {
-        total.counts.iter_mut().zip(&it.counts).for_each(|(a, b)| *a += b);
-        total.inertia += it.inertia;
-        total.changed += it.changed;
+    par::for_each_mut(&mut items, |_, item| assign_block(pairs, centroids, item));
+    let mut total = Assigned {
+        counts: vec![0; k],
+        inertia: 0.0,
+        changed: 0,
+    };
+    for item in &items {
+        total
+            .counts
+            .iter_mut()
+            .zip(&item.counts)
+            .for_each(|(a, b)| *a += b);
+        total.inertia += item.inertia;
+        total.changed += item.changed;
     }
     total
 }
 
 /// [`assign_block_body`] with the AVX2 kernel [`x86::nearest`] where the CPU has AVX2 (no FMA: the
 /// same roundings, so the same labels), else with the portable [`nearest`].
-fn assign_block(
-    pairs: &Pairs,
-    centroids: &Centroids,
-    block: &PairBlock,
-    assign: &mut [u32],
-    counts: &mut [u64],
-) -> (f64, usize) {
+fn assign_block(pairs: &Pairs, centroids: &Centroids, item: &mut AssignItem) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
             #[target_feature(enable = "avx2")]
-            unsafe fn wide(
-                pairs: &Pairs,
-                centroids: &Centroids,
-                block: &PairBlock,
-                assign: &mut [u32],
-                counts: &mut [u64],
-            ) -> (f64, usize) {
-                assign_block_body::<true>(pairs, centroids, block, assign, counts)
+            unsafe fn wide(pairs: &Pairs, centroids: &Centroids, item: &mut AssignItem) {
+                assign_block_body::<true>(pairs, centroids, item)
             }
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { wide(pairs, centroids, block, assign, counts) };
+            return unsafe { wide(pairs, centroids, item) };
         }
     }
-    assign_block_body::<false>(pairs, centroids, block, assign, counts)
+    assign_block_body::<false>(pairs, centroids, item)
 }
 
-/// The pairs of one block: new labels and signs, member counts; returns the block's inertia and
-/// the number of assignment words changed. `AVX2` only in a copy compiled for AVX2.
+/// The pairs of one block: new labels and signs, member counts, inertia, changes. `AVX2` only in
+/// a copy compiled for AVX2.
 #[inline(always)]
-fn assign_block_body<const AVX2: bool>(
-    pairs: &Pairs,
-    centroids: &Centroids,
-    block: &PairBlock,
-    assign: &mut [u32],
-    counts: &mut [u64],
-) -> (f64, usize) {
-    let (m, k) = (pairs.m, centroids.k);
+fn assign_block_body<const AVX2: bool>(pairs: &Pairs, centroids: &Centroids, item: &mut AssignItem) {
+    let (m, k, block) = (pairs.m, centroids.k, item.block);
     let (gw, half) = (&centroids.gw, &centroids.half_norm2[..]);
     let mut p = block.start;
-    let (mut inertia, mut changed) = (0.0, 0);
     for i in block.r0..block.r1 {
         let gi = &gw[i * k..(i + 1) * k];
         for j in i + 1..m {
-            let slot = &mut assign[p - block.start];
+            let slot = &mut item.assign[p - block.start];
             if *slot != SKIPPED {
                 let a = pairs.scale(p);
                 let gj = &gw[j * k..(j + 1) * k];
                 let (c, best) = nearest_with::<AVX2>(gi, gj, half, a);
                 let word = c as u32 | if gj[c] - gi[c] < 0.0 { NEGATIVE } else { 0 };
-                changed += (word != *slot) as usize;
+                item.changed += (word != *slot) as usize;
                 *slot = word;
-                counts[c] += 1;
-                inertia += (pairs.norm2(p, i, j) - 2.0 * best).max(0.0);
+                item.counts[c] += 1;
+                item.inertia += (pairs.norm2(p, i, j) - 2.0 * best).max(0.0);
             }
             p += 1;
         }
     }
-    (inertia, changed)
 }
 
 #[inline(always)]
@@ -1009,8 +1101,8 @@ fn nearest_with<const AVX2: bool>(gi: &[f64], gj: &[f64], half: &[f64], a: f64) 
     nearest(gi, gj, half, a)
 }
 
-/// The centroid `c` of greatest `a |g_j[c] - g_i[c]| - |c|^2 / 2` (the first on ties), and that
-/// value: the nearest centroid, since `min_s |u - s c|^2 = |u|^2 - 2 (a |g_j - g_i| - |c|^2 / 2)`.
+/// The centroid `c` of greatest `v_c = a |g_j[c] - g_i[c]| - |c|^2 / 2` (the first on ties), and
+/// that value: the nearest centroid, since `min_s |u - s c|^2 = |u|^2 - 2 v_c`.
 #[inline(always)]
 fn nearest(gi: &[f64], gj: &[f64], half: &[f64], a: f64) -> (usize, f64) {
     const LANES: usize = 8;
@@ -1031,23 +1123,22 @@ fn nearest(gi: &[f64], gj: &[f64], half: &[f64], a: f64) -> (usize, f64) {
         }
         base += LANES;
     }
+    let lanes = (0..LANES).map(|l| (arg[l], best[l]));
+    let tail = (body..k).map(|c| (c, a * (gj[c] - gi[c]).abs() - half[c]));
+    first_greatest(lanes.chain(tail))
+}
+
+/// The greatest value of candidates `(index, value)`, the lowest index on ties (0 if every value
+/// is -inf or NaN, which finite input never gives).
+#[inline(always)]
+fn first_greatest(candidates: impl Iterator<Item = (usize, f64)>) -> (usize, f64) {
     let (mut bc, mut bv) = (usize::MAX, f64::NEG_INFINITY);
-    for l in 0..LANES {
-        if best[l] > bv || (best[l] == bv && arg[l] < bc) {
-            (bc, bv) = (arg[l], best[l]);
-        }
-    }
-    for c in body..k {
-        let v = a * (gj[c] - gi[c]).abs() - half[c];
-        if v > bv {
+    for (c, v) in candidates {
+        if v > bv || (v == bv && c < bc) {
             (bc, bv) = (c, v);
         }
     }
-    if bc == usize::MAX {
-        // Only when every value is -inf or NaN (not for finite input).
-        bc = 0;
-    }
-    (bc, bv)
+    (if bc == usize::MAX { 0 } else { bc }, bv)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -1055,8 +1146,8 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// [`super::nearest`] in AVX2: the same values `a |g_j - g_i| - half` (multiply, then
-    /// subtract: no FMA), two sets of four lanes each keeping its first maximum and its index,
-    /// then the greatest value with the lowest index, so the same answer to the last bit.
+    /// subtract: no FMA), two sets of four lanes each keeping its first maximum and its index, then
+    /// [`super::first_greatest`]: the same answer to the last bit.
     ///
     /// # Safety
     /// The CPU must support AVX2.
@@ -1068,7 +1159,10 @@ mod x86 {
         let (av, sign) = (_mm256_set1_pd(a), _mm256_set1_pd(-0.0));
         let mut best = [_mm256_set1_pd(f64::NEG_INFINITY); 2];
         let mut arg = [_mm256_setzero_pd(); 2];
-        let mut idx = [_mm256_setr_pd(0.0, 1.0, 2.0, 3.0), _mm256_setr_pd(4.0, 5.0, 6.0, 7.0)];
+        let mut idx = [
+            _mm256_setr_pd(0.0, 1.0, 2.0, 3.0),
+            _mm256_setr_pd(4.0, 5.0, 6.0, 7.0),
+        ];
         let step = _mm256_set1_pd(8.0);
         let mut c = 0;
         while c < body {
@@ -1082,7 +1176,10 @@ mod x86 {
                         _mm256_loadu_pd(half.as_ptr().add(at)),
                     )
                 };
-                let v = _mm256_sub_pd(_mm256_mul_pd(av, _mm256_andnot_pd(sign, _mm256_sub_pd(xj, xi))), hv);
+                let v = _mm256_sub_pd(
+                    _mm256_mul_pd(av, _mm256_andnot_pd(sign, _mm256_sub_pd(xj, xi))),
+                    hv,
+                );
                 let greater = _mm256_cmp_pd::<_CMP_GT_OQ>(v, best[h]);
                 best[h] = _mm256_blendv_pd(best[h], v, greater);
                 arg[h] = _mm256_blendv_pd(arg[h], idx[h], greater);
@@ -1091,27 +1188,16 @@ mod x86 {
             c += 8;
         }
         let (mut values, mut indices) = ([0f64; 8], [0f64; 8]);
-        // SAFETY: each store writes 4 values into an 8-value array at offset 0 or 4.
-        unsafe {
-            _mm256_storeu_pd(values.as_mut_ptr(), best[0]);
-            _mm256_storeu_pd(values.as_mut_ptr().add(4), best[1]);
-            _mm256_storeu_pd(indices.as_mut_ptr(), arg[0]);
-            _mm256_storeu_pd(indices.as_mut_ptr().add(4), arg[1]);
-        }
-        let (mut bc, mut bv) = (usize::MAX, f64::NEG_INFINITY);
-        for (&v, &i) in values.iter().zip(&indices) {
-            let i = i as usize;
-            if v > bv || (v == bv && i < bc) {
-                (bc, bv) = (i, v);
+        for h in 0..2 {
+            // SAFETY: each store writes 4 values into an 8-value array at offset 0 or 4.
+            unsafe {
+                _mm256_storeu_pd(values.as_mut_ptr().add(4 * h), best[h]);
+                _mm256_storeu_pd(indices.as_mut_ptr().add(4 * h), arg[h]);
             }
         }
-        for c in body..k {
-            let v = a * (gj[c] - gi[c]).abs() - half[c];
-            if v > bv {
-                (bc, bv) = (c, v);
-            }
-        }
-        (if bc == usize::MAX { 0 } else { bc }, bv)
+        let lanes = (0..8).map(|l| (indices[l] as usize, values[l]));
+        let tail = (body..k).map(|c| (c, a * (gj[c] - gi[c]).abs() - half[c]));
+        super::first_greatest(lanes.chain(tail))
     }
 }
 
@@ -1154,7 +1240,8 @@ fn relocate_empty(pairs: &Pairs, centroids: &Centroids, assign: &mut [u32], coun
         for j in i + 1..pairs.m {
             let word = assign[p];
             if word != SKIPPED {
-                let dist = centroids.distance(pairs, p, i, j, (word & !NEGATIVE) as usize, word & NEGATIVE != 0);
+                let dist =
+                    centroids.distance(pairs, p, i, j, (word & !NEGATIVE) as usize, word & NEGATIVE != 0);
                 if dist > 0.0 {
                     heap.push(Reverse(Far { dist, p }));
                     if heap.len() > empty.len() {
@@ -1181,8 +1268,11 @@ fn relocate_empty(pairs: &Pairs, centroids: &Centroids, assign: &mut [u32], coun
 fn mean_step(pairs: &Pairs, assign: &[u32], counts: &[u64], old: &Centroids) -> Centroids {
     let (m, k) = (pairs.m, old.k);
     let mut w = vec![0f64; m * k];
-    let mut panels: Vec<(usize, &mut [f64])> =
-        w.chunks_mut(PANEL_ROWS * k).enumerate().map(|(b, s)| (b * PANEL_ROWS, s)).collect();
+    let mut panels: Vec<(usize, &mut [f64])> = w
+        .chunks_mut(PANEL_ROWS * k)
+        .enumerate()
+        .map(|(b, s)| (b * PANEL_ROWS, s))
+        .collect();
     par::for_each_mut(&mut panels, |_, (r0, rows)| {
         for (o, row) in rows.chunks_exact_mut(k).enumerate() {
             mean_row(pairs, assign, counts, &old.w, *r0 + o, row);
@@ -1212,7 +1302,11 @@ fn mean_row(pairs: &Pairs, assign: &[u32], counts: &[u64], old_w: &[f64], f: usi
         add(start + (j - f - 1), false);
     }
     for (c, v) in row.iter_mut().enumerate() {
-        *v = if counts[c] > 0 { *v / counts[c] as f64 } else { old_w[f * k + c] };
+        *v = if counts[c] > 0 {
+            *v / counts[c] as f64
+        } else {
+            old_w[f * k + c]
+        };
     }
 }
 
@@ -1280,7 +1374,10 @@ fn report_clusters(
     let mut order: Vec<usize> = (0..k).filter(|&c| scores[c].quads > 0).collect();
     let normalised = params.normalised;
     order.sort_by(|&a, &b| {
-        scores[a].rank_score(normalised).total_cmp(&scores[b].rank_score(normalised)).then(a.cmp(&b))
+        scores[a]
+            .rank_score(normalised)
+            .total_cmp(&scores[b].rank_score(normalised))
+            .then(a.cmp(&b))
     });
     order
         .into_iter()
@@ -1380,8 +1477,10 @@ fn quad_stats(pairs: &Pairs, edges: &[Edge], normalised: bool) -> QuadStats {
         }
     }
     let ends: Vec<(usize, usize)> = edges.iter().map(|e| (local(e.from), local(e.to))).collect();
-    let lengths: Vec<f64> =
-        ends.iter().map(|&(a, b)| (g[a * n + a] + g[b * n + b] - 2.0 * g[a * n + b]).max(0.0).sqrt()).collect();
+    let lengths: Vec<f64> = ends
+        .iter()
+        .map(|&(a, b)| (g[a * n + a] + g[b * n + b] - 2.0 * g[a * n + b]).max(0.0).sqrt())
+        .collect();
     let mut rel = Vec::new();
     let mut cos = Vec::new();
     let mut best: Vec<ScoredQuad> = Vec::with_capacity(LISTED_QUADS + 1);
@@ -1402,7 +1501,14 @@ fn quad_stats(pairs: &Pairs, edges: &[Edge], normalised: bool) -> QuadStats {
             let score = if normalised { 1.0 - cs } else { r };
             if best.len() < LISTED_QUADS || score < best[best.len() - 1].score {
                 let at = best.partition_point(|q| q.score <= score);
-                best.insert(at, ScoredQuad { score, first: x, second: y });
+                best.insert(
+                    at,
+                    ScoredQuad {
+                        score,
+                        first: x,
+                        second: y,
+                    },
+                );
                 best.truncate(LISTED_QUADS);
             }
         }
@@ -1447,10 +1553,20 @@ fn describe_cluster(
         .map(|q| {
             let ([a, b], [c, e]) = (edge(&score.edges[q.first]), edge(&score.edges[q.second]));
             let (relative_error, cosine) = exact_quad(rows, d, [a, b, c, e]);
-            CrystalQuad { features: [a, b, c, e], relative_error, cosine }
+            CrystalQuad {
+                features: [a, b, c, e],
+                relative_error,
+                cosine,
+            }
         })
         .collect();
-    let exact_score = |q: &CrystalQuad| if normalised { 1.0 - q.cosine } else { q.relative_error };
+    let exact_score = |q: &CrystalQuad| {
+        if normalised {
+            1.0 - q.cosine
+        } else {
+            q.relative_error
+        }
+    };
     quads.sort_by(|x, y| exact_score(x).total_cmp(&exact_score(y)));
 
     let mut listed: Vec<[u32; 2]> = Vec::with_capacity(LISTED_PAIRS);
@@ -1491,7 +1607,12 @@ fn describe_cluster(
 /// Relative error and cosine of the quad `[a, b, c, e]` (decoder indices) from the rows:
 /// `u1 = x_b - x_a`, `u2 = x_e - x_c`, in `f64`.
 fn exact_quad(rows: &[f32], d: usize, [a, b, c, e]: [u32; 4]) -> (f64, f64) {
-    let (xa, xb, xc, xe) = (decoder_row(rows, d, a), decoder_row(rows, d, b), decoder_row(rows, d, c), decoder_row(rows, d, e));
+    let (xa, xb, xc, xe) = (
+        decoder_row(rows, d, a),
+        decoder_row(rows, d, b),
+        decoder_row(rows, d, c),
+        decoder_row(rows, d, e),
+    );
     let (mut n1, mut n2, mut dot, mut diff) = (0.0, 0.0, 0.0, 0.0);
     for t in 0..d {
         let u1 = xb[t] as f64 - xa[t] as f64;
@@ -1502,7 +1623,10 @@ fn exact_quad(rows: &[f32], d: usize, [a, b, c, e]: [u32; 4]) -> (f64, f64) {
         diff += (u1 - u2) * (u1 - u2);
     }
     let (n1, n2) = (n1.sqrt(), n2.sqrt());
-    (diff.sqrt() / ((n1 + n2) / 2.0), (dot / (n1 * n2)).clamp(-1.0, 1.0))
+    (
+        diff.sqrt() / ((n1 + n2) / 2.0),
+        (dot / (n1 * n2)).clamp(-1.0, 1.0),
+    )
 }
 
 /// The features' decoder rows on their first two principal axes: the centred rows' small Gram
@@ -1517,17 +1641,28 @@ fn pca_layout(rows: &[f32], d: usize, features: &[u32]) -> Vec<[f64; 2]> {
     }
     let mut mean = vec![0f64; d];
     for &f in features {
-        mean.iter_mut().zip(decoder_row(rows, d, f)).for_each(|(s, &v)| *s += v as f64);
+        mean.iter_mut()
+            .zip(decoder_row(rows, d, f))
+            .for_each(|(s, &v)| *s += v as f64);
     }
     mean.iter_mut().for_each(|s| *s /= n as f64);
     let xc: Vec<f64> = features
         .iter()
-        .flat_map(|&f| decoder_row(rows, d, f).iter().zip(&mean).map(|(&v, mu)| v as f64 - mu))
+        .flat_map(|&f| {
+            decoder_row(rows, d, f)
+                .iter()
+                .zip(&mean)
+                .map(|(&v, mu)| v as f64 - mu)
+        })
         .collect();
     let mut kmat = vec![0f64; n * n];
     for a in 0..n {
         for b in 0..=a {
-            let s: f64 = xc[a * d..(a + 1) * d].iter().zip(&xc[b * d..(b + 1) * d]).map(|(x, y)| x * y).sum();
+            let s: f64 = xc[a * d..(a + 1) * d]
+                .iter()
+                .zip(&xc[b * d..(b + 1) * d])
+                .map(|(x, y)| x * y)
+                .sum();
             kmat[a * n + b] = s;
             kmat[b * n + a] = s;
         }
@@ -1535,12 +1670,14 @@ fn pca_layout(rows: &[f32], d: usize, features: &[u32]) -> Vec<[f64; 2]> {
     let trace: f64 = (0..n).map(|a| kmat[a * n + a]).sum();
     let eig = symmetric_top_eigenpairs(kmat, n, 2, &mut |_| {});
     for (t, &value) in eig.values.iter().enumerate() {
-        if !(value > 1e-12 * trace) {
+        if value.is_nan() || value <= 1e-12 * trace {
             continue;
         }
         let u = &eig.vectors[t * n..(t + 1) * n];
         // The axis (unnormalised), for its sign.
-        let axis: Vec<f64> = (0..d).map(|s| (0..n).map(|a| u[a] * xc[a * d + s]).sum()).collect();
+        let axis: Vec<f64> = (0..d)
+            .map(|s| (0..n).map(|a| u[a] * xc[a * d + s]).sum())
+            .collect();
         let sign = largest_entry_sign(&axis);
         for (a, point) in out.iter_mut().enumerate() {
             point[t] = sign * value.sqrt() * u[a];
@@ -1574,21 +1711,30 @@ mod tests {
         v.iter().map(|&x| x as f32).collect()
     }
 
-    /// 200 random unit vectors in d = 64, then three base points `x_t` and `x_t + v` (rows 200 to
-    /// 205: x_1, x_1 + v, x_2, x_2 + v, x_3, x_3 + v). Returns the rows and the three planted
-    /// quads' feature sets.
-    fn planted() -> (Vec<f32>, usize, [[u32; 4]; 3]) {
+    /// `n` random unit vectors in d = 64, then three base points `x_t` and `x_t + v` (`|v| = 1`;
+    /// rows n to n + 5: x_1, x_1 + v, x_2, x_2 + v, x_3, x_3 + v). Returns the rows, d, and the
+    /// three planted parallelograms' feature sets.
+    fn planted_among(n: usize) -> (Vec<f32>, usize, [[u32; 4]; 3]) {
         let d = 64;
-        let mut rows = unit_vectors(203, d, 11);
+        let mut rows = unit_vectors(n + 3, d, 11);
         let v = unit_vectors(1, d, 12);
-        let bases: Vec<Vec<f64>> = (200..203).map(|t| rows[t * d..(t + 1) * d].to_vec()).collect();
-        rows.truncate(200 * d);
+        let bases: Vec<Vec<f64>> = (n..n + 3).map(|t| rows[t * d..(t + 1) * d].to_vec()).collect();
+        rows.truncate(n * d);
         for b in &bases {
             rows.extend_from_slice(b);
             rows.extend(b.iter().zip(&v).map(|(x, y)| x + y));
         }
-        let sets = [[200, 201, 202, 203], [200, 201, 204, 205], [202, 203, 204, 205]];
+        let f = n as u32;
+        let sets = [
+            [f, f + 1, f + 2, f + 3],
+            [f, f + 1, f + 4, f + 5],
+            [f + 2, f + 3, f + 4, f + 5],
+        ];
         (to_f32(&rows), d, sets)
+    }
+
+    fn planted() -> (Vec<f32>, usize, [[u32; 4]; 3]) {
+        planted_among(200)
     }
 
     fn sorted(mut f: [u32; 4]) -> [u32; 4] {
@@ -1602,13 +1748,21 @@ mod tests {
 
     #[test]
     fn planted_parallelograms_are_found_in_both_modes() {
+        // 206 features, 21115 pairs, 60 clusters of some 350 pairs: every member scored.
         let (rows, d, sets) = planted();
         let subset: Vec<u32> = (0..206).collect();
         for normalised in [false, true] {
-            let params = CrystalSearchParams { k: 60, normalised, top: 60, seed: 3, max_quad_members: 2000, ..Default::default() };
+            let params = CrystalSearchParams {
+                k: 60,
+                normalised,
+                top: 60,
+                seed: 3,
+                max_quad_members: 2000,
+                ..Default::default()
+            };
             let r = search(&rows, d, &subset, &params);
             assert_eq!((r.m, r.pairs, r.skipped_pairs), (206, 206 * 205 / 2, 0));
-            // The cluster holding the edges v: its three best quads are the planted ones.
+            // The cluster holding the three edges v: its three best quads are the planted ones.
             let found = r.clusters.iter().find(|c| {
                 c.quads.len() >= 3 && {
                     let mut best: Vec<[u32; 4]> = c.quads[..3].iter().map(|q| sorted(q.features)).collect();
@@ -1616,7 +1770,8 @@ mod tests {
                     best == sets
                 }
             });
-            let c = found.unwrap_or_else(|| panic!("normalised = {normalised}: no cluster with the planted quads"));
+            let c = found
+                .unwrap_or_else(|| panic!("normalised = {normalised}: no cluster with the planted quads"));
             for q in &c.quads[..3] {
                 assert!(q.relative_error < 1e-6 && q.cosine > 1.0 - 1e-12, "{q:?}");
                 // Both edges along the centroid: x_b - x_a = x_d - x_c = +-v.
@@ -1624,14 +1779,38 @@ mod tests {
             }
             assert!(c.pairs.len() >= 2 && c.layout_features.len() == c.layout.len());
             assert!(c.layout.iter().flatten().all(|v| v.is_finite()));
-            let rank = r.clusters.iter().position(|x| x.cluster == c.cluster).unwrap();
-            eprintln!(
-                "normalised = {normalised}: planted cluster {} ranked {rank} of {}, size {}, |c| {:.3}, medians {:.3} / {:.3}; best {:?}",
-                c.cluster, r.clusters.len(), c.size, c.centroid_norm, c.median_relative_error, c.median_cosine, r.clusters[0]
-            );
             // Ranked best first.
-            let key = |c: &CrystalCluster| if normalised { 1.0 - c.median_cosine } else { c.median_relative_error };
+            let key = |c: &CrystalCluster| {
+                if normalised {
+                    1.0 - c.median_cosine
+                } else {
+                    c.median_relative_error
+                }
+            };
             assert!(r.clusters.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
+        }
+        // 46 features, 1035 pairs in 500 clusters (defaults otherwise): the exact parallelograms
+        // (the edges v, or the edges x_t - x_s twice) form clusters of their own, ranked first.
+        let (rows, d, sets) = planted_among(40);
+        let subset: Vec<u32> = (0..46).collect();
+        for normalised in [false, true] {
+            let r = search(
+                &rows,
+                d,
+                &subset,
+                &CrystalSearchParams {
+                    k: 500,
+                    normalised,
+                    ..Default::default()
+                },
+            );
+            let top = &r.clusters[0];
+            assert!(sets.contains(&sorted(top.quads[0].features)), "{top:?}");
+            assert!(
+                top.median_relative_error < 1e-6 && top.median_cosine > 1.0 - 1e-12,
+                "{top:?}"
+            );
+            assert_eq!(r.clusters.len(), 20);
         }
     }
 
@@ -1639,7 +1818,11 @@ mod tests {
     fn gram_space_distances_equal_d_space_ones() {
         let (m, d, k) = (9, 5, 4);
         let x = unit_vectors(m, d, 1);
-        let x: Vec<f64> = x.iter().enumerate().map(|(t, v)| v * (1.0 + (t % 3) as f64)).collect();
+        let x: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v * (1.0 + (t % 3) as f64))
+            .collect();
         let gram = gram_matrix(&x, m, d);
         let mut rng = seeded_rng(2);
         let w: Vec<f64> = (0..m * k).map(|_| rng.random::<f64>() - 0.5).collect();
@@ -1647,11 +1830,16 @@ mod tests {
             let pairs = Pairs::new(&gram, m, normalised);
             let cent = Centroids::from_weights(&pairs, w.clone(), k);
             // c = X^T w in d space.
-            let c: Vec<Vec<f64>> =
-                (0..k).map(|c| (0..d).map(|s| (0..m).map(|f| w[f * k + c] * x[f * d + s]).sum()).collect()).collect();
-            for c2 in 0..k {
-                let direct: f64 = c[c2].iter().map(|v| v * v).sum();
-                assert!((2.0 * cent.half_norm2[c2] - direct).abs() < 1e-9);
+            let c: Vec<Vec<f64>> = (0..k)
+                .map(|c| {
+                    (0..d)
+                        .map(|s| (0..m).map(|f| w[f * k + c] * x[f * d + s]).sum())
+                        .collect()
+                })
+                .collect();
+            for (cv, half) in c.iter().zip(&cent.half_norm2) {
+                let direct: f64 = cv.iter().map(|v| v * v).sum();
+                assert!((2.0 * half - direct).abs() < 1e-9);
             }
             for i in 0..m {
                 for j in i + 1..m {
@@ -1669,7 +1857,10 @@ mod tests {
                             let s = if negative { -1.0 } else { 1.0 };
                             let want: f64 = u.iter().zip(cv).map(|(a, b)| (a - s * b) * (a - s * b)).sum();
                             let got = cent.distance(&pairs, p, i, j, cc, negative);
-                            assert!((got - want).abs() < 1e-9, "pair ({i}, {j}) centroid {cc}: {got} vs {want}");
+                            assert!(
+                                (got - want).abs() < 1e-9,
+                                "pair ({i}, {j}) centroid {cc}: {got} vs {want}"
+                            );
                         }
                     }
                 }
@@ -1746,11 +1937,16 @@ mod tests {
             centres
         }
 
-        /// Returns the assignment words, the inertia and the iterations.
-        fn lloyd(&self, k: usize, centres: &[usize], max_iter: usize) -> (Vec<u32>, f64, usize) {
+        /// Returns the assignment words, the inertia, the iterations and the pairs relocated.
+        fn lloyd(&self, k: usize, centres: &[usize], max_iter: usize) -> (Vec<u32>, f64, usize, usize) {
             let d = self.d;
             let mut c: Vec<Vec<f64>> = centres.iter().map(|&q| self.u[q].clone().unwrap()).collect();
-            let mut words: Vec<u32> = self.u.iter().map(|u| if u.is_some() { 0 } else { SKIPPED }).collect();
+            let mut words: Vec<u32> = self
+                .u
+                .iter()
+                .map(|u| if u.is_some() { 0 } else { SKIPPED })
+                .collect();
+            let mut relocated = 0;
             let assign = |c: &[Vec<f64>], words: &mut [u32]| {
                 let (mut counts, mut inertia, mut changed) = (vec![0u64; k], 0.0, 0);
                 for (p, u) in self.u.iter().enumerate() {
@@ -1773,7 +1969,7 @@ mod tests {
             for it in 0..max_iter {
                 let (mut counts, inertia, changed) = assign(&c, &mut words);
                 if it > 0 && changed == 0 {
-                    return (words, inertia, it);
+                    return (words, inertia, it, relocated);
                 }
                 // Empty clusters take the farthest pairs.
                 let empty: Vec<usize> = (0..k).filter(|&cc| counts[cc] == 0).collect();
@@ -1791,6 +1987,7 @@ mod tests {
                     counts[(words[p] & !NEGATIVE) as usize] -= 1;
                     counts[cc] += 1;
                     words[p] = cc as u32;
+                    relocated += 1;
                 }
                 // Means of the sign-corrected members.
                 let mut sums = vec![vec![0f64; d]; k];
@@ -1807,30 +2004,88 @@ mod tests {
                 }
             }
             let (_, inertia, _) = assign(&c, &mut words);
-            (words, inertia, max_iter)
+            (words, inertia, max_iter, relocated)
         }
     }
 
     #[test]
     fn gram_space_kmeans_equals_brute_force_in_d_space() {
-        let (m, d) = (30, 8);
-        let x = unit_vectors(m, d, 5);
+        let mut relocated = 0;
+        for (m, d, cases) in [(30, 8, [(12, 1), (150, 2)]), (70, 16, [(40, 3), (400, 4)])] {
+            relocated += brute_force_case(m, d, &cases);
+        }
+        // The empty-cluster rule was exercised (and agreed).
+        assert!(relocated > 0);
+    }
+
+    /// Whether two assignments are the same partition with the same signs, up to the names of the
+    /// clusters. (Relocation can hand the farthest pairs to the empty clusters in another order
+    /// when their distances tie exactly, e.g. the two members of a two-member cluster, and
+    /// rounding then decides.)
+    fn same_up_to_relabelling(a: &[u32], b: &[u32]) -> bool {
+        let mut forward = std::collections::HashMap::new();
+        let mut backward = std::collections::HashMap::new();
+        a.iter().zip(b).all(|(&x, &y)| {
+            if x == SKIPPED || y == SKIPPED {
+                return x == y;
+            }
+            let (lx, ly) = (x & !NEGATIVE, y & !NEGATIVE);
+            x & NEGATIVE == y & NEGATIVE
+                && *forward.entry(lx).or_insert(ly) == ly
+                && *backward.entry(ly).or_insert(lx) == lx
+        })
+    }
+
+    /// Returns the number of pairs relocated to empty clusters.
+    fn brute_force_case(m: usize, d: usize, cases: &[(usize, u64)]) -> usize {
+        let mut relocated = 0;
+        // Unequal norms, so that raw and normalised differ.
+        let x: Vec<f64> = unit_vectors(m, d, 5)
+            .iter()
+            .enumerate()
+            .map(|(t, v)| v * (1.0 + (t / d % 3) as f64 * 0.5))
+            .collect();
         let gram = gram_matrix(&x, m, d);
         for normalised in [false, true] {
-            for (k, seed) in [(12, 1), (150, 2)] {
+            for &(k, seed) in cases {
                 let pairs = Pairs::new(&gram, m, normalised);
                 let brute = Brute::new(&x, m, d, normalised);
                 assert_eq!(brute.m, m);
                 let centres = kmeans_pp(&pairs, k, &mut seeded_rng(seed), &mut |_| true).unwrap();
-                assert_eq!(centres, brute.kmeans_pp(k, &mut seeded_rng(seed)), "k-means++ k = {k}");
-                let run = lloyd(&pairs, k, &centres, 100, vec![0; pairs.total], &mut |_| true).unwrap();
-                let (words, inertia, iterations) = brute.lloyd(k, &centres, 100);
-                assert_eq!(run.assign, words, "normalised = {normalised}, k = {k}");
-                assert_eq!(run.iterations, iterations);
-                assert!(run.converged);
-                assert!((run.inertia - inertia).abs() <= 1e-9 * inertia.max(1.0), "{} vs {inertia}", run.inertia);
+                assert_eq!(
+                    centres,
+                    brute.kmeans_pp(k, &mut seeded_rng(seed)),
+                    "k-means++ k = {k}"
+                );
+                // Also from a start where every third centre repeats the first: those clusters
+                // are empty after the first assignment, which exercises the relocation.
+                let repeated: Vec<usize> = centres
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &p)| if c % 3 == 2 { centres[0] } else { p })
+                    .collect();
+                for start in [&centres, &repeated] {
+                    let run = lloyd(&pairs, k, start, 100, vec![0; pairs.total], &mut |_| true).unwrap();
+                    let (words, inertia, iterations, moved) = brute.lloyd(k, start, 100);
+                    relocated += moved;
+                    assert!(
+                        same_up_to_relabelling(&run.assign, &words),
+                        "normalised = {normalised}, k = {k}"
+                    );
+                    if moved == 0 {
+                        assert_eq!(run.assign, words);
+                    }
+                    assert_eq!(run.iterations, iterations);
+                    assert!(run.converged);
+                    assert!(
+                        (run.inertia - inertia).abs() <= 1e-9 * inertia.max(1.0),
+                        "{} vs {inertia}",
+                        run.inertia
+                    );
+                }
             }
         }
+        relocated
     }
 
     #[test]
@@ -1839,7 +2094,13 @@ mod tests {
         // Enough features for several pair blocks and W panels.
         let subset: Vec<u32> = (0..206).rev().collect();
         for normalised in [false, true] {
-            let params = CrystalSearchParams { k: 40, n_init: 2, normalised, seed: 9, ..Default::default() };
+            let params = CrystalSearchParams {
+                k: 40,
+                n_init: 2,
+                normalised,
+                seed: 9,
+                ..Default::default()
+            };
             let one = par::with_threads(1, || search(&rows, d, &subset, &params));
             for t in [2, 3] {
                 let other = par::with_threads(t, || search(&rows, d, &subset, &params));
@@ -1847,7 +2108,11 @@ mod tests {
             }
             // Indices are the decoder's: the subset order does not matter up to relabelling,
             // but every reported feature is in the subset.
-            assert!(one.clusters.iter().flat_map(|c| c.layout_features.iter()).all(|f| *f < 206));
+            assert!(one
+                .clusters
+                .iter()
+                .flat_map(|c| c.layout_features.iter())
+                .all(|f| *f < 206));
         }
     }
 
@@ -1860,53 +2125,103 @@ mod tests {
         let rows = to_f32(&x);
         let subset: Vec<u32> = (0..9).collect();
         for normalised in [false, true] {
-            let params = CrystalSearchParams { k: 5, normalised, ..Default::default() };
+            let params = CrystalSearchParams {
+                k: 5,
+                normalised,
+                ..Default::default()
+            };
             let r = search(&rows, d, &subset, &params);
             assert_eq!((r.pairs, r.skipped_pairs), (36, 1));
             assert!(r.clusters.iter().all(|c| c.median_relative_error.is_finite()));
-            let params = CrystalSearchParams { k: 36, normalised, ..Default::default() };
+            let params = CrystalSearchParams {
+                k: 36,
+                normalised,
+                ..Default::default()
+            };
             let e = crystal_search(&rows, d, &subset, &params, &mut |_| {}, &|| false).unwrap_err();
             assert!(e.to_string().contains("choose k at most 35"), "{e}");
         }
         let same = to_f32(&[1.0, 2.0].repeat(5));
-        let e = crystal_search(&same, 2, &[0, 1, 2, 3], &CrystalSearchParams { k: 1, ..Default::default() }, &mut |_| {}, &|| false)
-            .unwrap_err();
+        let e = crystal_search(
+            &same,
+            2,
+            &[0, 1, 2, 3],
+            &CrystalSearchParams {
+                k: 1,
+                ..Default::default()
+            },
+            &mut |_| {},
+            &|| false,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), "degenerate-cloud");
     }
 
     #[test]
     fn bad_input_is_refused_with_actionable_messages() {
         let rows = to_f32(&unit_vectors(10, 3, 1));
-        let p = CrystalSearchParams { k: 3, ..Default::default() };
-        let run = |rows: &[f32], d: usize, subset: &[u32], p: &CrystalSearchParams| {
-            crystal_search(rows, d, subset, p, &mut |_| {}, &|| false).unwrap_err().to_string()
+        let base = CrystalSearchParams {
+            k: 3,
+            ..Default::default()
         };
-        assert!(run(&rows, 4, &[0, 1, 2, 3], &p).contains("whole rows of 4 columns"));
-        assert!(run(&rows, 3, &[0, 1, 2], &p).contains("3 point(s), but a crystal search"));
-        assert!(run(&rows, 3, &[0, 1, 2, 10], &p).contains("feature 10 is out of range"));
-        assert!(run(&rows, 3, &[0, 1, 2, 1], &p).contains("feature 1 is listed twice (positions 1 and 3)"));
-        assert!(run(&rows, 3, &[0, 1, 2, 3], &CrystalSearchParams { k: 0, ..p.clone() }).contains("at least 1"));
-        assert!(run(&rows, 3, &[0, 1, 2, 3], &CrystalSearchParams { k: 7, ..p.clone() }).contains("at most 6"));
-        assert!(run(&rows, 3, &[0, 1, 2, 3], &CrystalSearchParams { n_init: 0, ..p.clone() }).contains("n_init"));
-        assert!(run(&rows, 3, &[0, 1, 2, 3], &CrystalSearchParams { max_iter: 0, ..p.clone() }).contains("max_iter"));
-        assert!(run(&rows, 3, &[0, 1, 2, 3], &CrystalSearchParams { max_quad_members: 1, ..p.clone() })
-            .contains("at least 2"));
+        let error = |rows: &[f32], d: usize, subset: &[u32], params: &CrystalSearchParams| {
+            crystal_search(rows, d, subset, params, &mut |_| {}, &|| false)
+                .unwrap_err()
+                .to_string()
+        };
+        let with = |change: fn(&mut CrystalSearchParams)| {
+            let mut p = base.clone();
+            change(&mut p);
+            error(&rows, 3, &[0, 1, 2, 3], &p)
+        };
+        let cases = [
+            (error(&rows, 4, &[0, 1, 2, 3], &base), "whole rows of 4 columns"),
+            (
+                error(&rows, 3, &[0, 1, 2], &base),
+                "3 point(s), but a crystal search",
+            ),
+            (
+                error(&rows, 3, &[0, 1, 2, 10], &base),
+                "feature 10 is out of range: the decoder has 10 features (rows 0 to 9)",
+            ),
+            (error(&[], 3, &[0, 1, 2, 3], &base), "the decoder has no features"),
+            (
+                error(&rows, 3, &[0, 1, 2, 1], &base),
+                "feature 1 is listed twice (positions 1 and 3)",
+            ),
+            (with(|p| p.k = 0), "at least 1"),
+            (with(|p| p.k = 7), "choose k at most 6"),
+            (with(|p| p.n_init = 0), "n_init"),
+            (with(|p| p.max_iter = 0), "max_iter"),
+            (with(|p| p.max_quad_members = 1), "choose 2 to 2000"),
+            (
+                with(|p| p.max_quad_members = MAX_QUAD_MEMBERS + 1),
+                "choose 2 to 2000",
+            ),
+        ];
+        for (message, want) in &cases {
+            assert!(message.contains(want), "{message:?} lacks {want:?}");
+        }
         let big: Vec<u32> = (0..MAX_FEATURES as u32 + 1).collect();
-        let wide = vec![0f32; (MAX_FEATURES + 1) * 1];
-        assert!(run(&wide, 1, &big, &p).contains("choose a smaller subset"));
+        let wide = vec![0f32; MAX_FEATURES + 1];
+        assert!(error(&wide, 1, &big, &base).contains("choose a smaller subset"));
         let mut bad = rows.clone();
         bad[7] = f32::NAN;
-        let e = crystal_search(&bad, 3, &[4, 2, 1, 0], &p, &mut |_| {}, &|| false).unwrap_err();
+        let e = crystal_search(&bad, 3, &[4, 2, 1, 0], &base, &mut |_| {}, &|| false).unwrap_err();
         assert_eq!(e, GeometryError::NonFinite { row: 2, col: 1 });
         // A non-finite row outside the subset does not matter.
-        assert!(crystal_search(&bad, 3, &[4, 5, 6, 0], &p, &mut |_| {}, &|| false).is_ok());
+        assert!(crystal_search(&bad, 3, &[4, 5, 6, 0], &base, &mut |_| {}, &|| false).is_ok());
     }
 
     #[test]
     fn progress_rises_to_one_and_cancel_stops() {
         let (rows, d, _) = planted();
         let subset: Vec<u32> = (100..206).collect();
-        let params = CrystalSearchParams { k: 30, n_init: 2, ..Default::default() };
+        let params = CrystalSearchParams {
+            k: 30,
+            n_init: 2,
+            ..Default::default()
+        };
         let mut seen = Vec::new();
         let full = crystal_search(&rows, d, &subset, &params, &mut |f| seen.push(f), &|| false).unwrap();
         assert!(!full.stopped_early && !full.clusters.is_empty());
@@ -1915,7 +2230,10 @@ mod tests {
         assert!(r.stopped_early && r.clusters.is_empty());
         // Cancelled during the second run: the first run's clusters.
         let polls = std::cell::Cell::new(0);
-        let first_only = CrystalSearchParams { n_init: 1, ..params.clone() };
+        let first_only = CrystalSearchParams {
+            n_init: 1,
+            ..params.clone()
+        };
         let one = search(&rows, d, &subset, &first_only);
         let polls_one = {
             let c = std::cell::Cell::new(0);
@@ -1945,7 +2263,11 @@ mod tests {
                     // Coarse values (many exact ties) half of the time.
                     let mut draw = || {
                         let v = rng.random::<f64>() - 0.5;
-                        if trial % 2 == 0 { (v * 8.0).round() / 4.0 } else { v }
+                        if trial % 2 == 0 {
+                            (v * 8.0).round() / 4.0
+                        } else {
+                            v
+                        }
                     };
                     let gi: Vec<f64> = (0..k).map(|_| draw()).collect();
                     let gj: Vec<f64> = (0..k).map(|_| draw()).collect();
@@ -1994,12 +2316,20 @@ mod tests {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&mut []).is_nan());
-        let (gi, gj) = ([0.0; 11], [1.0, -3.0, 2.0, 3.0, 0.5, -3.0, 0.0, 0.0, 0.0, 3.0, -3.0]);
+        let (gi, gj) = (
+            [0.0; 11],
+            [1.0, -3.0, 2.0, 3.0, 0.5, -3.0, 0.0, 0.0, 0.0, 3.0, -3.0],
+        );
         // a |t| - half: ties at 3 for c = 1, 3, 5, 9, 10: the first wins.
         assert_eq!(nearest(&gi, &gj, &[0.0; 11], 1.0), (1, 3.0));
         let mut half = [0.0; 11];
-        half[1] = 0.5;
-        assert_eq!(nearest(&gi, &gj, &half, 1.0).0, 3);
+        for c in [1, 5, 9] {
+            half[c] = 0.5;
+        }
+        assert_eq!(nearest(&gi, &gj, &half, 1.0), (3, 3.0));
+        half[3] = 0.5;
+        assert_eq!(nearest(&gi, &gj, &half, 1.0), (10, 3.0));
+        assert_eq!(nearest(&gi[..1], &gj[..1], &half[..1], 2.0), (0, 2.0));
     }
 
     #[test]
@@ -2009,7 +2339,10 @@ mod tests {
         let layout = pca_layout(&rows, 3, &[0, 1, 2, 3]);
         let want = [[-2.0, -0.5], [2.0, -0.5], [-2.0, 0.5], [2.0, 0.5]];
         for (p, q) in layout.iter().zip(&want) {
-            assert!((p[0] - q[0]).abs() < 1e-12 && (p[1] - q[1]).abs() < 1e-12, "{layout:?}");
+            assert!(
+                (p[0] - q[0]).abs() < 1e-12 && (p[1] - q[1]).abs() < 1e-12,
+                "{layout:?}"
+            );
         }
         let (rel, cos) = exact_quad(&rows, 3, [0, 1, 2, 3]);
         assert_eq!((rel, cos), (0.0, 1.0));
@@ -2019,7 +2352,16 @@ mod tests {
     fn results_round_trip_through_json() {
         let (rows, d, _) = planted();
         let subset: Vec<u32> = (150..206).collect();
-        let r = search(&rows, d, &subset, &CrystalSearchParams { k: 20, top: 3, ..Default::default() });
+        let r = search(
+            &rows,
+            d,
+            &subset,
+            &CrystalSearchParams {
+                k: 20,
+                top: 3,
+                ..Default::default()
+            },
+        );
         let s = serde_json::to_string(&r).unwrap();
         let back: CrystalSearch = serde_json::from_str(&s).unwrap();
         assert_eq!(back, r);

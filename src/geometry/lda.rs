@@ -149,7 +149,11 @@ impl Lda {
         if x.len() != n * d {
             return Err(invalid(
                 "matrix",
-                format!("has {} values, but {n} rows of the fitted {d} features need {}", x.len(), n * d),
+                format!(
+                    "has {} values, but {n} rows of the fitted {d} features need {}",
+                    x.len(),
+                    n * d
+                ),
             ));
         }
         let k = n_components;
@@ -174,7 +178,11 @@ impl Lda {
         if v.len() != self.d {
             return Err(invalid(
                 "direction",
-                format!("has {} values, but the LDA was fitted on {} features", v.len(), self.d),
+                format!(
+                    "has {} values, but the LDA was fitted on {} features",
+                    v.len(),
+                    self.d
+                ),
             ));
         }
         Ok(self.project(v, n_components))
@@ -240,7 +248,6 @@ pub fn lda_fit(
         d,
         labels,
         c,
-        counts: &counts,
         priors: &priors,
         means: &means,
         xbar: &xbar,
@@ -272,15 +279,30 @@ fn invalid(name: &str, reason: String) -> GeometryError {
 }
 
 /// Checks shapes, values and parameters as sklearn's `fit` does; returns the number of classes.
-fn check_input(x: &[f64], n: usize, d: usize, labels: &[usize], params: &LdaParams) -> Result<usize, GeometryError> {
+fn check_input(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    labels: &[usize],
+    params: &LdaParams,
+) -> Result<usize, GeometryError> {
     if d == 0 {
-        return Err(invalid("matrix", "has no columns; LDA needs at least one feature".into()));
+        return Err(invalid(
+            "matrix",
+            "has no columns; LDA needs at least one feature".into(),
+        ));
     }
     if x.len() != n * d {
-        return Err(invalid("matrix", format!("has {} values, but {n} x {d} = {}", x.len(), n * d)));
+        return Err(invalid(
+            "matrix",
+            format!("has {} values, but {n} x {d} = {}", x.len(), n * d),
+        ));
     }
     if labels.len() != n {
-        return Err(invalid("labels", format!("{} labels for {n} rows; give one class per row", labels.len())));
+        return Err(invalid(
+            "labels",
+            format!("{} labels for {n} rows; give one class per row", labels.len()),
+        ));
     }
     if n < 2 {
         return Err(GeometryError::TooFewPoints {
@@ -290,18 +312,27 @@ fn check_input(x: &[f64], n: usize, d: usize, labels: &[usize], params: &LdaPara
         });
     }
     if let Some(k) = x.iter().position(|v| !v.is_finite()) {
-        return Err(GeometryError::NonFinite { row: k / d, col: k % d });
+        return Err(GeometryError::NonFinite {
+            row: k / d,
+            col: k % d,
+        });
     }
     let c = labels.iter().max().map_or(0, |m| m + 1);
     let counts = class_counts(labels, c);
     if let Some(k) = counts.iter().position(|&m| m == 0) {
         return Err(invalid(
             "labels",
-            format!("class {k} has no rows; number the classes 0..{} without gaps", c - 1),
+            format!(
+                "class {k} has no rows; number the classes 0..{} without gaps",
+                c - 1
+            ),
         ));
     }
     if c < 2 {
-        return Err(invalid("labels", "all rows are in one class; LDA needs at least 2 classes".into()));
+        return Err(invalid(
+            "labels",
+            "all rows are in one class; LDA needs at least 2 classes".into(),
+        ));
     }
     if n == c {
         return Err(invalid(
@@ -323,11 +354,17 @@ fn check_input(x: &[f64], n: usize, d: usize, labels: &[usize], params: &LdaPara
         }
     }
     if !(params.tol.is_finite() && params.tol >= 0.0) {
-        return Err(invalid("LDA tol", format!("{} must be a finite number >= 0 (default 1e-4)", params.tol)));
+        return Err(invalid(
+            "LDA tol",
+            format!("{} must be a finite number >= 0 (default 1e-4)", params.tol),
+        ));
     }
     if let LdaShrinkage::Fixed(a) = params.shrinkage {
         if !(0.0..=1.0).contains(&a) {
-            return Err(invalid("LDA shrinkage", format!("{a} must be in [0, 1] (or use 'auto')")));
+            return Err(invalid(
+                "LDA shrinkage",
+                format!("{a} must be in [0, 1] (or use 'auto')"),
+            ));
         }
     }
     Ok(c)
@@ -345,7 +382,10 @@ fn class_counts(labels: &[usize], c: usize) -> Vec<usize> {
 fn class_means(x: &[f64], d: usize, labels: &[usize], counts: &[usize]) -> Vec<f64> {
     let mut means = vec![0f64; counts.len() * d];
     for (row, &l) in x.chunks_exact(d).zip(labels) {
-        means[l * d..(l + 1) * d].iter_mut().zip(row).for_each(|(m, v)| *m += v);
+        means[l * d..(l + 1) * d]
+            .iter_mut()
+            .zip(row)
+            .for_each(|(m, v)| *m += v);
     }
     for (m, &k) in means.chunks_exact_mut(d).zip(counts) {
         m.iter_mut().for_each(|v| *v /= k as f64);
@@ -360,7 +400,6 @@ struct Classes<'a> {
     d: usize,
     labels: &'a [usize],
     c: usize,
-    counts: &'a [usize],
     priors: &'a [f64],
     means: &'a [f64],
     xbar: &'a [f64],
@@ -385,10 +424,8 @@ fn solve_svd(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Solution, GeometryError> {
     let (d, c) = (cl.d, cl.c);
-    let t0 = std::time::Instant::now();
     let std = within_std(cl);
     let g = within_gram(cl, &std, &mut |f| progress(0.4 * f));
-    eprintln!("gram {:.3}", t0.elapsed().as_secs_f64());
     // Stage 1: the rank of X1 = sqrt(1/n) Xc / std from G's eigenvalues S1^2.
     let lambda = symmetric_eigenvalues_desc_with_progress(g.clone(), d, &mut |f| progress(0.4 + 0.3 * f));
     let r1 = lambda.iter().filter(|&&l| l.max(0.0).sqrt() > tol).count();
@@ -400,11 +437,9 @@ fn solve_svd(
             ),
         });
     }
-    eprintln!("eigvals {:.3} r1 {r1}", t0.elapsed().as_secs_f64());
     // Stage 2: Y = G+ W, K = W^T Y = U2 S2^2 U2^T.
     let w = between_matrix(cl, &std);
     let y = pseudo_inverse_apply(g, d, &lambda, r1, &w, c, &mut |f| progress(0.7 + 0.25 * f))?;
-    eprintln!("pinv {:.3}", t0.elapsed().as_secs_f64());
     let mut k = vec![0f64; c * c];
     for (wr, yr) in w.chunks_exact(c).zip(y.chunks_exact(c)) {
         for a in 0..c {
@@ -417,7 +452,7 @@ fn solve_svd(
     let m2 = c.min(r1);
     let top = symmetric_top_eigenpairs(k, c, m2, &mut |_| {});
     let s2: Vec<f64> = top.values.iter().map(|l| l.max(0.0).sqrt()).collect();
-    if !(s2[0] > 0.0) {
+    if s2[0].is_nan() || s2[0] <= 0.0 {
         return Err(GeometryError::DegenerateCloud {
             reason: "the class means coincide (no between-class variation), so there is no \
                      discriminant direction"
@@ -522,10 +557,14 @@ fn between_matrix(cl: &Classes, std: &[f64]) -> Vec<f64> {
 /// V_r^T`); `b` is `d x m`.
 ///
 /// - `r = d`: Cholesky solve.
-/// - `d - r <= r`: with `N` the `d - r` trailing unit eigenvectors (eigenvalues `mu_j`) and
+/// - `d - r <= r / 4`: with `N` the `d - r` trailing unit eigenvectors (eigenvalues `mu_j`) and
 ///   `sigma = lambda_1`, `H = G + sigma N^T N` has the same eigenvectors, eigenvalues `lambda_r` and
 ///   `mu_j + sigma`, so `G+ B = H^-1 B - N^T diag(1/(mu_j + sigma)) N B` (one Cholesky solve).
 /// - otherwise: the `r` leading eigenvectors directly.
+///
+/// The null eigenvalues are all near 0, one cluster for inverse iteration, whose Gram-Schmidt
+/// costs `O(d (d - r)^2)`; hence the null-space route only for a small null space (at d = 2304,
+/// 1116 null vectors took about 20 s, the 1188 leading vectors about 5 s).
 fn pseudo_inverse_apply(
     mut g: Vec<f64>,
     d: usize,
@@ -536,7 +575,7 @@ fn pseudo_inverse_apply(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<f64>, GeometryError> {
     let null = d - r;
-    if null > r || null > 0 {
+    if 4 * null > r {
         let top = symmetric_top_eigenpairs(g, d, r, progress);
         let weights: Vec<f64> = top.values.iter().map(|l| 1.0 / l).collect();
         return Ok(low_rank_apply(&top.vectors, &weights, d, b, m, 1.0));
@@ -604,7 +643,6 @@ fn solve_eigen(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Solution, GeometryError> {
     let d = cl.d;
-    let t0 = std::time::Instant::now();
     let rows = class_rows(cl.labels, cl.c);
     let all: Vec<usize> = (0..cl.n).collect();
     // S_w = sum_k p_k Sigma_k, S_t = Sigma(all rows).
@@ -617,7 +655,6 @@ fn solve_eigen(
     let mut sb = shrunk_covariance(cl.x, d, &all, shrinkage);
     sb.iter_mut().zip(&sw).for_each(|(b, w)| *b -= w);
     progress(0.5);
-    eprintln!("covs {:.3}", t0.elapsed().as_secs_f64());
     let mut l = sw;
     cholesky_lower(&mut l, d).map_err(|j| GeometryError::DegenerateCloud {
         reason: format!(
@@ -626,17 +663,14 @@ fn solve_eigen(
             j + 1
         ),
     })?;
-    eprintln!("chol {:.3}", t0.elapsed().as_secs_f64());
     // C = L^-1 S_b L^-T.
     solve_lower(&l, d, &mut sb, d);
     transpose_in_place(&mut sb, d);
     solve_lower(&l, d, &mut sb, d);
     symmetrize(&mut sb, d);
     progress(0.7);
-    eprintln!("solves {:.3}", t0.elapsed().as_secs_f64());
     let top = symmetric_top_eigenpairs(sb.clone(), d, max_components, &mut |f| progress(0.7 + 0.28 * f));
     let explained_variance_ratio = eigen_explained_variance_ratio(&sb, d, &top.values);
-    eprintln!("eig {:.3}", t0.elapsed().as_secs_f64());
     // v = L^-T w, as columns of a d x m matrix.
     let m = top.values.len();
     let mut scalings = vec![0f64; d * m];
@@ -668,7 +702,11 @@ fn eigen_explained_variance_ratio(c: &[f64], d: usize, top_values: &[f64]) -> Ve
     }
     let all = symmetric_eigenvalues_desc_with_progress(c.to_vec(), d, &mut |_| {});
     // evals / trace, descending: the most negative eigenvalues first.
-    all.iter().rev().take(top_values.len()).map(|v| v / trace).collect()
+    all.iter()
+        .rev()
+        .take(top_values.len())
+        .map(|v| v / trace)
+        .collect()
 }
 
 fn class_rows(labels: &[usize], c: usize) -> Vec<Vec<usize>> {
@@ -689,7 +727,9 @@ fn moments(x: &[f64], d: usize, rows: &[usize]) -> Moments {
     let n = rows.len();
     let mut mean = vec![0f64; d];
     for &i in rows {
-        mean.iter_mut().zip(&x[i * d..(i + 1) * d]).for_each(|(m, v)| *m += v);
+        mean.iter_mut()
+            .zip(&x[i * d..(i + 1) * d])
+            .for_each(|(m, v)| *m += v);
     }
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let mut cov = vec![0f64; d * d];
@@ -776,7 +816,11 @@ fn ledoit_wolf_standardized(x: &[f64], d: usize, rows: &[usize], m: Moments) -> 
     let beta = (beta_ / n - delta_) / (p * n);
     let delta = (delta_ - 2.0 * mu * trace + p * mu * mu) / p;
     let beta = beta.min(delta);
-    let shrinkage = if beta == 0.0 || delta == 0.0 || d == 1 { 0.0 } else { beta / delta };
+    let shrinkage = if beta == 0.0 || delta == 0.0 || d == 1 {
+        0.0
+    } else {
+        beta / delta
+    };
     let mut out = shrink(s, d, shrinkage, None);
     for i in 0..d {
         for j in 0..d {
@@ -867,7 +911,7 @@ fn cholesky_lower(a: &mut [f64], n: usize) -> Result<(), usize> {
             let (head, tail) = a.split_at_mut(j * n + n);
             let rowj = &mut head[j * n..];
             let s = rowj[j] - rowj[j0..j].iter().map(|v| v * v).sum::<f64>();
-            if !(s > 0.0) {
+            if s.is_nan() || s <= 0.0 {
                 return Err(j);
             }
             let ljj = s.sqrt();
@@ -893,14 +937,28 @@ fn solve_lower(l: &[f64], n: usize, b: &mut [f64], m: usize) {
         // B[i0..i0+ib] -= L[i0..i0+ib, ..i0] X[..i0].
         // SAFETY: reads rows 0..i0 of b and writes rows i0..i0+ib: disjoint, in bounds.
         unsafe {
-            gemm_sub(ib, i0, m, l.as_ptr().add(i0 * n), n as isize, 1, bp, m as isize, 1, bp.add(i0 * m), m as isize);
+            gemm_sub(
+                ib,
+                i0,
+                m,
+                l.as_ptr().add(i0 * n),
+                n as isize,
+                1,
+                bp,
+                m as isize,
+                1,
+                bp.add(i0 * m),
+                m as isize,
+            );
         }
         for i in i0..i0 + ib {
             let (done, rest) = b.split_at_mut(i * m);
             let bi = &mut rest[..m];
             for k in i0..i {
                 let f = l[i * n + k];
-                bi.iter_mut().zip(&done[k * m..(k + 1) * m]).for_each(|(v, x)| *v -= f * x);
+                bi.iter_mut()
+                    .zip(&done[k * m..(k + 1) * m])
+                    .for_each(|(v, x)| *v -= f * x);
             }
             let inv = 1.0 / l[i * n + i];
             bi.iter_mut().for_each(|v| *v *= inv);
@@ -918,14 +976,28 @@ fn solve_lower_transpose(l: &[f64], n: usize, b: &mut [f64], m: usize) {
         // B[i0..e] -= (L[e.., i0..e])^T X[e..].
         // SAFETY: reads rows e..n of b and writes rows i0..e: disjoint, in bounds.
         unsafe {
-            gemm_sub(ib, n - e, m, l.as_ptr().add(e * n + i0), 1, n as isize, bp.add(e * m), m as isize, 1, bp.add(i0 * m), m as isize);
+            gemm_sub(
+                ib,
+                n - e,
+                m,
+                l.as_ptr().add(e * n + i0),
+                1,
+                n as isize,
+                bp.add(e * m),
+                m as isize,
+                1,
+                bp.add(i0 * m),
+                m as isize,
+            );
         }
         for i in (i0..e).rev() {
             let (head, done) = b.split_at_mut((i + 1) * m);
             let bi = &mut head[i * m..];
             for k in i + 1..e {
                 let f = l[k * n + i];
-                bi.iter_mut().zip(&done[(k - i - 1) * m..(k - i) * m]).for_each(|(v, x)| *v -= f * x);
+                bi.iter_mut()
+                    .zip(&done[(k - i - 1) * m..(k - i) * m])
+                    .for_each(|(v, x)| *v -= f * x);
             }
             let inv = 1.0 / l[i * n + i];
             bi.iter_mut().for_each(|v| *v *= inv);
@@ -939,12 +1011,16 @@ mod tests {
 
     /// Deterministic pseudo-normal numbers (sum of uniforms from an LCG).
     fn noise(seed: u64, len: usize) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..len)
             .map(|_| {
                 (0..4)
                     .map(|_| {
-                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        s = s
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
                         (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
                     })
                     .sum::<f64>()
@@ -1009,7 +1085,11 @@ mod tests {
         let (c, d, per) = (5, 6, 40);
         let (x, labels) = clusters(c, d, per, 7);
         let n = c * per;
-        let a: Vec<f64> = noise(99, d * d).iter().enumerate().map(|(k, v)| v + if k % (d + 1) == 0 { 2.0 } else { 0.0 }).collect();
+        let a: Vec<f64> = noise(99, d * d)
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + if k % (d + 1) == 0 { 2.0 } else { 0.0 })
+            .collect();
         let mut y = vec![0f64; n * d];
         for i in 0..n {
             for j in 0..d {
@@ -1025,7 +1105,11 @@ mod tests {
         for (a, b) in t1.iter().zip(&t2) {
             assert!((a.abs() - b.abs()).abs() < 1e-9 * (1.0 + a.abs()));
         }
-        for (e1, e2) in l1.explained_variance_ratio.iter().zip(&l2.explained_variance_ratio) {
+        for (e1, e2) in l1
+            .explained_variance_ratio
+            .iter()
+            .zip(&l2.explained_variance_ratio)
+        {
             assert!((e1 - e2).abs() < 1e-10);
         }
     }
@@ -1042,7 +1126,10 @@ mod tests {
         let t = lda.transform(&x, n, k).unwrap();
         let mut means = vec![0f64; c * k];
         for (row, &l) in t.chunks_exact(k).zip(&labels) {
-            means[l * k..(l + 1) * k].iter_mut().zip(row).for_each(|(m, v)| *m += v / per as f64);
+            means[l * k..(l + 1) * k]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m += v / per as f64);
         }
         for j in 0..k {
             let s: f64 = (0..c).map(|l| lda.priors[l] * means[l * k + j]).sum();
@@ -1068,7 +1155,16 @@ mod tests {
         let (x, labels) = clusters(c, d, per, 11);
         let n = c * per;
         let svd = fit(&x, n, d, &labels, LdaParams::default());
-        let eig = fit(&x, n, d, &labels, LdaParams { shrinkage: LdaShrinkage::Fixed(0.0), ..Default::default() });
+        let eig = fit(
+            &x,
+            n,
+            d,
+            &labels,
+            LdaParams {
+                shrinkage: LdaShrinkage::Fixed(0.0),
+                ..Default::default()
+            },
+        );
         let k = svd.n_output();
         assert_eq!(eig.n_output(), k);
         let ts = svd.transform(&x, n, k).unwrap();
@@ -1079,36 +1175,65 @@ mod tests {
                 assert!(((re[j] - shift[j]).abs() - rs[j].abs()).abs() < 1e-9, "{j}");
             }
         }
-        for (a, b) in svd.explained_variance_ratio.iter().zip(&eig.explained_variance_ratio) {
+        for (a, b) in svd
+            .explained_variance_ratio
+            .iter()
+            .zip(&eig.explained_variance_ratio)
+        {
             assert!((a - b).abs() < 1e-10);
         }
     }
 
     #[test]
     fn rank_deficient_features_and_shrinkage() {
-        // Column 3 = column 0 + column 1 (within-class scatter singular): the SVD solver drops the
-        // null direction; shrinkage makes the eigen solver well-posed; without it, an error.
-        let (c, d0, per) = (4, 3, 30);
-        let (x0, labels) = clusters(c, d0, per, 5);
-        let n = c * per;
-        let d = d0 + 1;
-        let x: Vec<f64> = x0.chunks_exact(d0).flat_map(|r| [r[0], r[1], r[2], r[0] + r[1]]).collect();
-        let svd = fit(&x, n, d, &labels, LdaParams::default());
-        let base = fit(&x0, n, d0, &labels, LdaParams::default());
-        let k = base.n_output();
-        assert_eq!(svd.n_output(), k);
-        let (t, tb) = (svd.transform(&x, n, k).unwrap(), base.transform(&x0, n, k).unwrap());
-        assert!(column_cosine_error(&t, &tb, k) < 1e-8);
-        for shrinkage in [LdaShrinkage::Auto, LdaShrinkage::Fixed(0.3)] {
-            let e = fit(&x, n, d, &labels, LdaParams { shrinkage, ..Default::default() });
-            assert_eq!(e.n_output(), k);
-            assert!(e.scalings.iter().all(|v| v.is_finite()));
-            // With shrinkage S_b = S_t - S_w is indefinite: the ratios are positive here, but
-            // their sum may exceed 1 (the trailing eigenvalues are negative), as in sklearn.
-            assert!(e.explained_variance_ratio.iter().all(|r| r.is_finite() && *r > 0.0));
+        // The last column = column 0 + column 1 (within-class scatter singular): the SVD solver
+        // drops the null direction (d0 = 3: through the leading eigenvectors; d0 = 8: through the
+        // null-space correction); shrinkage makes the eigen solver well-posed; without, an error.
+        for d0 in [3, 8] {
+            let (c, per) = (4, 30);
+            let (x0, labels) = clusters(c, d0, per, 5);
+            let n = c * per;
+            let d = d0 + 1;
+            let x: Vec<f64> = x0
+                .chunks_exact(d0)
+                .flat_map(|r| r.iter().copied().chain([r[0] + r[1]]))
+                .collect();
+            let svd = fit(&x, n, d, &labels, LdaParams::default());
+            let base = fit(&x0, n, d0, &labels, LdaParams::default());
+            let k = base.n_output();
+            assert_eq!(svd.n_output(), k);
+            let (t, tb) = (
+                svd.transform(&x, n, k).unwrap(),
+                base.transform(&x0, n, k).unwrap(),
+            );
+            assert!(column_cosine_error(&t, &tb, k) < 1e-8, "d0 {d0}");
+            for shrinkage in [LdaShrinkage::Auto, LdaShrinkage::Fixed(0.3)] {
+                let e = fit(
+                    &x,
+                    n,
+                    d,
+                    &labels,
+                    LdaParams {
+                        shrinkage,
+                        ..Default::default()
+                    },
+                );
+                assert_eq!(e.n_output(), k);
+                assert!(e.scalings.iter().all(|v| v.is_finite()));
+                // With shrinkage S_b = S_t - S_w is indefinite: the ratios are positive here, but
+                // their sum may exceed 1 (the trailing eigenvalues are negative), as in sklearn.
+                assert!(e
+                    .explained_variance_ratio
+                    .iter()
+                    .all(|r| r.is_finite() && *r > 0.0));
+            }
+            let p = LdaParams {
+                shrinkage: LdaShrinkage::Fixed(0.0),
+                ..Default::default()
+            };
+            let err = lda_fit(&x, n, d, &labels, &p, &mut |_| {});
+            assert_eq!(err.unwrap_err().kind(), "degenerate-cloud");
         }
-        let err = lda_fit(&x, n, d, &labels, &LdaParams { shrinkage: LdaShrinkage::Fixed(0.0), ..Default::default() }, &mut |_| {});
-        assert_eq!(err.unwrap_err().kind(), "degenerate-cloud");
     }
 
     #[test]
@@ -1139,7 +1264,8 @@ mod tests {
             let mut a = vec![0f64; n * n];
             for i in 0..n {
                 for j in 0..n {
-                    a[i * n + j] = (0..n).map(|k| r[i * n + k] * r[j * n + k]).sum::<f64>() + if i == j { n as f64 } else { 0.0 };
+                    a[i * n + j] = (0..n).map(|k| r[i * n + k] * r[j * n + k]).sum::<f64>()
+                        + if i == j { n as f64 } else { 0.0 };
                 }
             }
             let m = 3;
@@ -1164,23 +1290,70 @@ mod tests {
     fn errors_are_reported() {
         let (x, labels) = clusters(3, 2, 4, 1);
         let n = 12;
-        let run = |x: &[f64], n: usize, d: usize, l: &[usize], p: LdaParams| lda_fit(x, n, d, l, &p, &mut |_| {}).map(|_| ()).unwrap_err();
+        let run = |x: &[f64], n: usize, d: usize, l: &[usize], p: LdaParams| {
+            lda_fit(x, n, d, l, &p, &mut |_| {}).map(|_| ()).unwrap_err()
+        };
         let p = LdaParams::default();
         assert_eq!(run(&x, n, 2, &[0; 12], p).kind(), "invalid-parameter");
-        assert!(run(&x, n, 2, &[0; 12], p).to_string().contains("at least 2 classes"));
+        assert!(run(&x, n, 2, &[0; 12], p)
+            .to_string()
+            .contains("at least 2 classes"));
         let mut gap = labels.clone();
         gap[0] = 5;
         assert!(run(&x, n, 2, &gap, p).to_string().contains("class 3 has no rows"));
-        assert!(run(&x[..6], 3, 2, &[0, 1, 2], p).to_string().contains("more than the number of classes"));
+        assert!(run(&x[..6], 3, 2, &[0, 1, 2], p)
+            .to_string()
+            .contains("more than the number of classes"));
         assert_eq!(run(&x[..2], 1, 2, &[0], p).kind(), "too-few-points");
         let mut nan = x.clone();
         nan[5] = f64::NAN;
-        assert_eq!(run(&nan, n, 2, &labels, p), GeometryError::NonFinite { row: 2, col: 1 });
-        let e = run(&x, n, 2, &labels, LdaParams { n_components: Some(3), ..p });
+        assert_eq!(
+            run(&nan, n, 2, &labels, p),
+            GeometryError::NonFinite { row: 2, col: 1 }
+        );
+        let e = run(
+            &x,
+            n,
+            2,
+            &labels,
+            LdaParams {
+                n_components: Some(3),
+                ..p
+            },
+        );
         assert!(e.to_string().contains("ask for at most 2"), "{e}");
-        assert_eq!(run(&x, n, 2, &labels, LdaParams { n_components: Some(0), ..p }).kind(), "invalid-parameter");
-        assert_eq!(run(&x, n, 2, &labels, LdaParams { shrinkage: LdaShrinkage::Fixed(1.5), ..p }).kind(), "invalid-parameter");
-        assert_eq!(run(&x, n, 2, &labels, LdaParams { tol: -1.0, ..p }).kind(), "invalid-parameter");
+        assert_eq!(
+            run(
+                &x,
+                n,
+                2,
+                &labels,
+                LdaParams {
+                    n_components: Some(0),
+                    ..p
+                }
+            )
+            .kind(),
+            "invalid-parameter"
+        );
+        assert_eq!(
+            run(
+                &x,
+                n,
+                2,
+                &labels,
+                LdaParams {
+                    shrinkage: LdaShrinkage::Fixed(1.5),
+                    ..p
+                }
+            )
+            .kind(),
+            "invalid-parameter"
+        );
+        assert_eq!(
+            run(&x, n, 2, &labels, LdaParams { tol: -1.0, ..p }).kind(),
+            "invalid-parameter"
+        );
         assert_eq!(run(&x, n, 2, &labels[..11], p).kind(), "invalid-parameter");
         // Coinciding class means: every class is the same set of points.
         let same: Vec<f64> = (0..12).map(|i| (i / 3) as f64).collect();
@@ -1195,16 +1368,49 @@ mod tests {
     }
 
     #[test]
+    fn thread_count_and_progress() {
+        use crate::compute::par;
+        let (c, d, per) = (4, 70, 80);
+        let (x, labels) = clusters(c, d, per, 8);
+        let n = c * per;
+        for shrinkage in [LdaShrinkage::None, LdaShrinkage::Auto] {
+            let p = LdaParams {
+                shrinkage,
+                ..Default::default()
+            };
+            let mut seen = Vec::new();
+            let one = par::with_threads(1, || {
+                lda_fit(&x, n, d, &labels, &p, &mut |f| seen.push(f)).unwrap()
+            });
+            assert!(seen.windows(2).all(|w| w[0] <= w[1]) && seen.last() == Some(&1.0));
+            let two = par::with_threads(3, || fit(&x, n, d, &labels, p));
+            assert_eq!(one, two);
+        }
+    }
+
+    #[test]
     fn n_components_limits_output_and_ratio() {
         let (c, d, per) = (5, 4, 20);
         let (x, labels) = clusters(c, d, per, 2);
         let n = c * per;
         let full = fit(&x, n, d, &labels, LdaParams::default());
-        let two = fit(&x, n, d, &labels, LdaParams { n_components: Some(2), ..Default::default() });
+        let two = fit(
+            &x,
+            n,
+            d,
+            &labels,
+            LdaParams {
+                n_components: Some(2),
+                ..Default::default()
+            },
+        );
         assert_eq!((two.max_components, two.n_output()), (2, 2));
         assert_eq!(two.explained_variance_ratio.len(), 2);
         assert!(two.transform(&x, n, 3).is_err());
-        let (a, b) = (full.transform(&x, n, 2).unwrap(), two.transform(&x, n, 2).unwrap());
+        let (a, b) = (
+            full.transform(&x, n, 2).unwrap(),
+            two.transform(&x, n, 2).unwrap(),
+        );
         assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-12));
         // project_direction is the linear part of transform.
         let diff: Vec<f64> = (0..d).map(|j| x[j] - x[d + j]).collect();

@@ -57,10 +57,17 @@ impl Histogram {
         Histogram { lo, hi, counts: vec![0; bins.max(1)] }
     }
 
-    fn add(&mut self, v: f64) {
-        let bins = self.counts.len();
-        let t = ((v - self.lo) / (self.hi - self.lo) * bins as f64).floor();
-        let b = if t.is_nan() { 0 } else { (t.max(0.0) as usize).min(bins - 1) };
+    /// Bins per unit of value.
+    fn scale(&self) -> f64 {
+        self.counts.len() as f64 / (self.hi - self.lo)
+    }
+
+    /// Counts `v`, given [`Histogram::scale`]: values below `lo` (and NaN) go to the first bin,
+    /// values at or above `hi` to the last (the float-to-int cast truncates toward zero, which is
+    /// the floor for the non-negative offsets, and saturates).
+    #[inline]
+    fn add_scaled(&mut self, v: f64, scale: f64) {
+        let b = (((v - self.lo) * scale).max(0.0) as usize).min(self.counts.len() - 1);
         self.counts[b] += 1;
     }
 
@@ -255,29 +262,46 @@ impl Block {
                 );
             }
         }
+        let norm: Vec<f64> = sq.iter().map(|v| v.sqrt()).collect();
+        let capacity = rows * cols;
+        self.relative.reserve(capacity);
+        self.cosine.reserve(capacity);
+        let (rel_bins, cos_bins) = (self.relative_hist.scale(), self.cosine_hist.scale());
         for r in 0..rows {
             let i = self.start + r;
             let [a, b] = words[i];
+            let (si, ni) = (sq[i], norm[i]);
+            let g = &gram[r * cols..(r + 1) * cols];
             for j in i + 1..q {
                 let [c, dd] = words[j];
                 if a == c || a == dd || b == c || b == dd {
                     continue;
                 }
-                let dot = gram[r * cols + (j - self.start)];
-                let (ni, nj) = (sq[i].sqrt(), sq[j].sqrt());
-                let dist = (sq[i] + sq[j] - 2.0 * dot).max(0.0).sqrt();
-                let relative = dist / ((ni + nj) / 2.0);
+                let dot = g[j - self.start];
+                let nj = norm[j];
+                let dist = (si + sq[j] - 2.0 * dot).max(0.0).sqrt();
+                let relative = 2.0 * dist / (ni + nj);
                 let cosine = (dot / (ni * nj)).clamp(-1.0, 1.0);
                 self.relative.push(relative as f32);
                 self.cosine.push(cosine as f32);
-                self.relative_hist.add(relative);
-                self.cosine_hist.add(cosine);
+                self.relative_hist.add_scaled(relative, rel_bins);
+                self.cosine_hist.add_scaled(cosine, cos_bins);
                 let quad = Quad { pairs: [i as u32, j as u32], relative_error: relative, cosine };
-                keep_top(&mut self.best, quad, params.list, better);
-                keep_top(&mut self.worst, quad, params.list, worse);
+                if might_enter(&self.best, params.list, |last| relative <= last.relative_error) {
+                    keep_top(&mut self.best, quad, params.list, better);
+                }
+                if might_enter(&self.worst, params.list, |last| relative >= last.relative_error) {
+                    keep_top(&mut self.worst, quad, params.list, worse);
+                }
             }
         }
     }
+}
+
+/// Whether a quad can enter `list` (of at most `len`): the list has room, or `beats(last)`.
+#[inline]
+fn might_enter(list: &[Quad], len: usize, beats: impl Fn(&Quad) -> bool) -> bool {
+    len > 0 && (list.len() < len || beats(&list[len - 1]))
 }
 
 /// Inserts `quad` into `list` (sorted by `order`, at most `len` entries) if it belongs there.

@@ -9,15 +9,17 @@
 //! mean of `s`. Labels are arbitrary integers (sklearn's `LabelEncoder`); the number of distinct
 //! labels must be in `2..=n - 1`.
 //!
-//! Distances as sklearn's `euclidean_distances`: `|x|^2 + |y|^2 - 2 x.y` with `x.y` from `dgemm`
-//! in `f64`, clamped at 0, square root, 0 on the diagonal. The per-row per-cluster sums are
-//! accumulated over tiles of rows `I x J` with `I <= J` only (each tile's distances serve both its
-//! row block and its column block, halving the work); the tiles run in phases of disjoint block
-//! pairs (offset `k = J - I`, then `I / k` even or odd), so each block's sums are added in an
+//! Distances as sklearn's `euclidean_distances`: `(|x|^2 - 2 x.y) + |y|^2` with `x.y` from
+//! `dgemm` in `f64`, clamped at 0, square root, 0 on the diagonal. The points are first put in
+//! cluster order, so that the per-row per-cluster sums are sums of contiguous slices. They are
+//! accumulated over tiles of points `I x J` with `I <= J` only (each tile's distances serve both
+//! its row block and its column block, halving the work); the tiles run in phases of disjoint
+//! block pairs (offset `k = J - I`, then `I / k` even or odd), so each block's sums are added in an
 //! order fixed by `n` alone and the result does not depend on the thread count
 //! ([`crate::compute::par`]). Memory is `O(TILE * (TILE + clusters))` per running tile plus the
-//! `n x clusters` sums, never `n x n`. For `d <= 16` the distances come straight from the
-//! coordinates (no Gram trick), which is faster there and slightly more accurate.
+//! `n x clusters` sums, never `n x n`. For `d <= 8` (LDA projections) the distances come straight
+//! from the coordinates (no Gram trick): faster there, and exact to rounding. Measured natively
+//! (2 cores, AMD EPYC, idle): 18,921 x 384 in 2.5 s, 18,921 x 11 in 0.2 s.
 //!
 //! References: P. J. Rousseeuw, "Silhouettes: a graphical aid to the interpretation and validation
 //! of cluster analysis", J. Comput. Appl. Math. 20 (1987); scikit-learn 1.9.1
@@ -95,7 +97,10 @@ pub fn silhouette_score_sampled(
     }
     let perm = legacy_permutation(n, seed);
     let take = &perm[..sample_size.min(n)];
-    let sub_x: Vec<f64> = take.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect();
+    let sub_x: Vec<f64> = take
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+        .collect();
     let sub_labels: Vec<usize> = take.iter().map(|&i| labels[i]).collect();
     silhouette_score(&sub_x, take.len(), d, &sub_labels, progress)
 }
@@ -169,7 +174,10 @@ fn check_input(x: &[f64], n: usize, d: usize, labels: &[usize]) -> Result<(), Ge
         });
     }
     if let Some(k) = x.iter().position(|v| !v.is_finite()) {
-        return Err(GeometryError::NonFinite { row: k / d, col: k % d });
+        return Err(GeometryError::NonFinite {
+            row: k / d,
+            col: k % d,
+        });
     }
     Ok(())
 }
@@ -183,7 +191,11 @@ fn check_number_of_labels(k: usize, n: usize) -> Result<(), GeometryError> {
                 "{k} distinct labels among {n} points; the silhouette needs 2 to n - 1 = {} \
                  (at least two clusters, and not every point alone){}",
                 n.saturating_sub(1),
-                if k < 2 { "" } else { "; use fewer clusters or more points" }
+                if k < 2 {
+                    ""
+                } else {
+                    "; use fewer clusters or more points"
+                }
             ),
         });
     }
@@ -267,7 +279,10 @@ fn cluster_distance_coefficients(
 ) -> Vec<f64> {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| codes[i]);
-    let xs: Vec<f64> = order.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect();
+    let xs: Vec<f64> = order
+        .iter()
+        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
+        .collect();
     let cs: Vec<usize> = order.iter().map(|&i| codes[i]).collect();
     let sums = cluster_distance_sums(&xs, n, d, &cs, freqs, progress);
     let sorted = coefficients(&sums, &cs, freqs);
@@ -294,7 +309,14 @@ fn cluster_distance_sums(
     for (c, f) in freqs.iter().enumerate() {
         starts[c + 1] = starts[c] + f;
     }
-    let data = Data { x, n, d, codes, starts: &starts, norms: &norms };
+    let data = Data {
+        x,
+        n,
+        d,
+        codes,
+        starts: &starts,
+        norms: &norms,
+    };
     let nb = n.div_ceil(TILE);
     let mut blocks: Vec<Vec<f64>> = (0..nb).map(|b| vec![0f64; data.block_len(b) * k]).collect();
     let total_tiles = nb * (nb + 1) / 2;
@@ -315,7 +337,11 @@ fn cluster_distance_sums(
                     i,
                     j: i + offset,
                     sums_i: std::mem::take(&mut blocks[i]),
-                    sums_j: if offset == 0 { Vec::new() } else { std::mem::take(&mut blocks[i + offset]) },
+                    sums_j: if offset == 0 {
+                        Vec::new()
+                    } else {
+                        std::mem::take(&mut blocks[i + offset])
+                    },
                 })
                 .collect();
             par::for_each_mut(&mut tasks, |_, t| data.tile(t));
@@ -422,8 +448,13 @@ impl Data<'_> {
                 }
             }
             for (r, orow) in out.chunks_exact_mut(bj).enumerate() {
-                for (xc, xtc) in self.x[(i0 + r) * d..(i0 + r + 1) * d].iter().zip(xt.chunks_exact(bj)) {
-                    orow.iter_mut().zip(xtc).for_each(|(o, v)| *o += (xc - v) * (xc - v));
+                for (xc, xtc) in self.x[(i0 + r) * d..(i0 + r + 1) * d]
+                    .iter()
+                    .zip(xt.chunks_exact(bj))
+                {
+                    orow.iter_mut()
+                        .zip(xtc)
+                        .for_each(|(o, v)| *o += (xc - v) * (xc - v));
                 }
                 orow.iter_mut().for_each(|o| *o = o.sqrt());
             }
@@ -485,10 +516,14 @@ mod tests {
     use super::*;
 
     fn noise(seed: u64, len: usize) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..len)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
             })
             .collect()
@@ -497,14 +532,17 @@ mod tests {
     /// Straightforward O(n^2 d) reference with exact distances.
     fn naive(x: &[f64], n: usize, d: usize, labels: &[usize]) -> Vec<f64> {
         let dist = |i: usize, j: usize| {
-            (0..d).map(|c| (x[i * d + c] - x[j * d + c]).powi(2)).sum::<f64>().sqrt()
+            (0..d)
+                .map(|c| (x[i * d + c] - x[j * d + c]).powi(2))
+                .sum::<f64>()
+                .sqrt()
         };
         (0..n)
             .map(|i| {
                 let own = labels[i];
                 let mut per: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
-                for j in 0..n {
-                    let e = per.entry(labels[j]).or_default();
+                for (j, &l) in labels.iter().enumerate() {
+                    let e = per.entry(l).or_default();
                     e.0 += if i == j { 0.0 } else { dist(i, j) };
                     e.1 += 1;
                 }
@@ -513,7 +551,11 @@ mod tests {
                     return 0.0;
                 }
                 let a = sa / (na - 1) as f64;
-                let b = per.iter().filter(|(l, _)| **l != own).map(|(_, (s, m))| s / *m as f64).fold(f64::INFINITY, f64::min);
+                let b = per
+                    .iter()
+                    .filter(|(l, _)| **l != own)
+                    .map(|(_, (s, m))| s / *m as f64)
+                    .fold(f64::INFINITY, f64::min);
                 if a.max(b) == 0.0 {
                     0.0
                 } else {
@@ -571,7 +613,10 @@ mod tests {
         let one = par::with_threads(1, || silhouette_samples(&x, n, d, &labels, &mut |_| {}).unwrap());
         for t in [2, 3, 8] {
             let other = par::with_threads(t, || silhouette_samples(&x, n, d, &labels, &mut |_| {}).unwrap());
-            assert!(one.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()), "{t} threads");
+            assert!(
+                one.iter().zip(&other).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{t} threads"
+            );
         }
     }
 
@@ -593,8 +638,18 @@ mod tests {
         assert!(e.to_string().contains("1 distinct labels among 3 points"), "{e}");
         let e = silhouette_samples(&x, 3, 1, &[0, 1, 2], &mut |_| {}).unwrap_err();
         assert!(e.to_string().contains("2 to n - 1 = 2"), "{e}");
-        assert_eq!(silhouette_samples(&x, 3, 1, &[0, 1], &mut |_| {}).unwrap_err().kind(), "invalid-parameter");
-        assert_eq!(silhouette_samples(&x, 2, 1, &[0, 1], &mut |_| {}).unwrap_err().kind(), "invalid-parameter");
+        assert_eq!(
+            silhouette_samples(&x, 3, 1, &[0, 1], &mut |_| {})
+                .unwrap_err()
+                .kind(),
+            "invalid-parameter"
+        );
+        assert_eq!(
+            silhouette_samples(&x, 2, 1, &[0, 1], &mut |_| {})
+                .unwrap_err()
+                .kind(),
+            "invalid-parameter"
+        );
         assert_eq!(
             silhouette_samples(&[0.0, f64::INFINITY, 1.0], 3, 1, &[0, 0, 1], &mut |_| {}).unwrap_err(),
             GeometryError::NonFinite { row: 1, col: 0 }
@@ -622,9 +677,15 @@ mod tests {
         assert!((all - s).abs() < 1e-14);
         let perm = legacy_permutation(n, 7);
         let take = &perm[..25];
-        let sx: Vec<f64> = take.iter().flat_map(|&i| x[i * d..(i + 1) * d].to_vec()).collect();
+        let sx: Vec<f64> = take
+            .iter()
+            .flat_map(|&i| x[i * d..(i + 1) * d].to_vec())
+            .collect();
         let sl: Vec<usize> = take.iter().map(|&i| labels[i]).collect();
         let want = silhouette_score(&sx, 25, d, &sl, &mut |_| {}).unwrap();
-        assert_eq!(silhouette_score_sampled(&x, n, d, &labels, 25, 7, &mut |_| {}).unwrap(), want);
+        assert_eq!(
+            silhouette_score_sampled(&x, n, d, &labels, 25, 7, &mut |_| {}).unwrap(),
+            want
+        );
     }
 }

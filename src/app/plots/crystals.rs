@@ -169,7 +169,7 @@ fn cluster_chart<DB: DrawingBackend>(
     for &[a, b] in &cluster.pairs {
         let (Some(p), Some(q)) = (at(a), at(b)) else { continue };
         let highlighted = best.contains(&a) && best.contains(&b);
-        let colour = if highlighted { lobe_colour(3) } else { lobe_colour(0).mix(0.6) };
+        let colour = if highlighted { lobe_colour(3).mix(1.0) } else { lobe_colour(0).mix(0.6) };
         let width = if highlighted { s(2.5) } else { s(1.2) } as u32;
         chart.draw_series(std::iter::once(PathElement::new(vec![(p[0], p[1]), (q[0], q[1])], colour.stroke_width(width))))?;
         chart.draw_series(std::iter::once(Circle::new((q[0], q[1]), s(3.0), colour.filled())))?;
