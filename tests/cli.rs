@@ -401,3 +401,86 @@ fn lobes_json_from_a_bundle_an_npz_histogram_and_a_converted_histogram() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("a range (2..8)"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn crystals_from_a_crystal_set_and_from_vectors_with_a_vocabulary_and_task_files() {
+    let dir = root().join("tests/golden/crystals");
+    let vectors = dir.join("minilm-l0-subset.npy");
+    let words = dir.join("minilm-l0-subset-words.json");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("golden.json")).unwrap()).unwrap();
+    let set = json(&["analyze", "crystals", vectors.to_str().unwrap(), "--words", words.to_str().unwrap()]);
+    let g = &golden["minilm"];
+    assert!(rel(set["silhouette_raw"].as_f64().unwrap(), g["silhouette_raw"].as_f64().unwrap()) < 1e-6);
+    for key in ["tasks", "silhouette_raw", "silhouette_lda", "parallelogram", "word_length"] {
+        assert!(!set[key].is_null(), "{key} is missing");
+    }
+    // Keys in numeric order in the text ("2" .. "11"), not string order.
+    let text = String::from_utf8(
+        sae_geometry(&["analyze", "crystals", vectors.to_str().unwrap(), "--words", words.to_str().unwrap()]).stdout,
+    )
+    .unwrap();
+    assert!(text.contains(r#""silhouette_lda":{"2":"#), "{}", &text[..300.min(text.len())]);
+    assert!(set["parallelogram"]["country-capital"]["after"]["median_cosine"].as_f64().is_some());
+
+    // The same words as a vocabulary (one a line) and the tasks as {"input", "output"} files, plus
+    // one pair whose word is not in the vocabulary (dropped and counted).
+    let set_json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&words).unwrap()).unwrap();
+    let tmp = std::env::temp_dir().join(format!("crystals-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let vocab: Vec<&str> = set_json["words"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    std::fs::write(tmp.join("words.txt"), vocab.join("\n") + "\n").unwrap();
+    let mut args = vec!["analyze".to_string(), "crystals".into(), vectors.display().to_string(), "--vocab".into()];
+    args.push(tmp.join("words.txt").display().to_string());
+    for task in set_json["tasks"].as_array().unwrap() {
+        let mut pairs: Vec<serde_json::Value> = task["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| serde_json::json!({"input": vocab[p[0].as_u64().unwrap() as usize], "output": vocab[p[1].as_u64().unwrap() as usize]}))
+            .collect();
+        pairs.push(serde_json::json!({"input": "qwxzv", "output": "Vienna"}));
+        let path = tmp.join(format!("{}.json", task["name"].as_str().unwrap()));
+        std::fs::write(&path, serde_json::to_string(&pairs).unwrap()).unwrap();
+        args.push(path.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plain = json(&args);
+    assert_eq!(plain["silhouette_raw"], set["silhouette_raw"]);
+    assert_eq!(plain["silhouette_lda"], set["silhouette_lda"]);
+    assert_eq!(plain["parallelogram"], set["parallelogram"]);
+    let first = &plain["tasks"][0];
+    assert_eq!((first["pairs_used"].as_u64(), first["pairs_dropped"].as_u64()), (Some(100), Some(1)));
+
+    // Errors a user can act on.
+    let short = tmp.join("short.txt");
+    std::fs::write(&short, "a\nb\n").unwrap();
+    let out = sae_geometry(&["analyze", "crystals", vectors.to_str().unwrap(), "--vocab", short.to_str().unwrap(), args[5]]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 words (lines) for"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sae_geometry(&["analyze", "crystals", "public/data/manifest.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--layer"));
+    let out = sae_geometry(&["analyze", "crystals", vectors.to_str().unwrap(), "--words", words.to_str().unwrap(), "--shrinkage", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = sae_geometry(&["analyze", "crystals", vectors.to_str().unwrap(), "--words", words.to_str().unwrap(), "--max-components", "40"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("between 1 and 11"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn crystal_search_lists_clusters_and_refuses_bad_subsets() {
+    let decoder = "public/data/minilm-l6-topk4096-layer3.safetensors";
+    let r = json(&["analyze", "crystal-search", decoder, "--features", "0..120", "--k", "60", "--top", "5"]);
+    assert_eq!(r["m"], 120);
+    assert_eq!(r["pairs"].as_u64().unwrap() + r["skipped_pairs"].as_u64().unwrap(), 120 * 119 / 2);
+    let clusters = r["clusters"].as_array().unwrap();
+    assert!(!clusters.is_empty() && clusters.len() <= 5);
+    let medians: Vec<f64> = clusters.iter().map(|c| c["median_relative_error"].as_f64().unwrap()).collect();
+    assert!(medians.windows(2).all(|w| w[0] <= w[1]), "clusters are listed best first: {medians:?}");
+    for bad in [["--features", "5..5"], ["--features", "0,1,1,2"], ["--features", "0..5000"]] {
+        let out = sae_geometry(&["analyze", "crystal-search", decoder, bad[0], bad[1]]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}

@@ -374,7 +374,10 @@ try {
       check(relClose(r, ref.word_length.r, 1e-9), `${id}: word-length r equals the CLI's`, `${r} vs ${ref.word_length.r}`);
     }
     await page.getByTestId('crystal-view').waitFor({ timeout: 120_000 });
+    await page.locator('figure.crystal-view').screenshot({ path: join(ARTIFACTS, 'crystal-view-before.png') });
     await page.getByTestId('projection-after').check();
+    await page.waitForTimeout(300);
+    await page.locator('figure.crystal-view').screenshot({ path: join(ARTIFACTS, 'crystal-view-after.png') });
     const projected = await page.getByTestId('crystal-view').getAttribute('data-projection');
     check(projected === 'after', 'the crystal view switches to the projection after LDA', projected);
     const vbox = await page.getByTestId('crystal-view').boundingBox();
