@@ -620,9 +620,11 @@ pub fn crystal_view(
     })
 }
 
+/// The rows of `m` on their first two principal components (the second 0 when `m` has one column).
 fn pca_2d(m: &Matrix) -> Result<Vec<[f64; 2]>, GeometryError> {
-    let fit = pca(m, 2, &mut |_| {})?;
-    Ok(fit.transform(m)?.chunks_exact(2).map(|p| [p[0], p[1]]).collect())
+    let k = 2.min(m.cols());
+    let fit = pca(m, k, &mut |_| {})?;
+    Ok(fit.transform(m)?.chunks_exact(k).map(|p| [p[0], p.get(1).copied().unwrap_or(0.0)]).collect())
 }
 
 /// Crystal search among SAE features ([`crystal_search`]) on the decoder in `bytes`.
