@@ -19,22 +19,9 @@ use crate::geometry::crystal_search::{CrystalCluster, CrystalSearchParams};
 use crate::protocol::{CrystalWords, Request, Source};
 
 /// The tasks of the bundled crystal sets: the paper's 12, then the two it left out.
-const BUNDLED_TASKS: [&str; 14] = [
-    "country-capital",
-    "country-currency",
-    "english-french",
-    "english-german",
-    "english-spanish",
-    "landmark-country",
-    "person-instrument",
-    "person-occupation",
-    "person-sport",
-    "present-past",
-    "product-company",
-    "singular-plural",
-    "antonym",
-    "synonym",
-];
+fn bundled_tasks() -> Vec<String> {
+    PAPER_TASKS.iter().chain(&["antonym", "synonym"]).map(|s| s.to_string()).collect()
+}
 
 /// The value of the vectors picker for the user's own files.
 const LOCAL: &str = "local";
@@ -123,7 +110,7 @@ pub fn CrystalsPage() -> impl IntoView {
         if chosen.get() == LOCAL {
             local.with(|l| l.as_ref().map(|l| l.tasks.iter().map(|t| t.0.clone()).collect()).unwrap_or_default())
         } else {
-            BUNDLED_TASKS.iter().map(|s| s.to_string()).collect()
+            bundled_tasks()
         }
     };
     let on_files = move |ev: leptos::ev::Event| {

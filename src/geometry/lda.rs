@@ -1011,21 +1011,8 @@ mod tests {
 
     /// Deterministic pseudo-normal numbers (sum of uniforms from an LCG).
     fn noise(seed: u64, len: usize) -> Vec<f64> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..len)
-            .map(|_| {
-                (0..4)
-                    .map(|_| {
-                        s = s
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-                    })
-                    .sum::<f64>()
-            })
-            .collect()
+        let mut lcg = crate::geometry::test_data::Lcg::scrambled(seed);
+        (0..len).map(|_| (0..4).map(|_| lcg.uniform()).sum::<f64>()).collect()
     }
 
     /// `c` Gaussian-ish clusters in `d` dimensions with `per` rows each (class of row i: i % c).

@@ -38,6 +38,8 @@ pub mod stats;
 pub mod spectral;
 pub mod sterf;
 pub mod sytrd;
+#[cfg(test)]
+pub(crate) mod test_data;
 pub mod tsne;
 pub mod twostage;
 

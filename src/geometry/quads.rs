@@ -342,13 +342,7 @@ mod tests {
     }
 
     fn lcg_edges(p: usize, d: usize) -> Vec<f64> {
-        let mut s = 12345u64;
-        (0..p * d)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-            })
-            .collect()
+        crate::geometry::test_data::Lcg::new(12345).take(p * d)
     }
 
     #[test]

@@ -516,17 +516,7 @@ mod tests {
     use super::*;
 
     fn noise(seed: u64, len: usize) -> Vec<f64> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..len)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
+        crate::geometry::test_data::Lcg::scrambled(seed).take(len)
     }
 
     /// Straightforward O(n^2 d) reference with exact distances.

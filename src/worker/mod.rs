@@ -210,42 +210,30 @@ async fn handle(data: JsValue) {
             });
         }
         Request::Crystals { job, vectors, tensor, words, params, view } => {
-            let mut progress = ProgressPoster::new(job);
-            let t0 = js_sys::Date::now();
-            let crystal = match crystal_data(&vectors, tensor.as_deref(), &words, &data, &mut progress).await {
-                Ok(c) => c,
-                Err(error) => return post(&Response::Failed { job, error }),
-            };
-            let t1 = js_sys::Date::now();
-            let mut report = |stage: &str, f: f64| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * f);
-            let result = crystal_analysis(&crystal, vectors.name(), &params, true, &mut |s, f| report(s, 0.9 * f)).and_then(|r| {
+            let result = crystal_job(job, &vectors, tensor.as_deref(), &words, &data, |crystal, report| {
+                let r = crystal_analysis(crystal, vectors.name(), &params, true, &mut |s, f| report(s, 0.9 * f))?;
                 let v = match &view {
-                    Some(tasks) => Some(Box::new(crystal_view(&crystal, &params, tasks, &mut |s, f| report(s, 0.9 + 0.1 * f))?)),
+                    Some(tasks) => Some(Box::new(crystal_view(crystal, &params, tasks, &mut |s, f| report(s, 0.9 + 0.1 * f))?)),
                     None => None,
                 };
                 Ok((r, v))
-            });
-            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            })
+            .await;
             post(&match result {
-                Ok((report, view)) => {
+                Ok(((report, view), timings)) => {
                     Response::CrystalsDone { job, report: Box::new(report), view, timings, backend: "CPU (wasm)".into() }
                 }
-                Err(e) => failed(job, &e),
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::CrystalView { job, vectors, tensor, words, params, view } => {
-            let mut progress = ProgressPoster::new(job);
-            let t0 = js_sys::Date::now();
-            let crystal = match crystal_data(&vectors, tensor.as_deref(), &words, &data, &mut progress).await {
-                Ok(c) => c,
-                Err(error) => return post(&Response::Failed { job, error }),
-            };
-            let t1 = js_sys::Date::now();
-            let result = crystal_view(&crystal, &params, &view, &mut |s, f| progress.report(s, LOAD_SHARE + (1.0 - LOAD_SHARE) * f));
-            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+            let result = crystal_job(job, &vectors, tensor.as_deref(), &words, &data, |crystal, report| {
+                crystal_view(crystal, &params, &view, report)
+            })
+            .await;
             post(&match result {
-                Ok(view) => Response::CrystalViewDone { job, view: Box::new(view), timings },
-                Err(e) => failed(job, &e),
+                Ok((view, timings)) => Response::CrystalViewDone { job, view: Box::new(view), timings },
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::CrystalSearch { job, decoder, tensor, features, params } => {
@@ -290,6 +278,25 @@ async fn load_and_run<T>(
         progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
     });
     drop(bytes);
+    let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
+    result.map(|r| (r, timings)).map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
+}
+
+/// Loads the vectors and words of a crystals job, then runs `analysis` on them (the rest of the
+/// progress bar), with the timings.
+async fn crystal_job<T>(
+    job: u32,
+    vectors: &Source,
+    tensor: Option<&str>,
+    words: &CrystalWords,
+    data: &JsValue,
+    analysis: impl FnOnce(&CrystalData, &mut dyn FnMut(&str, f64)) -> Result<T, AnalysisError>,
+) -> Result<(T, Timings), ErrorReport> {
+    let mut progress = ProgressPoster::new(job);
+    let t0 = js_sys::Date::now();
+    let crystal = crystal_data(vectors, tensor, words, data, &mut progress).await?;
+    let t1 = js_sys::Date::now();
+    let result = analysis(&crystal, &mut |stage, f| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * f));
     let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
     result.map(|r| (r, timings)).map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
 }
