@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::crystals::{CrystalParams, CrystalReport, CrystalView};
+use crate::analysis::crystals::{CrystalParams, CrystalReport, CrystalView, FeatureSubset};
 use crate::analysis::lobes::{LobesRun, TsneLayout};
 use crate::geometry::crystal_search::{CrystalSearch, CrystalSearchParams};
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
@@ -108,7 +108,7 @@ pub enum Request {
         job: u32,
         decoder: Source,
         tensor: Option<String>,
-        features: Vec<u32>,
+        features: FeatureSubset,
         params: CrystalSearchParams,
     },
 }

@@ -478,7 +478,9 @@ fn crystal_search_lists_clusters_and_refuses_bad_subsets() {
     assert!(!clusters.is_empty() && clusters.len() <= 5);
     let medians: Vec<f64> = clusters.iter().map(|c| c["median_relative_error"].as_f64().unwrap()).collect();
     assert!(medians.windows(2).all(|w| w[0] <= w[1]), "clusters are listed best first: {medians:?}");
-    for bad in [["--features", "5..5"], ["--features", "0,1,1,2"], ["--features", "0..5000"]] {
+    let by_norm = json(&["analyze", "crystal-search", decoder, "--features", "norm:40", "--k", "20"]);
+    assert_eq!(by_norm["m"], 40);
+    for bad in [["--features", "5..5"], ["--features", "0,1,1,2"], ["--features", "0..5000"], ["--features", "norm:x"]] {
         let out = sae_geometry(&["analyze", "crystal-search", decoder, bad[0], bad[1]]);
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert!(!out.stderr.is_empty());

@@ -627,12 +627,40 @@ fn pca_2d(m: &Matrix) -> Result<Vec<[f64; 2]>, GeometryError> {
     Ok(fit.transform(m)?.chunks_exact(k).map(|p| [p[0], p.get(1).copied().unwrap_or(0.0)]).collect())
 }
 
+/// Which features a crystal search runs on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSubset {
+    /// These feature indices.
+    Indices(Vec<u32>),
+    /// The features whose decoder rows have the largest Euclidean norms (ties by index).
+    LargestNorm(usize),
+}
+
+impl FeatureSubset {
+    /// The feature indices, ascending for [`FeatureSubset::LargestNorm`].
+    pub fn resolve(&self, decoder: &Matrix) -> Vec<u32> {
+        match self {
+            FeatureSubset::Indices(v) => v.clone(),
+            FeatureSubset::LargestNorm(count) => {
+                let norms: Vec<f64> =
+                    (0..decoder.rows()).map(|r| decoder.row(r).iter().map(|&v| v as f64 * v as f64).sum()).collect();
+                let mut order: Vec<u32> = (0..decoder.rows() as u32).collect();
+                order.sort_by(|&a, &b| norms[b as usize].total_cmp(&norms[a as usize]).then(a.cmp(&b)));
+                order.truncate(*count);
+                order.sort_unstable();
+                order
+            }
+        }
+    }
+}
+
 /// Crystal search among SAE features ([`crystal_search`]) on the decoder in `bytes`.
 pub fn crystal_search_from_bytes(
     bytes: &[u8],
     input_name: &str,
     tensor: Option<&str>,
-    features: &[u32],
+    features: &FeatureSubset,
     params: &CrystalSearchParams,
     progress: &mut dyn FnMut(&str, f64),
     cancelled: &dyn Fn() -> bool,
@@ -640,7 +668,8 @@ pub fn crystal_search_from_bytes(
     progress("parsing", 0.0);
     let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
     let d = m.cols();
-    Ok(crystal_search(m.as_slice(), d, features, params, &mut |f| progress("crystal search", f), cancelled)?)
+    let subset = features.resolve(&m);
+    Ok(crystal_search(m.as_slice(), d, &subset, params, &mut |f| progress("crystal search", f), cancelled)?)
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use web_sys::{File, HtmlInputElement};
 
 use super::bridge::{self, CrystalJob};
 use super::plots::crystal_view::{CrystalViewPlot, Projection, QuadMark};
-use super::plots::crystals::{draw_crystal_cluster, draw_silhouettes, draw_word_length};
+use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw_silhouettes, draw_word_length};
 use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selection};
 use super::status::{error_line, progress_line};
-use crate::analysis::crystals::{CrystalParams, CrystalReport, QuadSummary, Shrinkage, PAPER_TASKS};
+use crate::analysis::crystals::{CrystalParams, CrystalReport, FeatureSubset, QuadSummary, Shrinkage, PAPER_TASKS};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::crystal_search::{CrystalCluster, CrystalSearchParams};
 use crate::protocol::{CrystalWords, Request, Source};
@@ -339,7 +339,13 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
     let r = result.report;
     let silhouette_canvas = NodeRef::<leptos::html::Canvas>::new();
     let length_canvas = NodeRef::<leptos::html::Canvas>::new();
-    let (r1, r2) = (r.clone(), r.clone());
+    let distribution_canvas = NodeRef::<leptos::html::Canvas>::new();
+    let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+    Effect::new(move |_| {
+        if let Some(c) = distribution_canvas.get() {
+            let _ = draw_quad_distributions(&c, &r3);
+        }
+    });
     Effect::new(move |_| {
         if let Some(c) = silhouette_canvas.get() {
             let _ = draw_silhouettes(&c, &r1);
@@ -381,6 +387,8 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
             <canvas node_ref=silhouette_canvas class="plot" data-testid="silhouette-canvas"></canvas>
             <h3>{format!("Parallelograms: quads of two pairs of one task, before and after LDA ({} components)", r.parallelogram_components)}</h3>
             {parallelogram_table(&r)}
+            <p class="muted">"Distribution of each task's relative errors: grey before LDA, blue after (share of the task's quads per bin, 0 to 2)."</p>
+            <canvas node_ref=distribution_canvas class="plot" data-testid="quad-distributions"></canvas>
             <h3>"The word-length distractor"</h3>
             {match word_length {
                 Some(wl) => view! {
@@ -470,15 +478,17 @@ fn SearchPanel() -> impl IntoView {
     let run = move |_| {
         let Some(entry) = decoders.get_untracked().into_iter().find(|d| d.id == decoder.get_untracked()) else { return };
         let parse = |s: String, what: &str| s.trim().parse::<usize>().map_err(|_| format!("{what} must be a whole number"));
-        let result = (|| -> Result<(Vec<u32>, CrystalSearchParams), String> {
+        let result = (|| -> Result<(FeatureSubset, CrystalSearchParams), String> {
             let n = parse(count.get_untracked(), "the feature count")?;
-            let features: Vec<u32> = match subset.get_untracked().strip_prefix("lobe-") {
+            let choice = subset.get_untracked();
+            let features = match choice.strip_prefix("lobe-") {
                 Some(l) => {
                     let l: u32 = l.parse().map_err(|_| "unknown lobe".to_string())?;
                     let labels = lobes().ok_or("run the Lobes tab on this SAE first")?;
-                    labels.iter().enumerate().filter(|(_, &x)| x == l).map(|(i, _)| i as u32).take(n).collect()
+                    FeatureSubset::Indices(labels.iter().enumerate().filter(|(_, &x)| x == l).map(|(i, _)| i as u32).take(n).collect())
                 }
-                None => (0..n.min(entry.n) as u32).collect(),
+                None if choice == "norm" => FeatureSubset::LargestNorm(n),
+                None => FeatureSubset::Indices((0..n.min(entry.n) as u32).collect()),
             };
             let params = CrystalSearchParams {
                 k: parse(k.get_untracked(), "k")?,
@@ -520,6 +530,7 @@ fn SearchPanel() -> impl IntoView {
             <label>"features "
                 <select data-testid="search-subset" on:change=move |ev| subset.set(event_target_value(&ev))>
                     <option value="first">"the first N"</option>
+                    <option value="norm">"the N of largest decoder norm"</option>
                     {move || lobes().map(|labels| {
                         let k = labels.iter().copied().max().map_or(0, |m| m + 1);
                         (0..k).map(|l| view! { <option value=format!("lobe-{l}")>{format!("lobe {l} (Lobes tab), first N")}</option> }).collect_view()

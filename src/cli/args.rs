@@ -173,8 +173,8 @@ pub struct CrystalsArgs {
 pub struct CrystalSearchArgs {
     /// The SAE decoder (npy, npz or safetensors; rows are features).
     pub decoder: PathBuf,
-    /// Features to search among: a range (0..500, end exclusive), a comma list, or @FILE with one
-    /// index a line. Default: the first 500.
+    /// Features to search among: a range (0..500, end exclusive), a comma list, @FILE with one
+    /// index a line, or norm:500 (the rows of largest norm). Default: the first 500.
     #[arg(long, default_value = "0..500")]
     pub features: String,
     /// Number of k-means clusters of the pairwise differences.

@@ -9,7 +9,7 @@ use super::args::{CrystalSearchArgs, CrystalsArgs};
 use super::{file_name, read_file, CliError};
 use crate::analysis::crystals::{
     crystal_analysis, crystal_view, read_crystal_set, read_vectors_with_vocabulary, with_task_files, CrystalData,
-    CrystalParams, CrystalReport, CrystalView, Shrinkage,
+    CrystalParams, CrystalReport, CrystalView, FeatureSubset, Shrinkage,
 };
 use crate::formats;
 
@@ -136,21 +136,26 @@ fn words_file_of(bytes: &[u8], path: &Path) -> Result<PathBuf, CliError> {
     Ok(path.parent().unwrap_or(Path::new(".")).join(words))
 }
 
-/// Parses `--features`: `0..500` (end exclusive), `3,17,42`, or `@FILE` (one index a line).
-pub(crate) fn parse_features(text: &str) -> Result<Vec<u32>, CliError> {
-    let bad = || CliError::Other(format!("--features {text}: give a range (0..500), a list (3,17,42) or @FILE"));
+/// Parses `--features`: `0..500` (end exclusive), `3,17,42`, `@FILE` (one index a line), or
+/// `norm:500` (the 500 rows of largest norm).
+pub(crate) fn parse_features(text: &str) -> Result<FeatureSubset, CliError> {
+    let bad = || CliError::Other(format!("--features {text}: give a range (0..500), a list (3,17,42), @FILE or norm:500"));
+    if let Some(count) = text.strip_prefix("norm:") {
+        return count.trim().parse().map(FeatureSubset::LargestNorm).map_err(|_| bad());
+    }
     if let Some(file) = text.strip_prefix('@') {
         let body = read_text(Path::new(file))?;
         return body
             .split_whitespace()
             .map(|s| s.parse().map_err(|_| CliError::Other(format!("{file}: '{s}' is not a feature index"))))
-            .collect();
+            .collect::<Result<_, _>>()
+            .map(FeatureSubset::Indices);
     }
     if let Some((a, b)) = text.split_once("..") {
         let (a, b): (u32, u32) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
-        return if a < b { Ok((a..b).collect()) } else { Err(bad()) };
+        return if a < b { Ok(FeatureSubset::Indices((a..b).collect())) } else { Err(bad()) };
     }
-    text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect()
+    text.split(',').map(|s| s.trim().parse().map_err(|_| bad())).collect::<Result<_, _>>().map(FeatureSubset::Indices)
 }
 
 /// `sae-geometry analyze crystal-search DECODER`: prints the best crystal clusters as JSON.

@@ -7,7 +7,8 @@
 // app stays usable; every malformed file gives its error kind in the page; screenshots are saved in
 // tests/e2e/artifacts/.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, serve, baseUrl, launch } from './harness.mjs';
 
@@ -372,6 +373,32 @@ try {
       check(quads === Object.keys(ref.parallelogram).length, `${id}: every task's quad medians equal the CLI's`, `${quads} of ${Object.keys(ref.parallelogram).length}`);
       const r = Number(await page.getByTestId('word-length').getAttribute('data-r'));
       check(relClose(r, ref.word_length.r, 1e-9), `${id}: word-length r equals the CLI's`, `${r} vs ${ref.word_length.r}`);
+    }
+    // The user's own files: vectors (.npy), a vocabulary (.txt) and task files (.json), as the
+    // committed golden subset; the page's numbers equal the CLI's on the same files.
+    {
+      const dir = join(ROOT, 'tests/golden/crystals');
+      const set = JSON.parse(readFileSync(join(dir, 'minilm-l0-subset-words.json'), 'utf8'));
+      const tmp = mkdtempSync(join(tmpdir(), 'crystals-e2e-'));
+      writeFileSync(join(tmp, 'words.txt'), set.words.join('\n') + '\n');
+      const taskFiles = set.tasks.slice(0, 4).map((t) => {
+        const path = join(tmp, `${t.name}.json`);
+        writeFileSync(path, JSON.stringify(t.pairs.map(([a, b]) => ({ input: set.words[a], output: set.words[b] }))));
+        return path;
+      });
+      const npy = join(dir, 'minilm-l0-subset.npy');
+      await page.setInputFiles('[data-testid=crystals-files]', [npy, join(tmp, 'words.txt'), ...taskFiles]);
+      await page.locator('[data-testid=crystals-input] option[value=local]').waitFor({ state: 'attached', timeout: 30_000 });
+      await page.selectOption('[data-testid=crystals-sample]', 'all');
+      await page.getByTestId('crystals-run').click();
+      const summary = page.locator('[data-testid=crystals-summary][data-input="minilm-l0-subset.npy"]');
+      await summary.waitFor({ timeout: 300_000 });
+      const ref = cli(['analyze', 'crystals', npy, '--vocab', join(tmp, 'words.txt'), ...taskFiles]);
+      const raw = Number(await summary.getAttribute('data-silhouette-raw'));
+      const wl = Number(await page.getByTestId('word-length').getAttribute('data-r'));
+      check(relClose(raw, ref.silhouette_raw, 1e-9) && relClose(wl, ref.word_length.r, 1e-9) && Number(await summary.getAttribute('data-pairs')) === ref.pairs,
+        'your own vectors, vocabulary and task files give the CLI\'s numbers', `${raw} vs ${ref.silhouette_raw}, r ${wl} vs ${ref.word_length.r}`);
+      rmSync(tmp, { recursive: true, force: true });
     }
     await page.getByTestId('crystal-view').waitFor({ timeout: 120_000 });
     await page.locator('figure.crystal-view').screenshot({ path: join(ARTIFACTS, 'crystal-view-before.png') });

@@ -70,6 +70,52 @@ pub fn silhouette_chart<DB: DrawingBackend>(
     root.present()
 }
 
+/// Per task, the distribution of its quads' relative errors before (grey) and after LDA (blue), as
+/// shares of the task's quads in each bin; one small panel per task.
+pub fn draw_quad_distributions(canvas: &HtmlCanvasElement, report: &CrystalReport) -> Result<(), String> {
+    let tasks: Vec<&str> = report.tasks.iter().map(|t| t.name.as_str()).filter(|t| report.parallelogram.get(*t).is_some_and(|p| p.quads > 0)).collect();
+    let cols = 4;
+    let rows = tasks.len().div_ceil(cols).max(1);
+    let (root, scale) = canvas_root(canvas, 0.2 * rows as f64)?;
+    distributions_chart(&root, report, &tasks, (rows, cols), scale).map_err(|e| e.to_string())
+}
+
+fn distributions_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    report: &CrystalReport,
+    tasks: &[&str],
+    grid: (usize, usize),
+    scale: f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let s = |v: f64| (v * scale).round() as i32;
+    root.fill(&WHITE)?;
+    for (panel, task) in root.split_evenly(grid).iter().zip(tasks) {
+        let p = &report.parallelogram[*task];
+        let shares = |h: &crate::geometry::quads::Histogram| -> Vec<f64> {
+            let total = h.counts.iter().sum::<u64>().max(1) as f64;
+            h.counts.iter().map(|&c| c as f64 / total).collect()
+        };
+        let (before, after) = (shares(&p.before.relative_error_histogram), shares(&p.after.relative_error_histogram));
+        let top = before.iter().chain(&after).fold(0f64, |a, &b| a.max(b)) * 1.1;
+        let (lo, hi) = (p.before.relative_error_histogram.lo, p.before.relative_error_histogram.hi);
+        let width = (hi - lo) / before.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(*task, ("sans-serif", s(12.0)))
+            .margin(s(4.0))
+            .x_label_area_size(s(18.0))
+            .y_label_area_size(s(8.0))
+            .build_cartesian_2d(lo..hi, 0.0..top.max(1e-9))?;
+        chart.configure_mesh().disable_mesh().y_labels(0).x_labels(5).label_style(("sans-serif", s(10.0))).draw()?;
+        for (values, colour) in [(&before, RGBColor(150, 150, 150).mix(0.6)), (&after, lobe_colour(0).mix(0.6))] {
+            chart.draw_series(values.iter().enumerate().map(|(b, &v)| {
+                let x0 = lo + b as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, v)], colour.filled())
+            }))?;
+        }
+    }
+    root.present()
+}
+
 /// PC0 of the z-scored difference vectors against the length difference of the last tokens.
 pub fn draw_word_length(canvas: &HtmlCanvasElement, fit: &WordLength, layer: Option<u32>) -> Result<(), String> {
     let (root, scale) = canvas_root(canvas, 0.5)?;
