@@ -119,6 +119,8 @@ pub enum Request {
 pub enum CrystalWords {
     /// A bundled crystal set's words JSON (words, last tokens, tasks).
     Set { source: Source },
+    /// A crystal set's words JSON, as text (the user's own file).
+    SetText { text: String },
     /// A vocabulary (one word a line, the rows in order) and task files `(name, JSON text)`.
     Vocabulary { text: String, tasks: Vec<(String, String)> },
 }

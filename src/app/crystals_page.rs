@@ -15,6 +15,7 @@ use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selectio
 use super::status::{error_line, progress_line};
 use crate::analysis::crystals::{CrystalParams, CrystalReport, FeatureSubset, QuadSummary, Shrinkage, PAPER_TASKS};
 use crate::formats::manifest::DatasetEntry;
+use crate::formats::wordpairs::CrystalSet;
 use crate::geometry::crystal_search::{CrystalCluster, CrystalSearchParams};
 use crate::protocol::{CrystalWords, Request, Source};
 
@@ -26,12 +27,14 @@ fn bundled_tasks() -> Vec<String> {
 /// The value of the vectors picker for the user's own files.
 const LOCAL: &str = "local";
 
-/// Vectors, vocabulary and task files the user chose.
+/// Vectors with their words the user chose: a vocabulary and task files, or a crystal set's
+/// words JSON (`words`, `tasks`, as the bundled sets and `sae-geometry precompute` write it).
 #[derive(Clone)]
 struct LocalCrystals {
     vectors: File,
-    vocabulary: String,
-    tasks: Vec<(String, String)>,
+    words: CrystalWords,
+    /// The task names, in order.
+    tasks: Vec<String>,
 }
 
 fn url_source(file: &str) -> Source {
@@ -44,6 +47,7 @@ async fn read_local(files: Vec<File>) -> Result<LocalCrystals, String> {
     let mut vectors = None;
     let mut vocabulary = None;
     let mut tasks = Vec::new();
+    let mut set = None;
     for f in files {
         let name = f.name();
         let lower = name.to_lowercase();
@@ -54,19 +58,31 @@ async fn read_local(files: Vec<File>) -> Result<LocalCrystals, String> {
         if lower.ends_with(".txt") {
             vocabulary = Some(text().await?);
         } else if lower.ends_with(".json") {
+            let body = text().await?;
+            // A crystal set's words JSON is an object with "words"; a task file is a list.
+            if let Ok(parsed) = serde_json::from_str::<CrystalSet>(&body) {
+                set = Some((parsed.tasks.iter().map(|t| t.name.clone()).collect::<Vec<_>>(), body));
+                continue;
+            }
             let stem = name.rsplit_once('.').map_or(name.clone(), |(s, _)| s.to_string());
-            tasks.push((stem, text().await?));
+            tasks.push((stem, body));
         } else if vectors.replace(f.clone()).is_some() {
             return Err("choose one vectors file (.npy, .npz or .safetensors), not several".into());
         }
     }
     let vectors = vectors.ok_or("choose the vectors file (.npy, .npz or .safetensors) too")?;
-    let vocabulary = vocabulary.ok_or("choose the vocabulary too: a .txt file with one word a line, the rows in order")?;
+    if let Some((names, text)) = set {
+        return Ok(LocalCrystals { vectors, words: CrystalWords::SetText { text }, tasks: names });
+    }
+    let vocabulary = vocabulary.ok_or(
+        "choose the vocabulary too: a .txt file with one word a line, the rows in order (or a crystal set's words .json)",
+    )?;
     if tasks.is_empty() {
         return Err("choose at least two task files (.json lists of {\"input\", \"output\"})".into());
     }
     tasks.sort();
-    Ok(LocalCrystals { vectors, vocabulary, tasks })
+    let names = tasks.iter().map(|t| t.0.clone()).collect();
+    Ok(LocalCrystals { vectors, words: CrystalWords::Vocabulary { text: vocabulary, tasks }, tasks: names })
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -108,7 +124,7 @@ pub fn CrystalsPage() -> impl IntoView {
 
     let task_names = move || -> Vec<String> {
         if chosen.get() == LOCAL {
-            local.with(|l| l.as_ref().map(|l| l.tasks.iter().map(|t| t.0.clone()).collect()).unwrap_or_default())
+            local.with(|l| l.as_ref().map(|l| l.tasks.clone()).unwrap_or_default())
         } else {
             bundled_tasks()
         }
@@ -120,8 +136,9 @@ pub fn CrystalsPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match read_local(files).await {
                 Ok(l) => {
-                    tasks_on.set(l.tasks.iter().map(|t| t.0.clone()).collect());
-                    view_a.set(l.tasks[0].0.clone());
+                    let paper: Vec<String> = l.tasks.iter().filter(|t| PAPER_TASKS.contains(&t.as_str())).cloned().collect();
+                    tasks_on.set(if paper.len() >= 2 { paper } else { l.tasks.clone() });
+                    view_a.set(l.tasks.first().cloned().unwrap_or_default());
                     view_b.set(String::new());
                     local.set(Some(l));
                     local_error.set(None);
@@ -137,11 +154,7 @@ pub fn CrystalsPage() -> impl IntoView {
         if chosen.get_untracked() == LOCAL {
             return local.with_untracked(|l| {
                 l.as_ref().map(|l| {
-                    (
-                        Source::File { name: l.vectors.name() },
-                        CrystalWords::Vocabulary { text: l.vocabulary.clone(), tasks: l.tasks.clone() },
-                        Some(l.vectors.clone()),
-                    )
+                    (Source::File { name: l.vectors.name() }, l.words.clone(), Some(l.vectors.clone()))
                 })
             });
         }
@@ -221,7 +234,7 @@ pub fn CrystalsPage() -> impl IntoView {
                         }))}
                     </select>
                 </label>
-                <label title="A vectors file (.npy/.npz/.safetensors, one row per word), the vocabulary (.txt, one word a line, in row order) and task files (.json lists of {input, output}; the file name is the task)">
+                <label title="A vectors file (.npy/.npz/.safetensors, one row per word), the vocabulary (.txt, one word a line, in row order) and task files (.json lists of {input, output}; the file name is the task), or instead of the last two a crystal set's words .json">
                     "Your files "
                     <input type="file" multiple data-testid="crystals-files" accept=".npy,.npz,.safetensors,.txt,.json" on:change=on_files />
                 </label>
@@ -373,8 +386,14 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
                     {best_lda.map(|(m, v)| format!(" → {v:.4} after LDA ({m} components)"))}
                     {r.params.silhouette_sample.map(|s| format!(" (on {s} sampled pairs)"))}</dd>
                 <dt>{format!("LDA (solver {}{})", r.lda.solver, r.lda.shrinkage.map_or("", |_| ", Ledoit-Wolf shrinkage"))}</dt>
-                <dd>{format!("{} components, rank {}; explained variance ratio {}", r.lda.max_components, r.lda.rank,
-                    r.lda.explained_variance_ratio.iter().take(5).map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", "))}</dd>
+                <dd>{if r.lda.shrinkage.is_none() {
+                    format!("{} components, rank {}; explained variance ratio {}", r.lda.max_components, r.lda.rank,
+                        r.lda.explained_variance_ratio.iter().take(5).map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", "))
+                } else {
+                    // scikit-learn's ratios for solver 'eigen' divide by a sum of eigenvalues of the
+                    // indefinite Sb = St - Sw, which can be negative: not shown as shares.
+                    format!("{} components", r.lda.max_components)
+                }}</dd>
                 <dt>"Ran on"</dt>
                 <dd data-testid="crystals-backend">{timing}</dd>
             </dl>

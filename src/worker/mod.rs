@@ -320,6 +320,7 @@ async fn crystal_data(
             })?;
             read_crystal_set(&bytes, vectors.name(), &text).map_err(report)
         }
+        CrystalWords::SetText { text } => read_crystal_set(&bytes, vectors.name(), text).map_err(report),
         CrystalWords::Vocabulary { text, tasks } => {
             let mut crystal = read_vectors_with_vocabulary(&bytes, vectors.name(), tensor, text).map_err(report)?;
             with_task_files(&mut crystal, tasks).map_err(report)?;

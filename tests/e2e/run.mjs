@@ -399,6 +399,15 @@ try {
       check(relClose(raw, ref.silhouette_raw, 1e-9) && relClose(wl, ref.word_length.r, 1e-9) && Number(await summary.getAttribute('data-pairs')) === ref.pairs,
         'your own vectors, vocabulary and task files give the CLI\'s numbers', `${raw} vs ${ref.silhouette_raw}, r ${wl} vs ${ref.word_length.r}`);
       rmSync(tmp, { recursive: true, force: true });
+      // The same vectors with the crystal set's own words JSON (all 12 tasks).
+      await page.setInputFiles('[data-testid=crystals-files]', [npy, join(dir, 'minilm-l0-subset-words.json')]);
+      await page.locator('[data-testid=crystals-input] option[value=local]:has-text("12 tasks")').waitFor({ state: 'attached', timeout: 30_000 });
+      await page.getByTestId('crystals-run').click();
+      const setSummary = page.locator('[data-testid=crystals-summary][data-input="minilm-l0-subset.npy"][data-pairs="1200"]');
+      await setSummary.waitFor({ timeout: 300_000 });
+      const setRef = cli(['analyze', 'crystals', npy, '--words', join(dir, 'minilm-l0-subset-words.json')]);
+      const setRaw = Number(await setSummary.getAttribute('data-silhouette-raw'));
+      check(relClose(setRaw, setRef.silhouette_raw, 1e-9), "your own vectors with a crystal set's words JSON give the CLI's numbers", `${setRaw} vs ${setRef.silhouette_raw}`);
     }
     await page.getByTestId('crystal-view').waitFor({ timeout: 120_000 });
     await page.locator('figure.crystal-view').screenshot({ path: join(ARTIFACTS, 'crystal-view-before.png') });
