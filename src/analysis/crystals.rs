@@ -17,7 +17,7 @@ use crate::formats::wordpairs::{self, CrystalSet, TaskPairs, WordPair};
 use crate::formats::{self, FormatError};
 use crate::geometry::crystal_search::{crystal_search, CrystalSearch, CrystalSearchParams};
 use crate::geometry::crystals::{difference_vectors, token_length, word_length_distractor, WordLengthFit};
-use crate::geometry::lda::{lda_fit, LdaParams, LdaShrinkage};
+use crate::geometry::lda::{lda_fit, Lda, LdaParams, LdaShrinkage};
 use crate::geometry::pca::pca;
 use crate::geometry::quads::{quad_quality, Histogram, Quad, QuadParams, QuadQuality};
 use crate::geometry::silhouette::{silhouette_score, silhouette_score_sampled};
@@ -372,6 +372,32 @@ pub fn crystal_analysis(
     with_points: bool,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<CrystalReport, AnalysisError> {
+    analysis_and_lda(data, input, params, with_points, progress).map(|(report, _)| report)
+}
+
+/// [`crystal_analysis`] and the crystal view of `view_tasks` from the same LDA fit (as
+/// [`crystal_view`] would give it, without fitting again).
+pub fn crystal_analysis_with_view(
+    data: &CrystalData,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    view_tasks: &[String],
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, CrystalView), AnalysisError> {
+    let (report, lda) = analysis_and_lda(data, input, params, with_points, progress)?;
+    let view = place_words(data, &lda, report.parallelogram_components, view_tasks)?;
+    Ok((report, view))
+}
+
+/// The analysis and the LDA it fitted.
+fn analysis_and_lda(
+    data: &CrystalData,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, Lda), AnalysisError> {
     let tasks = selected_tasks(data, params)?;
     let diff = differences(data, &tasks)?;
     let (n, d) = (diff.pairs.len(), diff.d);
@@ -461,7 +487,7 @@ pub fn crystal_analysis(
         };
     progress("done", 1.0);
 
-    Ok(CrystalReport {
+    let report = CrystalReport {
         input: input.to_string(),
         source: data.source.clone(),
         layer: data.layer,
@@ -486,7 +512,8 @@ pub fn crystal_analysis(
         parallelogram,
         word_length,
         word_length_error,
-    })
+    };
+    Ok((report, lda))
 }
 
 fn word_length_summary(fit: WordLengthFit, with_points: bool) -> WordLength {
@@ -570,6 +597,15 @@ pub fn crystal_view(
     progress("LDA", 0.0);
     let lda = lda_fit(&diff.values, n, d, &diff.labels, &lda_params(params, Some(m)), &mut |f| progress("LDA", 0.8 * f))?;
     let m = m.min(lda.n_output());
+    progress("projections", 0.8);
+    let view = place_words(data, &lda, m, view_tasks)?;
+    progress("done", 1.0);
+    Ok(view)
+}
+
+/// The crystal view's word positions, given the LDA fitted on the selected tasks and its `m` axes.
+fn place_words(data: &CrystalData, lda: &Lda, m: usize, view_tasks: &[String]) -> Result<CrystalView, AnalysisError> {
+    let d = data.vectors.cols();
     let mut words: Vec<u32> = Vec::new();
     let mut slot = std::collections::HashMap::new();
     let mut pairs = Vec::new();
@@ -593,7 +629,6 @@ pub fn crystal_view(
     }
     let rows: Vec<f32> = words.iter().flat_map(|&w| data.vectors.row(w as usize).iter().copied()).collect();
     let raw = Matrix::new(words.len(), d, rows).expect("rows x d values");
-    progress("projections", 0.8);
     let raw_pca = pca_2d(&raw)?;
     let mut projected = Vec::with_capacity(words.len() * m);
     for r in 0..raw.rows() {
@@ -608,7 +643,6 @@ pub fn crystal_view(
             [row[0] as f64, row.get(1).map_or(0.0, |&v| v as f64)]
         })
         .collect();
-    progress("done", 1.0);
     Ok(CrystalView {
         tasks: view_tasks.to_vec(),
         words: words.iter().map(|&w| data.words[w as usize].clone()).collect(),

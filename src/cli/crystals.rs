@@ -8,7 +8,7 @@ use super::analyze::print_json;
 use super::args::{CrystalSearchArgs, CrystalsArgs};
 use super::{file_name, read_file, CliError};
 use crate::analysis::crystals::{
-    crystal_analysis, crystal_view, read_crystal_set, read_vectors_with_vocabulary, with_task_files, CrystalData,
+    crystal_analysis, crystal_analysis_with_view, read_crystal_set, read_vectors_with_vocabulary, with_task_files, CrystalData,
     CrystalParams, CrystalReport, CrystalView, FeatureSubset, Shrinkage,
 };
 use crate::formats;
@@ -61,12 +61,13 @@ pub fn crystals(args: &CrystalsArgs) -> Result<(), CliError> {
         seed: args.seed,
         list: args.list,
     };
-    let report =
-        crystal_analysis(&data, &vectors_path.display().to_string(), &params, args.points, &mut |_, _| {}).map_err(analysis_err)?;
-    let view = match &args.view {
-        Some(tasks) => Some(crystal_view(&data, &params, tasks, &mut |_, _| {}).map_err(analysis_err)?),
-        None => None,
-    };
+    let input = vectors_path.display().to_string();
+    let (report, view) = match &args.view {
+        Some(tasks) => crystal_analysis_with_view(&data, &input, &params, args.points, tasks, &mut |_, _| {})
+            .map(|(r, v)| (r, Some(v))),
+        None => crystal_analysis(&data, &input, &params, args.points, &mut |_, _| {}).map(|r| (r, None)),
+    }
+    .map_err(analysis_err)?;
     print_json(&CrystalsJson { report, view }, args.pretty)
 }
 

@@ -14,7 +14,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::analysis::lobes::{lobes_from_bytes, tsne_layout_from_bytes};
 use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
-    crystal_analysis, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
+    crystal_analysis, crystal_analysis_with_view, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
 };
 use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
@@ -211,12 +211,11 @@ async fn handle(data: JsValue) {
         }
         Request::Crystals { job, vectors, tensor, words, params, view } => {
             let result = crystal_job(job, &vectors, tensor.as_deref(), &words, &data, |crystal, report| {
-                let r = crystal_analysis(crystal, vectors.name(), &params, true, &mut |s, f| report(s, 0.9 * f))?;
-                let v = match &view {
-                    Some(tasks) => Some(Box::new(crystal_view(crystal, &params, tasks, &mut |s, f| report(s, 0.9 + 0.1 * f))?)),
-                    None => None,
-                };
-                Ok((r, v))
+                match &view {
+                    Some(tasks) => crystal_analysis_with_view(crystal, vectors.name(), &params, true, tasks, report)
+                        .map(|(r, v)| (r, Some(Box::new(v)))),
+                    None => crystal_analysis(crystal, vectors.name(), &params, true, report).map(|r| (r, None)),
+                }
             })
             .await;
             post(&match result {
