@@ -10,6 +10,7 @@ use crate::analysis::crystals::{CrystalParams, CrystalReport, CrystalView, Featu
 use crate::analysis::lobes::{LobesRun, TsneLayout};
 use crate::geometry::crystal_search::{CrystalSearch, CrystalSearchParams};
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
+use crate::compute::backend::{BackendChoice, KernelRow, SuiteMode};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
 use crate::geometry::galaxy::GalaxyParams;
@@ -43,6 +44,9 @@ pub enum Request {
         source: Source,
         tensor: Option<String>,
         params: GalaxyParams,
+        /// Where the covariance matrices are computed (the rest runs on the CPU).
+        #[serde(default)]
+        backend: BackendChoice,
     },
     /// Read a bundle and summarise it (co-occurrence, crystals, any safetensors).
     Inspect { job: u32, source: Source },
@@ -60,6 +64,8 @@ pub enum Request {
         layers: Vec<(usize, Source)>,
         tensor: Option<String>,
         params: GalaxyParams,
+        #[serde(default)]
+        backend: BackendChoice,
     },
     /// The brain scale: lobes of a decoder and its co-occurrence data, for every affinity and k
     /// asked (see [`crate::analysis::lobes::lobes_from_bytes`]).
@@ -111,6 +117,30 @@ pub enum Request {
         features: FeatureSubset,
         params: CrystalSearchParams,
     },
+    /// The kernel suite ([`crate::compute::suite`]): every kernel on the CPU and on WebGPU
+    /// (when there is an adapter), with `real` (a decoder) for the rows on real data; with
+    /// `scales`, also the galaxy analysis of `real` end to end on each backend.
+    Kernels {
+        job: u32,
+        mode: SuiteMode,
+        real: Option<Source>,
+        tensor: Option<String>,
+        #[serde(default)]
+        scales: bool,
+    },
+}
+
+/// The end-to-end time of one scale's analysis on one backend (the benchmark panel).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScaleTiming {
+    /// "galaxy".
+    pub scale: String,
+    /// What ran it ([`crate::compute::backend::BackendUsed::describe`]).
+    pub backend: String,
+    /// Analysis time, ms (the bytes already loaded).
+    pub ms: f64,
+    /// The fitted power-law slope, to show that both backends agree.
+    pub slope: f64,
 }
 
 /// The words of a crystal analysis's vectors.
@@ -192,6 +222,16 @@ pub enum Response {
     CrystalViewDone { job: u32, view: Box<CrystalView>, timings: Timings },
     /// A crystal search finished.
     CrystalSearchDone { job: u32, result: Box<CrystalSearch>, timings: Timings, backend: String },
+    /// The kernel suite finished.
+    KernelsDone {
+        job: u32,
+        /// The WebGPU adapter, when one was found.
+        adapter: Option<String>,
+        /// Why there is no GPU column, when there is none.
+        gpu_unavailable: Option<String>,
+        rows: Vec<KernelRow>,
+        scales: Vec<ScaleTiming>,
+    },
     /// A job failed.
     Failed { job: u32, error: ErrorReport },
 }
@@ -228,6 +268,7 @@ mod tests {
             },
             tensor: None,
             params: GalaxyParams::default(),
+            backend: BackendChoice::Webgpu,
         };
         let text = r.to_json();
         assert!(text.contains("\"type\":\"galaxy\""));

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::formats::{self, Dtype, FormatError};
-use crate::geometry::galaxy::{galaxy_spectrum, GalaxyParams, GalaxySpectrum};
+use crate::geometry::galaxy::{galaxy_spectrum_with_covariances, GalaxyParams, GalaxySpectrum, GivenCovariances};
 use crate::geometry::GeometryError;
 
 /// Anything that can stop an analysis: a file that cannot be read, or data the math refuses.
@@ -65,14 +65,28 @@ pub fn galaxy_from_bytes(
 ) -> Result<GalaxyReport, AnalysisError> {
     progress("parsing", 0.0);
     let loaded = formats::read_matrix(bytes, input_name, tensor)?;
-    let spectrum = galaxy_spectrum(&loaded.matrix, params, progress)?;
+    galaxy_report(&loaded, bytes.len() as u64, input_name, params, None, progress)
+}
+
+/// The galaxy report of an already read matrix (`bytes`: the size of the file it came from), with
+/// covariance matrices computed elsewhere when `given` is `Some`
+/// ([`crate::geometry::galaxy::galaxy_spectrum_with_covariances`]).
+pub fn galaxy_report(
+    loaded: &formats::LoadedMatrix,
+    bytes: u64,
+    input_name: &str,
+    params: &GalaxyParams,
+    given: Option<GivenCovariances>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<GalaxyReport, AnalysisError> {
+    let spectrum = galaxy_spectrum_with_covariances(&loaded.matrix, params, given, progress)?;
     Ok(GalaxyReport {
         input: InputInfo {
             input: input_name.to_string(),
-            tensor: loaded.tensor,
+            tensor: loaded.tensor.clone(),
             source_dtype: loaded.source_dtype,
             transposed: loaded.transposed,
-            bytes: bytes.len() as u64,
+            bytes,
         },
         params: params.clone(),
         spectrum,

@@ -10,8 +10,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-use super::state::{AppState, CloudState, CrystalsResult, InspectState, Job, LobesState, RunState, SweepState, TsneState};
+use super::state::{AppState, CloudState, CrystalsResult, InspectState, Job, KernelsResult, LobesState, RunState, SweepState, TsneState};
 use crate::analysis::GalaxyReport;
+use crate::compute::backend::SuiteMode;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::protocol::{ErrorReport, Request, Response, Source, Timings};
 
@@ -38,6 +39,8 @@ type Cached = (GalaxyReport, Timings, String);
 enum JobKind {
     /// The galaxy page's main result (`AppState::galaxy`).
     Galaxy,
+    /// The kernel suite (`AppState::kernels`).
+    Kernels,
     /// A bundle summary in the data panel (`AppState::inspect`).
     Inspect,
     /// A layer sweep (`AppState::sweep`).
@@ -191,6 +194,7 @@ fn handle(response: Response) {
                     JobKind::LobeCompare => state.lobe_compare.set(LobesState::Running { job, stage, fraction }),
                     JobKind::Tsne => state.tsne.set(TsneState::Running { job, stage, fraction }),
                     JobKind::Crystals => state.crystals.set(Job::Running { job, stage, fraction }),
+                    JobKind::Kernels => state.kernels.set(Job::Running { job, stage, fraction }),
                     JobKind::CrystalView => state.crystal_view.set(Job::Running { job, stage, fraction }),
                     JobKind::CrystalSearch => state.crystal_search.set(Job::Running { job, stage, fraction }),
                     JobKind::Inspect => {}
@@ -272,6 +276,13 @@ fn handle(response: Response) {
                 state.crystal_search.set(Job::Done { result, timings, backend });
             }
         }
+        Response::KernelsDone { job, adapter, gpu_unavailable, rows, scales } => {
+            if current_job() == Some(job) {
+                finish_job();
+                let result = Box::new(KernelsResult { adapter, gpu_unavailable, rows, scales });
+                state.kernels.set(Job::Done { result, timings: Timings::default(), backend: String::new() });
+            }
+        }
         Response::InspectDone { job, summary } => {
             if current_job() == Some(job) {
                 finish_job();
@@ -312,6 +323,7 @@ fn show_failure(state: AppState, kind: JobKind, error: ErrorReport) {
         JobKind::LobeCompare => state.lobe_compare.set(LobesState::Failed(error)),
         JobKind::Tsne => state.tsne.set(TsneState::Failed(error)),
         JobKind::Crystals => state.crystals.set(Job::Failed(error)),
+        JobKind::Kernels => state.kernels.set(Job::Failed(error)),
         JobKind::CrystalView => state.crystal_view.set(Job::Failed(error)),
         JobKind::CrystalSearch => state.crystal_search.set(Job::Failed(error)),
     }
@@ -338,12 +350,13 @@ fn cache_key(identity: &str, tensor: Option<&str>, params: &GalaxyParams) -> Str
 /// already running is cancelled first.
 pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<String>, params: GalaxyParams) {
     let Some(state) = state() else { return };
+    let backend = state.backend.get_untracked();
     let identity = match (&source, &file) {
         (_, Some(f)) => format!("file:{}:{}:{}", f.name(), f.size(), f.last_modified()),
         (Source::Url { url, .. }, None) => format!("url:{url}"),
         (Source::File { name }, None) => format!("file:{name}"),
     };
-    let key = cache_key(&identity, tensor.as_deref(), &params);
+    let key = format!("{}\u{0}{}", backend.name(), cache_key(&identity, tensor.as_deref(), &params));
     if let Some((report, timings, backend)) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
         cancel_silently();
         state.galaxy.set(RunState::Done {
@@ -354,7 +367,7 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         });
         return;
     }
-    let job = submit(|job| Request::Galaxy { job, source, tensor, params }, file, key, JobKind::Galaxy);
+    let job = submit(|job| Request::Galaxy { job, source, tensor, params, backend }, file, key, JobKind::Galaxy);
     state.galaxy.set(RunState::Running {
         job,
         stage: "starting".into(),
@@ -409,7 +422,8 @@ pub fn run_inspect(source: Source) {
 /// Runs the galaxy analysis of every layer of `group` (`layers`: (layer, source), in order).
 pub fn run_sweep(group: String, layers: Vec<(usize, Source)>, tensor: Option<String>, params: GalaxyParams) {
     let Some(state) = state() else { return };
-    let job = submit(|job| Request::GalaxyLayers { job, layers, tensor, params }, None, String::new(), JobKind::Sweep);
+    let backend = state.backend.get_untracked();
+    let job = submit(|job| Request::GalaxyLayers { job, layers, tensor, params, backend }, None, String::new(), JobKind::Sweep);
     state.sweep.set(SweepState::Running { job, group, stage: "starting".into(), fraction: 0.0 });
 }
 
@@ -469,6 +483,14 @@ pub fn run_crystal_job(which: CrystalJob, request: impl FnOnce(u32) -> Request, 
     }
 }
 
+/// Runs the kernel suite in the worker (`real`: a decoder for the rows on real data; `scales`:
+/// also the galaxy analysis of it on each backend).
+pub fn run_kernels(mode: SuiteMode, real: Option<Source>, scales: bool) {
+    let Some(state) = state() else { return };
+    let job = submit(|job| Request::Kernels { job, mode, real, tensor: None, scales }, None, String::new(), JobKind::Kernels);
+    state.kernels.set(Job::Running { job, stage: "starting".into(), fraction: 0.0 });
+}
+
 /// Stops the running job (if any) and frees its memory by terminating the worker; a fresh
 /// worker takes its place at once.
 pub fn cancel() {
@@ -485,6 +507,7 @@ pub fn cancel() {
                 JobKind::LobeCompare => state.lobe_compare.set(LobesState::Cancelled),
                 JobKind::Tsne => state.tsne.set(TsneState::Cancelled),
                 JobKind::Crystals => state.crystals.set(Job::Cancelled),
+                JobKind::Kernels => state.kernels.set(Job::Cancelled),
                 JobKind::CrystalView => state.crystal_view.set(Job::Cancelled),
                 JobKind::CrystalSearch => state.crystal_search.set(Job::Cancelled),
             }

@@ -3,6 +3,7 @@
 
 mod bridge;
 mod cloud_view;
+mod compute_page;
 mod crystals_page;
 mod data_panel;
 mod galaxy_page;
@@ -37,11 +38,12 @@ pub fn App() -> impl IntoView {
                 "The Geometry of Concepts: Sparse Autoencoder Feature Structure (Li et al. 2024), computed in your browser"
             </p>
             <nav class="scales">
-                {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes"), (Page::Crystals, "Crystals", "tab-crystals")].into_iter().map(|(page, label, id)| view! {
+                {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes"), (Page::Crystals, "Crystals", "tab-crystals"), (Page::Compute, "Compute", "tab-compute")].into_iter().map(|(page, label, id)| view! {
                     <button class="tab" class:active=move || state.page.get() == page data-testid=id
                         on:click=move |_| state.page.set(page)>{label}</button>
                 }).collect_view()}
             </nav>
+            <compute_page::BackendSelect />
         </header>
         <main class="layout">
             <data_panel::DataPanel />
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
                 <div class:hidden=move || state.page.get() != Page::Galaxy><galaxy_page::GalaxyPage /></div>
                 <div class:hidden=move || state.page.get() != Page::Lobes><lobes_page::LobesPage /></div>
                 <div class:hidden=move || state.page.get() != Page::Crystals><crystals_page::CrystalsPage /></div>
+                <div class:hidden=move || state.page.get() != Page::Compute><compute_page::ComputePage /></div>
             </div>
         </main>
     }

@@ -8,7 +8,8 @@ use crate::geometry::crystal_search::CrystalSearch;
 use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
-use crate::protocol::{ErrorReport, Timings};
+use crate::compute::backend::{BackendChoice, KernelRow};
+use crate::protocol::{ErrorReport, ScaleTiming, Timings};
 
 /// What the data panel offers and what the user picked.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +92,8 @@ pub enum Page {
     Galaxy,
     Lobes,
     Crystals,
+    /// The compute backends: which one runs, the kernel checks and benchmark.
+    Compute,
 }
 
 /// A job of the crystals page as the UI sees it.
@@ -170,6 +173,19 @@ pub struct AppState {
     pub tensor: RwSignal<String>,
     /// A message about the page as a whole (e.g. a refused file), shown above the results.
     pub notice: RwSignal<Option<ErrorReport>>,
+    /// Where the heavy kernels run (auto, CPU, WebGPU).
+    pub backend: RwSignal<BackendChoice>,
+    /// The kernel suite's last run (the Compute page).
+    pub kernels: RwSignal<Job<Box<KernelsResult>>>,
+}
+
+/// The kernel suite's result as the Compute page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelsResult {
+    pub adapter: Option<String>,
+    pub gpu_unavailable: Option<String>,
+    pub rows: Vec<KernelRow>,
+    pub scales: Vec<ScaleTiming>,
 }
 
 impl AppState {
@@ -196,6 +212,8 @@ impl AppState {
             }),
             tensor: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
+            backend: RwSignal::new(BackendChoice::Auto),
+            kernels: RwSignal::new(Job::Idle),
         }
     }
 }

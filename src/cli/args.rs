@@ -28,6 +28,43 @@ pub enum Command {
     /// Convert Gemma Scope / SAELens / the authors' files into the app's bundles (streaming).
     #[command(subcommand)]
     Convert(ConvertCommand),
+    /// Benchmarks: the compute kernels on the CPU and the GPU backend.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Every GPU kernel against its CPU oracle, timed on both (needs a build with `--features
+    /// gpu` and a Vulkan or Metal GPU); prints a table, then the JSON rows with `--json`.
+    Kernels(BenchKernelsArgs),
+}
+
+/// Shapes of the kernel suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SuiteSize {
+    /// Small, awkward shapes and forced tiling (correctness).
+    Check,
+    /// What a browser tab runs in seconds.
+    Bench,
+    /// The paper's sizes: decoder 16384 x 2304, 16384 features over 20k chunks.
+    Paper,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchKernelsArgs {
+    #[arg(long, value_enum, default_value = "bench")]
+    pub size: SuiteSize,
+    /// A decoder matrix (npy, npz, safetensors) for the rows on real data, and the galaxy
+    /// analysis end to end on each backend.
+    #[arg(long)]
+    pub real: Option<PathBuf>,
+    /// Array inside `--real`.
+    #[arg(long)]
+    pub tensor: Option<String>,
+    /// Print the rows as JSON after the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! Results go to stdout as one JSON object; errors go to stderr as `error: ...` with exit code 2.
 
 mod analyze;
+mod bench;
 mod args;
 mod convert;
 mod crystals;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{AnalyzeCommand, Cli, Command, ConvertCommand, PrecomputeCommand};
+pub use args::{AnalyzeCommand, BenchCommand, Cli, Command, ConvertCommand, PrecomputeCommand};
 
 /// A CLI failure: its message is printed after `error: `.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Precompute(PrecomputeCommand::Minilm(a)) => precompute::minilm(&a),
         Command::Convert(ConvertCommand::Sae(a)) => convert::sae(&a),
         Command::Convert(ConvertCommand::Histogram(a)) => convert::histogram(&a),
+        Command::Bench(BenchCommand::Kernels(a)) => bench::kernels(&a),
     }
 }
 

@@ -492,8 +492,45 @@ pub fn galaxy_spectrum(
     params: &GalaxyParams,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<GalaxySpectrum, GeometryError> {
+    galaxy_spectrum_with_covariances(m, params, None, progress)
+}
+
+/// Covariance matrices computed elsewhere (a GPU backend, [`crate::compute::backend`]) for
+/// [`galaxy_spectrum_with_covariances`]: `d x d` row-major `f64`, `np.cov(., rowvar=False)`.
+#[derive(Debug, Clone)]
+pub struct GivenCovariances {
+    /// The covariance of the analysed rows.
+    pub data: Vec<f64>,
+    /// The covariance of [`isotropic_cloud`]`(n, d, trace(data) / d, seed)`, when
+    /// `params.isotropic`; `None` draws and accumulates it here on the CPU.
+    pub isotropic: Option<Vec<f64>>,
+}
+
+/// [`galaxy_spectrum`], with the covariance matrices given instead of computed on the CPU when
+/// `given` is `Some` (everything after them, eigenvalues, fits and entropy, is the same code).
+/// Errors as [`galaxy_spectrum`], and `InvalidParameter` when a given matrix is not `d x d`.
+pub fn galaxy_spectrum_with_covariances(
+    m: &Matrix,
+    params: &GalaxyParams,
+    given: Option<GivenCovariances>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<GalaxySpectrum, GeometryError> {
     check_input(m)?;
-    let (n, d) = (m.rows(), m.cols());
+    let d = m.cols();
+    if let Some(g) = &given {
+        let wrong = |v: &Vec<f64>| v.len() != d * d;
+        if wrong(&g.data) || g.isotropic.as_ref().is_some_and(wrong) {
+            return Err(GeometryError::InvalidParameter {
+                name: "covariance".into(),
+                reason: format!("a given covariance is not {d} x {d}"),
+            });
+        }
+    }
+    let (given_data, given_isotropic) = match given {
+        Some(g) => (Some(g.data), g.isotropic),
+        None => (None, None),
+    };
+    let n = m.rows();
     params.ranks.validate(d)?;
     if let Some(e) = &params.entropy {
         e.validate(n, d)?;
@@ -502,7 +539,10 @@ pub fn galaxy_spectrum(
 
     let mut done = 0.0;
     progress("covariance", 0.0);
-    let c = cpu::covariance(m, &mut |f| progress("covariance", done + w.covariance * f));
+    let c = match given_data {
+        Some(c) => c,
+        None => cpu::covariance(m, &mut |f| progress("covariance", done + w.covariance * f)),
+    };
     done += w.covariance;
     let trace: f64 = (0..d).map(|i| c[i * d + i]).sum();
 
@@ -521,9 +561,14 @@ pub fn galaxy_spectrum(
     if params.isotropic {
         progress("isotropic reference", done);
         let start = done;
-        isotropic_eigenvalues = isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
-            progress("isotropic reference", start + w.isotropic * f)
-        })?;
+        isotropic_eigenvalues = match given_isotropic {
+            Some(c) => symmetric_eigenvalues_desc_with_progress(c, d, &mut |f| {
+                progress("isotropic reference", start + w.isotropic * f)
+            }),
+            None => isotropic_spectrum(n, d, trace / d as f64, params.seed, &mut |f| {
+                progress("isotropic reference", start + w.isotropic * f)
+            })?,
+        };
         done += w.isotropic;
         progress("isotropic reference", done);
     }

@@ -4,6 +4,7 @@
 //! Cancellation is the UI terminating this worker: a synchronous analysis cannot be interrupted
 //! from inside, and terminating frees all of its memory at once.
 
+mod gpu;
 mod load;
 
 use js_sys::Reflect;
@@ -12,7 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::lobes::{lobes_from_bytes, tsne_layout_from_bytes};
-use crate::analysis::{cloud_from_bytes, galaxy_from_bytes, inspect_bundle, AnalysisError, LayerRow};
+use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_analysis, crystal_analysis_with_view, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
@@ -106,35 +107,34 @@ async fn handle(data: JsValue) {
         }
     };
     match request {
-        Request::Galaxy { job, source, tensor, params } => {
+        Request::Galaxy { job, source, tensor, params, backend } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&source, &data, &mut progress, |bytes, p| {
-                galaxy_from_bytes(bytes, source.name(), tensor.as_deref(), &params, p)
-            })
-            .await;
+            let result = gpu::galaxy_job(backend, &source, tensor.as_deref(), &params, &data, &mut progress).await;
             post(&match result {
-                Ok((report, timings)) => Response::GalaxyDone {
+                Ok((report, timings, used)) => Response::GalaxyDone {
                     job,
                     report: Box::new(report),
                     timings,
-                    backend: "CPU (wasm)".into(),
+                    backend: used.describe(),
                 },
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::GalaxyLayers { job, layers, tensor, params } => {
+        Request::GalaxyLayers { job, layers, tensor, params, backend } => {
             let (mut load_ms, mut compute_ms) = (0.0, 0.0);
+            let mut used_names = Vec::new();
             let mut rows = Vec::with_capacity(layers.len());
             let count = layers.len().max(1) as f64;
             for (i, (layer, source)) in layers.iter().enumerate() {
                 let prefix = format!("layer {layer} ({} of {}): ", i + 1, layers.len());
                 let mut progress = ProgressPoster::scoped(job, &prefix, i as f64 / count, 1.0 / count);
-                let result = load_and_run(source, &data, &mut progress, |bytes, p| {
-                    galaxy_from_bytes(bytes, source.name(), tensor.as_deref(), &params, p)
-                })
-                .await;
+                let result = gpu::galaxy_job(backend, source, tensor.as_deref(), &params, &data, &mut progress).await;
                 match result {
-                    Ok((report, timings)) => {
+                    Ok((report, timings, used)) => {
+                        let used = used.describe();
+                        if !used_names.contains(&used) {
+                            used_names.push(used);
+                        }
                         rows.push(LayerRow::from_report(*layer, &report));
                         load_ms += timings.load_ms;
                         compute_ms += timings.compute_ms;
@@ -149,7 +149,7 @@ async fn handle(data: JsValue) {
                 job,
                 rows,
                 timings: Timings { load_ms, compute_ms },
-                backend: "CPU (wasm)".into(),
+                backend: used_names.join("; "),
             });
         }
         Request::Cloud { job, source, tensor, seed } => {
@@ -247,6 +247,9 @@ async fn handle(data: JsValue) {
                 }
                 Err(error) => Response::Failed { job, error },
             });
+        }
+        Request::Kernels { job, mode, real, tensor, scales } => {
+            gpu::kernels_job(job, mode, real, tensor, scales, &data).await;
         }
         Request::Inspect { job, source } => {
             let mut progress = ProgressPoster::new(job);

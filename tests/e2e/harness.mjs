@@ -30,11 +30,16 @@ export function serve() {
 /// The page's address on `server`.
 export const baseUrl = (server) => `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
 
-/// Headless Chromium (CHROMIUM overrides /usr/bin/chromium).
-export function launch() {
+/// The flags that give headless Chromium a WebGPU adapter on the CPU (SwiftShader's Vulkan).
+export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
+
+/// Headless Chromium (CHROMIUM overrides /usr/bin/chromium): without a GPU, or with `webgpu`,
+/// with SwiftShader's WebGPU adapter.
+export function launch({ webgpu = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', ...(webgpu ? WEBGPU_FLAGS : ['--disable-gpu']), '--disable-dev-shm-usage',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }

@@ -437,9 +437,76 @@ try {
     check(shown === sref.clusters.length && relClose(first, sref.clusters[0].median_relative_error, 1e-9),
       'the crystal search equals the CLI\'s', `${shown} clusters, best median ${first} vs ${sref.clusters.length}, ${sref.clusters[0]?.median_relative_error}`);
   }
+  // 10. No WebGPU adapter in this browser (--disable-gpu): forcing WebGPU falls back to the CPU with
+  //     the reason, and the numbers are the CPU's (equal to the CLI's).
+  {
+    await page.getByTestId('tab-galaxy').click();
+    await page.selectOption('[data-testid=backend-select]', 'webgpu');
+    await page.getByTestId('rank-first').fill('1');
+    await page.getByTestId('rank-last').fill('100');
+    await page.getByTestId('seed').fill('7');
+    await page.getByTestId('entropy-toggle').uncheck();
+    await page.getByTestId(`dataset-${BUNDLED_ID}`).click();
+    await page.locator('[data-testid=backend]', { hasText: 'WebGPU not used' }).waitFor({ timeout: 400_000 });
+    const forced = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`);
+    const used = await page.getByTestId('backend').textContent();
+    check(/CPU \(wasm\) \(WebGPU not used: .*adapter/.test(used), 'WebGPU asked for without an adapter: the CPU runs and says why', used);
+    compareWithCli(forced, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', '1..100', '--seed', '7', '--no-entropy']), 'forced WebGPU without an adapter');
+    await page.selectOption('[data-testid=backend-select]', 'auto');
+  }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {
   await browser.close();
+}
+
+// 11. WebGPU (SwiftShader): every kernel against the CPU oracle on random and real inputs (several
+//     tiles, shapes that are no multiple of the workgroup tile), and the galaxy scale on WebGPU
+//     against the CLI's CPU numbers.
+const gpuBrowser = await launch({ webgpu: true });
+try {
+  const page = await gpuBrowser.newPage({ viewport: { width: 1440, height: 1100 } });
+  const gpuErrors = [];
+  page.on('pageerror', (e) => gpuErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`  [browser console] ${m.text()}`); });
+  await page.goto(base);
+  const adapter = await page.evaluate(async () => {
+    const a = navigator.gpu && await navigator.gpu.requestAdapter();
+    return a ? (a.info ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}` : 'adapter') : null;
+  });
+  check(adapter !== null, 'Chromium with the SwiftShader flags offers a WebGPU adapter', String(adapter));
+  const SAE_ID = 'minilm-l6-topk4096-layer3';
+  const saeFile = join(ROOT, 'public/data', `${SAE_ID}.safetensors`);
+  await page.selectOption('[data-testid=backend-select]', 'webgpu');
+  await page.getByTestId(`dataset-${SAE_ID}`).click();
+  const onGpu = await waitForCurrent(page, `${SAE_ID}.safetensors`, 400_000);
+  const used = await page.getByTestId('backend').textContent();
+  check(/^WebGPU \(/.test(used.trim()), 'the galaxy analysis ran on WebGPU', used);
+  const ref = cli(['analyze', 'galaxy', saeFile]);
+  // f32 products on the GPU (sums of f64 per tile): the fit moves by ~1e-6 relative; the tolerance is 1e-4.
+  check(relClose(onGpu.slope, ref.power_law.slope, 1e-4), 'WebGPU slope equals the CLI\'s within 1e-4', `${onGpu.slope} vs ${ref.power_law.slope}`);
+  check(relClose(onGpu.logVolume, ref.log_volume, 1e-4), 'WebGPU log-volume equals the CLI\'s within 1e-4', `${onGpu.logVolume} vs ${ref.log_volume}`);
+  if (onGpu.clustering !== null) {
+    check(relClose(onGpu.clustering, ref.entropy.clustering, 1e-6), 'the clustering entropy (CPU in both) equals the CLI\'s');
+  }
+  await page.getByTestId('tab-compute').click();
+  await page.getByTestId('kernels-check').click();
+  const verdict = page.getByTestId('kernels-verdict');
+  await verdict.waitFor({ timeout: 400_000 });
+  const rows = await page.locator('[data-testid=kernels-table] tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+    kernel: tr.dataset.kernel, passed: tr.dataset.passed, text: tr.innerText.replace(/\s+/g, ' ') })));
+  const adapterShown = await page.getByTestId('kernels-adapter').textContent();
+  check(/swiftshader/i.test(adapterShown), 'the kernel suite ran on the SwiftShader adapter', adapterShown);
+  for (const kernel of ['gram_columns', 'gram_rows', 'matmul', 'matrix_product', 'nearest', 'cooccurrence', 'covariance']) {
+    check(rows.some((r) => r.kernel === kernel), `the kernel suite has ${kernel}`);
+  }
+  check(rows.filter((r) => r.text.includes('(tiled)')).length >= 4, 'the suite forces several tiles', `${rows.length} rows`);
+  check(rows.some((r) => r.text.includes('real:')), 'the suite runs on the real decoder too');
+  for (const r of rows) check(r.passed === 'yes', `WebGPU ${r.kernel} agrees with the CPU oracle`, r.text);
+  check(await verdict.getAttribute('data-passed') === 'true', 'the verdict says every kernel agrees');
+  await page.screenshot({ path: join(ARTIFACTS, 'compute.png'), fullPage: true });
+  check(gpuErrors.length === 0, 'no uncaught errors in the WebGPU page', gpuErrors.join(' | '));
+} finally {
+  await gpuBrowser.close();
   server.close();
 }
 if (failures) {

@@ -1,0 +1,130 @@
+// Tiled f32 matrix product: C (M x N) (+)= op(A) (M x K) * op(B) (K x N).
+// op(A): trans_a == 0 -> A[i * lda + k + a_off]; trans_a == 1 -> A[k * lda + i + a_off].
+// op(B): trans_b == 0 -> B[k * ldb + j + b_off]; trans_b == 1 -> B[j * ldb + k + b_off].
+// Workgroup 16 x 16 threads, 64 x 64 output tile, each thread a 4 x 4 block (strided by 16),
+// K loop over workgroup-memory tiles of 16.
+// sym_skip == 1: the product is symmetric; only tiles with global row tile <= column tile
+// are computed (row tile index = (c_row_base + wg.y * 64) / 64, c_row_base a multiple of 64).
+
+struct Params {
+    m: u32, n: u32, k: u32,
+    lda: u32, ldb: u32, ldc: u32,
+    a_off: u32, b_off: u32, c_off: u32,
+    trans_a: u32, trans_b: u32, accumulate: u32,
+    sym_skip: u32, c_row_base: u32, _pad0: u32, _pad1: u32,
+};
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+const TS: u32 = 64u;
+const TK: u32 = 16u;
+
+var<workgroup> As: array<f32, 1024>; // [TK][TS]: As[kk * 64 + r]
+var<workgroup> Bs: array<f32, 1024>; // [TK][TS]: Bs[kk * 64 + c]
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row0 = wg.y * TS;
+    let col0 = wg.x * TS;
+    if (P.sym_skip == 1u && (P.c_row_base + row0) / TS > col0 / TS) {
+        return;
+    }
+    let tx = lid.x;
+    let ty = lid.y;
+    let t = ty * 16u + tx;
+
+    var acc: array<array<f32, 4>, 4>;
+    for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) {
+            acc[i][j] = 0.0;
+        }
+    }
+
+    let nk = (P.k + TK - 1u) / TK;
+    for (var kt = 0u; kt < nk; kt++) {
+        let k0 = kt * TK;
+        // Load the A tile (64 rows x 16 k) into As[kk][r].
+        for (var l = 0u; l < 4u; l++) {
+            let idx = t + 256u * l;
+            var r: u32;
+            var kk: u32;
+            if (P.trans_a == 0u) {
+                r = idx / TK;
+                kk = idx % TK;
+            } else {
+                r = idx % TS;
+                kk = idx / TS;
+            }
+            let gi = row0 + r;
+            let gk = k0 + kk;
+            var v = 0.0;
+            if (gi < P.m && gk < P.k) {
+                if (P.trans_a == 0u) {
+                    v = A[P.a_off + gi * P.lda + gk];
+                } else {
+                    v = A[P.a_off + gk * P.lda + gi];
+                }
+            }
+            As[kk * TS + r] = v;
+        }
+        // Load the B tile (16 k x 64 cols) into Bs[kk][c].
+        for (var l = 0u; l < 4u; l++) {
+            let idx = t + 256u * l;
+            var c: u32;
+            var kk: u32;
+            if (P.trans_b == 0u) {
+                c = idx % TS;
+                kk = idx / TS;
+            } else {
+                c = idx / TK;
+                kk = idx % TK;
+            }
+            let gj = col0 + c;
+            let gk = k0 + kk;
+            var v = 0.0;
+            if (gj < P.n && gk < P.k) {
+                if (P.trans_b == 0u) {
+                    v = B[P.b_off + gk * P.ldb + gj];
+                } else {
+                    v = B[P.b_off + gj * P.ldb + gk];
+                }
+            }
+            Bs[kk * TS + c] = v;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            var a: array<f32, 4>;
+            var b: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                a[i] = As[kk * TS + ty + 16u * i];
+                b[i] = Bs[kk * TS + tx + 16u * i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    for (var i = 0u; i < 4u; i++) {
+        let gi = row0 + ty + 16u * i;
+        if (gi < P.m) {
+            for (var j = 0u; j < 4u; j++) {
+                let gj = col0 + tx + 16u * j;
+                if (gj < P.n) {
+                    let ci = P.c_off + gi * P.ldc + gj;
+                    if (P.accumulate == 1u) {
+                        C[ci] = C[ci] + acc[i][j];
+                    } else {
+                        C[ci] = acc[i][j];
+                    }
+                }
+            }
+        }
+    }
+}

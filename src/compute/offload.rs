@@ -1,0 +1,97 @@
+//! The steps of the scales that run on the GPU backend ([`super::gpu`]) when there is one: the
+//! covariance matrices of the galaxy scale. Each is the CPU function's formula with the `O(N d^2)`
+//! product on the GPU and the cheap `O(N d)` / `O(d^2)` parts (means, centring, scaling) in `f64`
+//! on the CPU.
+
+use super::gpu::{GpuContext, GpuError};
+use crate::geometry::galaxy::{isotropic_cloud, GalaxyParams, GivenCovariances};
+use crate::geometry::GeometryError;
+use crate::matrix::Matrix;
+
+/// Rows per GPU tile of the covariance: as many as one binding holds, at most this many (the
+/// centred `f32` copy of a tile is the extra memory this path needs).
+const MAX_TILE_ROWS: usize = 8192;
+
+/// Sample covariance of the rows of `m` (`np.cov(W, rowvar=False)`, ddof = 1) with `X^T X` on the
+/// GPU: column means in `f64`; then, a tile of rows at a time, the rows centred in `f64` and
+/// rounded to `f32`, `G_t = X_t^T X_t` on the GPU (`f32` accumulation), `C = sum_t G_t / (N - 1)`
+/// accumulated in `f64`. Exactly symmetric. `progress(fraction)` after each tile.
+///
+/// Error against [`super::cpu::covariance`]: the `f32` rounding of the centred values (relative
+/// `6e-8`) and the `f32` sums inside a tile (about `6e-8 sqrt(rows)` relative to the largest entry
+/// for random signs); the tests ask `1e-4` of the largest entry.
+pub async fn covariance(gpu: &GpuContext, m: &Matrix, progress: &mut dyn FnMut(f64)) -> Result<Vec<f64>, GpuError> {
+    let (n, d) = (m.rows(), m.cols());
+    if n < 2 || d == 0 {
+        return Ok(super::cpu::covariance(m, &mut *progress));
+    }
+    let data = m.as_slice();
+    let mut mean = vec![0f64; d];
+    for row in data.chunks_exact(d) {
+        for (s, &v) in mean.iter_mut().zip(row) {
+            *s += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|s| *s /= n as f64);
+    let per_row = (d * 4) as u64;
+    let tile_rows = ((gpu.max_binding_bytes() / per_row) as usize).clamp(1, MAX_TILE_ROWS).min(n);
+    let mut acc = vec![0f64; d * d];
+    let mut tile = vec![0f32; tile_rows * d];
+    let tiles = n.div_ceil(tile_rows);
+    for (t, chunk) in data.chunks(tile_rows * d).enumerate() {
+        let rows = chunk.len() / d;
+        for (dst, src) in tile.chunks_exact_mut(d).zip(chunk.chunks_exact(d)) {
+            for ((o, &v), mu) in dst.iter_mut().zip(src).zip(&mean) {
+                *o = (v as f64 - mu) as f32;
+            }
+        }
+        let g = gpu.gram_columns(&tile[..rows * d], rows, d).await?;
+        for (a, &v) in acc.iter_mut().zip(&g) {
+            *a += v as f64;
+        }
+        progress((t + 1) as f64 / tiles as f64);
+    }
+    let scale = 1.0 / (n as f64 - 1.0);
+    for i in 0..d {
+        for j in i..d {
+            let v = 0.5 * (acc[i * d + j] + acc[j * d + i]) * scale;
+            acc[i * d + j] = v;
+            acc[j * d + i] = v;
+        }
+    }
+    Ok(acc)
+}
+
+/// Why a galaxy analysis's GPU covariances could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum OffloadError {
+    /// The GPU failed; the caller redoes the work on the CPU.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    /// The input is refused by the math (the CPU path would refuse it too).
+    #[error(transparent)]
+    Geometry(#[from] GeometryError),
+}
+
+/// The covariance matrices of [`crate::geometry::galaxy::galaxy_spectrum`] on the GPU: that of
+/// `m`, and, when `params.isotropic`, that of its isotropic reference cloud
+/// ([`isotropic_cloud`]`(n, d, trace / d, seed)`, the very cloud the CPU path draws, stored as
+/// `f32`). `progress(stage, fraction)` covers both.
+pub async fn galaxy_covariances(
+    gpu: &GpuContext,
+    m: &Matrix,
+    params: &GalaxyParams,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<GivenCovariances, OffloadError> {
+    let (n, d) = (m.rows(), m.cols());
+    let share = if params.isotropic { 0.5 } else { 1.0 };
+    let data = covariance(gpu, m, &mut |f| progress("covariance (WebGPU)", share * f)).await?;
+    let isotropic = if params.isotropic && n >= 2 {
+        let trace: f64 = (0..d).map(|i| data[i * d + i]).sum();
+        let cloud = isotropic_cloud(n, d, trace / d as f64, params.seed)?;
+        Some(covariance(gpu, &cloud, &mut |f| progress("isotropic reference (WebGPU)", 0.5 + 0.5 * f)).await?)
+    } else {
+        None
+    };
+    Ok(GivenCovariances { data, isotropic })
+}

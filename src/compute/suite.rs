@@ -1,0 +1,373 @@
+//! The kernel suite: every GPU kernel against its CPU oracle ([`super::kernels`]) on random and
+//! real inputs, timed on both backends. `Check` runs small shapes chosen to need several tiles and
+//! to be no multiple of the workgroup tile (the browser tests assert every row passed); `Bench`
+//! runs larger shapes and reports GFLOP/s (the benchmark panel, and `sae-geometry bench kernels`).
+
+use super::gpu::{GpuContext, GpuError};
+use super::backend::{KernelRow, SuiteMode};
+use super::kernels;
+use crate::matrix::Matrix;
+
+/// A seeded LCG in `[-1, 1)`: the suite's random inputs (the same on every backend and run).
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
+        })
+        .collect()
+}
+
+/// Random CSR firings: `chunks` chunks of about `per_chunk` distinct ascending features.
+fn random_firings(chunks: usize, n_features: usize, per_chunk: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let u = random(chunks * per_chunk, seed);
+    let mut indptr = vec![0u32];
+    let mut indices = Vec::with_capacity(chunks * per_chunk);
+    for c in 0..chunks {
+        let mut f: Vec<u32> = u[c * per_chunk..(c + 1) * per_chunk]
+            .iter()
+            .map(|&v| (((v as f64 + 1.0) / 2.0 * n_features as f64) as usize).min(n_features - 1) as u32)
+            .collect();
+        f.sort_unstable();
+        f.dedup();
+        indices.extend_from_slice(&f);
+        indptr.push(indices.len() as u32);
+    }
+    (indptr, indices)
+}
+
+/// Milliseconds from an arbitrary origin (the worker's `performance.now()`, natively `Instant`).
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .ok()
+            .and_then(|s| s.performance())
+            .map_or_else(js_sys::Date::now, |p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+    }
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0f64, |m, x| m.max(x.abs()))
+}
+
+/// `max |gpu - cpu| / max |cpu|`.
+fn relative_error(gpu: &[f32], cpu: &[f64]) -> f64 {
+    let scale = max_abs(cpu).max(f64::MIN_POSITIVE);
+    gpu.iter().zip(cpu).fold(0f64, |m, (&g, &c)| m.max((g as f64 - c).abs())) / scale
+}
+
+fn shape2(a: usize, b: usize) -> String {
+    format!("{a} x {b}")
+}
+
+/// Runs `f` on the GPU, timing it; the error becomes the row's `gpu_error`.
+async fn timed<T, F: std::future::Future<Output = Result<T, GpuError>>>(f: F) -> (f64, Result<T, GpuError>) {
+    let t0 = now_ms();
+    let r = f.await;
+    (now_ms() - t0, r)
+}
+
+fn timed_cpu<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t0 = now_ms();
+    let r = f();
+    (now_ms() - t0, r)
+}
+
+/// A row from both runs; `error` compares the GPU result with the CPU one.
+#[allow(clippy::too_many_arguments)]
+fn row<T>(
+    kernel: &str,
+    shape: String,
+    input: &str,
+    work: f64,
+    unit: &str,
+    cpu_ms: f64,
+    gpu: Option<(f64, Result<T, GpuError>)>,
+    tolerance: f64,
+    error: impl FnOnce(&T) -> (f64, bool),
+) -> KernelRow {
+    let (gpu_ms, max_error, passed, gpu_error) = match gpu {
+        None => (None, None, None, None),
+        Some((ms, Ok(v))) => {
+            let (e, extra_ok) = error(&v);
+            (Some(ms), Some(e), Some(e <= tolerance && extra_ok), None)
+        }
+        Some((_, Err(e))) => (None, None, Some(false), Some(e.to_string())),
+    };
+    KernelRow {
+        kernel: kernel.into(),
+        shape,
+        input: input.into(),
+        work,
+        unit: unit.into(),
+        cpu_ms,
+        gpu_ms,
+        max_error,
+        tolerance,
+        passed,
+        gpu_error,
+    }
+}
+
+/// Tolerance of the `f32`-accumulated products against the `f64` oracle, relative to the largest
+/// entry (sums of up to a few thousand terms of random sign: ~1e-6 seen).
+pub const PRODUCT_TOLERANCE: f64 = 1e-4;
+/// Tolerance of the GPU neighbour distances, relative to each row's k-th distance.
+pub const NEAREST_TOLERANCE: f64 = 1e-3;
+
+async fn gram_columns_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, input: &str) -> KernelRow {
+    let (cpu_ms, reference) = timed_cpu(|| kernels::gram_columns(x, n, d));
+    let g = match gpu {
+        Some(g) => Some(timed(g.gram_columns(x, n, d)).await),
+        None => None,
+    };
+    let work = 2.0 * n as f64 * (d * d) as f64;
+    row("gram_columns", shape2(n, d), input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f32>| {
+        (relative_error(v, &reference), true)
+    })
+}
+
+async fn gram_rows_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, input: &str) -> KernelRow {
+    let (cpu_ms, reference) = timed_cpu(|| kernels::gram_rows(x, n, d));
+    let g = match gpu {
+        Some(g) => Some(timed(g.gram_rows(x, n, d)).await),
+        None => None,
+    };
+    let work = 2.0 * (n * n) as f64 * d as f64;
+    row("gram_rows", shape2(n, d), input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f32>| {
+        (relative_error(v, &reference), true)
+    })
+}
+
+async fn matmul_row(gpu: Option<&GpuContext>, (m, k, n): (usize, usize, usize), seed: u64) -> KernelRow {
+    let (a, b) = (random(m * k, seed), random(k * n, seed + 1));
+    let (cpu_ms, reference) = timed_cpu(|| kernels::matmul(&a, &b, m, k, n));
+    let g = match gpu {
+        Some(g) => Some(timed(g.matmul(&a, &b, m, k, n)).await),
+        None => None,
+    };
+    let work = 2.0 * (m * k) as f64 * n as f64;
+    let shape = format!("{m} x {k} x {n}");
+    let input = format!("random (seed {seed})");
+    row("matmul", shape, &input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f32>| {
+        (relative_error(v, &reference), true)
+    })
+}
+
+/// A resident `n x n` matrix times a block of `b` vectors, `repeats` times (a Lanczos / block
+/// power iteration's pattern): the upload is paid once.
+async fn matrix_product_row(gpu: Option<&GpuContext>, n: usize, b: usize, repeats: usize, seed: u64) -> KernelRow {
+    let (a, x) = (random(n * n, seed), random(n * b, seed + 1));
+    let (cpu_ms, reference) = timed_cpu(|| {
+        let mut r = Vec::new();
+        for _ in 0..repeats {
+            r = kernels::matmul(&a, &x, n, n, b);
+        }
+        r
+    });
+    let g = match gpu {
+        Some(g) => Some(
+            timed(async {
+                let resident = g.upload_matrix(&a, n, n)?;
+                let mut r = Vec::new();
+                for _ in 0..repeats {
+                    r = g.matrix_product(&resident, &x, b).await?;
+                }
+                Ok(r)
+            })
+            .await,
+        ),
+        None => None,
+    };
+    let work = 2.0 * (n * n) as f64 * (b * repeats) as f64;
+    let shape = format!("{n} x {n} times {n} x {b}, {repeats} times");
+    let input = format!("random (seed {seed})");
+    row("matrix_product", shape, &input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f32>| {
+        (relative_error(v, &reference), true)
+    })
+}
+
+async fn nearest_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, k: usize, input: &str) -> KernelRow {
+    let (cpu_ms, (index, distance)) = timed_cpu(|| kernels::nearest_neighbours(x, n, d, k));
+    let g = match gpu {
+        Some(g) => Some(timed(g.nearest(x, n, x, n, d, k, true)).await),
+        None => None,
+    };
+    // Distance computations (3 flops per coordinate, as the Gram trick's 2 plus the norms).
+    let work = 2.0 * (n * n) as f64 * d as f64;
+    row("nearest", format!("{n} x {d}, k = {k}"), input, work, "GFLOP/s", cpu_ms, g, NEAREST_TOLERANCE, |(gi, gd): &(Vec<u32>, Vec<f32>)| {
+        let mut worst = 0f64;
+        let mut sets_ok = true;
+        for i in 0..n {
+            let cpu_d = &distance[i * k..(i + 1) * k];
+            let kth = cpu_d[k - 1].max(f64::MIN_POSITIVE);
+            for t in 0..k {
+                let gpu_dist = (gd[i * k + t].max(0.0) as f64).sqrt();
+                worst = worst.max((gpu_dist - cpu_d[t]).abs() / kth);
+            }
+            let mut a: Vec<u32> = index[i * k..(i + 1) * k].to_vec();
+            let mut b: Vec<u32> = gi[i * k..(i + 1) * k].to_vec();
+            a.sort_unstable();
+            b.sort_unstable();
+            // Different neighbours are fine only at a near-tie with the k-th distance.
+            if a != b {
+                let gkth = (gd[i * k + k - 1].max(0.0) as f64).sqrt();
+                if (gkth - cpu_d[k - 1]).abs() > NEAREST_TOLERANCE * kth {
+                    sets_ok = false;
+                }
+            }
+        }
+        (worst, sets_ok)
+    })
+}
+
+async fn cooccurrence_row(gpu: Option<&GpuContext>, chunks: usize, n_features: usize, per_chunk: usize, seed: u64) -> KernelRow {
+    let (indptr, indices) = random_firings(chunks, n_features, per_chunk, seed);
+    let (cpu_ms, reference) = timed_cpu(|| kernels::cooccurrence(&indptr, &indices, n_features));
+    let reference = reference.expect("the suite's firings are valid CSR");
+    let g = match gpu {
+        Some(g) => Some(timed(g.cooccurrence(&indptr, &indices, n_features)).await),
+        None => None,
+    };
+    let work: f64 = indptr.windows(2).map(|w| ((w[1] - w[0]) as f64).powi(2)).sum();
+    let shape = format!("{n_features} features, {chunks} chunks, {} firings", indices.len());
+    let input = format!("random (seed {seed})");
+    row("cooccurrence", shape, &input, work, "G increments/s", cpu_ms, g, 0.0, |v: &Vec<u32>| {
+        (v.iter().zip(&reference).filter(|(a, b)| a != b).count() as f64, v.len() == reference.len())
+    })
+}
+
+async fn covariance_row(gpu: Option<&GpuContext>, m: &Matrix, input: &str) -> KernelRow {
+    let (n, d) = (m.rows(), m.cols());
+    let (cpu_ms, reference) = timed_cpu(|| super::cpu::covariance(m, &mut |_| {}));
+    let g = match gpu {
+        Some(g) => {
+            let t0 = now_ms();
+            let r = super::offload::covariance(g, m, &mut |_| {}).await;
+            Some((now_ms() - t0, r))
+        }
+        None => None,
+    };
+    let work = 2.0 * n as f64 * (d * d) as f64;
+    row("covariance", shape2(n, d), input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f64>| {
+        let scale = max_abs(&reference).max(f64::MIN_POSITIVE);
+        (v.iter().zip(&reference).fold(0f64, |m, (a, b)| m.max((a - b).abs())) / scale, true)
+    })
+}
+
+/// The first `rows` rows of `m` (all when it has fewer).
+fn head(m: &Matrix, rows: usize) -> (Vec<f32>, usize) {
+    let rows = rows.min(m.rows());
+    (m.as_slice()[..rows * m.cols()].to_vec(), rows)
+}
+
+/// Runs the suite: each kernel on the CPU and, when `gpu` is given, on the GPU. `real` (a decoder
+/// matrix and its name) adds rows on real data. In `Check` mode the GPU's tile limit is lowered
+/// for some rows so that several tiles are needed. `progress(fraction)` after each row.
+pub async fn run_suite(
+    gpu: Option<&GpuContext>,
+    mode: SuiteMode,
+    real: Option<(&Matrix, &str)>,
+    progress: &mut dyn FnMut(f64),
+) -> Vec<KernelRow> {
+    let mut rows = Vec::new();
+    let total = match (mode, real.is_some()) {
+        (SuiteMode::Check, with_real) => 11.0 + if with_real { 2.0 } else { 0.0 },
+        (_, with_real) => 6.0 + if with_real { 2.0 } else { 1.0 },
+    };
+    let mut step = |rows: &mut Vec<KernelRow>, r: KernelRow| {
+        rows.push(r);
+        progress(rows.len() as f64 / total);
+    };
+    match mode {
+        SuiteMode::Check => {
+            let x = random(1000 * 77, 1);
+            step(&mut rows, gram_columns_row(gpu, &x, 1000, 77, "random (seed 1)").await);
+            step(&mut rows, gram_rows_row(gpu, &x[..130 * 77], 130, 77, "random (seed 1)").await);
+            step(&mut rows, matmul_row(gpu, (37, 129, 65), 2).await);
+            step(&mut rows, matrix_product_row(gpu, 300, 7, 3, 3).await);
+            let p = random(700 * 50, 4);
+            step(&mut rows, nearest_row(gpu, &p, 700, 50, 10, "random (seed 4)").await);
+            step(&mut rows, cooccurrence_row(gpu, 500, 301, 20, 5).await);
+            // The same kernels with a tile limit of 64 KiB, on shapes whose tiled operand needs
+            // several tiles (rows of X; rows of X X^T; rows of A and C; query blocks; rows of H)
+            // while the operands each kernel keeps whole (X^T X, X, B, the points) fit in one.
+            if let Some(g) = gpu {
+                g.limit_tiles_for_tests(Some(64 * 1024));
+            }
+            let tiled_input = "random (seed 6), 64 KiB tiles";
+            let y = random(1000 * 100, 6);
+            step(&mut rows, tiled(gram_columns_row(gpu, &y[..513 * 100], 513, 100, tiled_input).await));
+            step(&mut rows, tiled(gram_rows_row(gpu, &y[..200 * 70], 200, 70, tiled_input).await));
+            step(&mut rows, tiled(matmul_row(gpu, (1000, 20, 33), 8).await));
+            step(&mut rows, tiled(nearest_row(gpu, &y[..513 * 30], 513, 30, 5, tiled_input).await));
+            step(&mut rows, tiled(cooccurrence_row(gpu, 400, 257, 30, 7).await));
+            if let Some(g) = gpu {
+                g.limit_tiles_for_tests(None);
+            }
+            if let Some((m, name)) = real {
+                let input = format!("real: {name}");
+                step(&mut rows, covariance_row(gpu, m, &input).await);
+                let (x, n) = head(m, 1500);
+                step(&mut rows, nearest_row(gpu, &x, n, m.cols(), 5, &input).await);
+            }
+        }
+        SuiteMode::Bench | SuiteMode::Paper => {
+            let paper = mode == SuiteMode::Paper;
+            let (n, d) = if paper { (16384, 2304) } else { (4096, 768) };
+            let x = random(n * d, 11);
+            step(&mut rows, gram_columns_row(gpu, &x, n, d, "random (seed 11)").await);
+            let gr = if paper { 4096 } else { 2048 };
+            step(&mut rows, gram_rows_row(gpu, &x[..gr * d], gr, d, "random (seed 11)").await);
+            drop(x);
+            let mm = if paper { 4096 } else { 1024 };
+            step(&mut rows, matmul_row(gpu, (mm, mm, mm), 12).await);
+            let mp = if paper { 16384 } else { 2048 };
+            step(&mut rows, matrix_product_row(gpu, mp, 8, 10, 13).await);
+            let p = random(5000 * 100, 14);
+            step(&mut rows, nearest_row(gpu, &p, 5000, 100, 10, "random (seed 14)").await);
+            let (f, c) = if paper { (16384, 20000) } else { (4096, 20000) };
+            step(&mut rows, cooccurrence_row(gpu, c, f, 50, 15).await);
+            if let Some((m, name)) = real {
+                let input = format!("real: {name}");
+                step(&mut rows, covariance_row(gpu, m, &input).await);
+                let (x, n) = head(m, 5000);
+                step(&mut rows, nearest_row(gpu, &x, n, m.cols(), 10, &input).await);
+            } else {
+                let cloud = Matrix::new(n, d, random(n * d, 16)).expect("n x d values");
+                step(&mut rows, covariance_row(gpu, &cloud, "random (seed 16)").await);
+            }
+        }
+    }
+    rows
+}
+
+fn tiled(mut r: KernelRow) -> KernelRow {
+    r.shape.push_str(" (tiled)");
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_inputs_are_reproducible_and_in_range() {
+        let a = random(1000, 3);
+        assert_eq!(a, random(1000, 3));
+        assert!(a.iter().all(|v| (-1.0..1.0).contains(v)));
+        let (indptr, indices) = random_firings(50, 40, 10, 1);
+        assert!(kernels::csr_chunks(&indptr, &indices).is_ok());
+        assert!(indices.iter().all(|&f| f < 40));
+    }
+}

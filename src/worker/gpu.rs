@@ -1,0 +1,201 @@
+//! The worker's GPU: one [`GpuContext`] opened on first use and kept, the galaxy analysis on the
+//! backend a request asks for (falling back to the CPU with the reason), and the kernel suite.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+
+use super::{load, post, ProgressPoster, LOAD_SHARE};
+use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
+use crate::compute::backend::{BackendChoice, BackendUsed};
+use crate::compute::gpu::{GpuContext, GpuError};
+use crate::compute::offload::{galaxy_covariances, OffloadError};
+use crate::compute::suite::{now_ms, run_suite};
+use crate::formats::{self, LoadedMatrix};
+use crate::geometry::galaxy::GalaxyParams;
+use crate::protocol::{ErrorReport, Response, ScaleTiming, Source, Timings};
+
+/// The GPU as far as this worker knows it.
+enum GpuState {
+    /// Not asked for yet.
+    Untried,
+    Ready(Rc<GpuContext>),
+    /// No adapter, or the device could not be opened: the reason, shown beside CPU results.
+    Unavailable(String),
+}
+
+thread_local! {
+    static GPU: RefCell<GpuState> = const { RefCell::new(GpuState::Untried) };
+}
+
+/// The worker's GPU context, opened on first use. A lost device is dropped and reopened once.
+pub(crate) async fn context() -> Result<Rc<GpuContext>, String> {
+    let known = GPU.with(|g| match &*g.borrow() {
+        GpuState::Ready(c) if !c.is_lost() => Some(Ok(c.clone())),
+        GpuState::Unavailable(why) => Some(Err(why.clone())),
+        _ => None,
+    });
+    if let Some(known) = known {
+        return known;
+    }
+    match GpuContext::new().await {
+        Ok(c) => {
+            let c = Rc::new(c);
+            GPU.with(|g| *g.borrow_mut() = GpuState::Ready(c.clone()));
+            Ok(c)
+        }
+        Err(e) => {
+            let why = e.to_string();
+            GPU.with(|g| *g.borrow_mut() = GpuState::Unavailable(why.clone()));
+            Err(why)
+        }
+    }
+}
+
+/// After a GPU failure: a lost device is forgotten (the next job opens a new one).
+fn forget_if_lost(e: &GpuError) {
+    if matches!(e, GpuError::DeviceLost(_)) {
+        GPU.with(|g| *g.borrow_mut() = GpuState::Untried);
+    }
+}
+
+fn report(e: AnalysisError) -> ErrorReport {
+    ErrorReport { kind: e.kind().into(), message: e.to_string() }
+}
+
+/// The galaxy report of `loaded` with its covariance matrices on `choice`'s backend: WebGPU when
+/// asked (or `Auto`) and available, else (or after a GPU failure) the CPU, with the reason.
+pub(crate) async fn galaxy_on(
+    choice: BackendChoice,
+    loaded: &LoadedMatrix,
+    bytes: u64,
+    name: &str,
+    params: &GalaxyParams,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(GalaxyReport, BackendUsed), ErrorReport> {
+    let mut fallback = None;
+    if choice.wants_gpu() {
+        match context().await {
+            Ok(gpu) => {
+                // The covariances are about 90% of the CPU path's work: give them the bar's first half.
+                let given = galaxy_covariances(&gpu, &loaded.matrix, params, &mut |s, f| progress(s, 0.5 * f)).await;
+                match given {
+                    Ok(given) => {
+                        let r = galaxy_report(loaded, bytes, name, params, Some(given), &mut |s, f| {
+                            progress(s, 0.5 + 0.5 * f)
+                        })
+                        .map_err(report)?;
+                        let used = BackendUsed { name: format!("WebGPU ({})", gpu.adapter_name()), fallback: None };
+                        return Ok((r, used));
+                    }
+                    Err(OffloadError::Geometry(e)) => return Err(report(AnalysisError::Geometry(e))),
+                    Err(OffloadError::Gpu(e)) => {
+                        forget_if_lost(&e);
+                        fallback = Some(format!("{e}; computed on the CPU instead"));
+                    }
+                }
+            }
+            Err(why) => fallback = Some(why),
+        }
+    }
+    let r = galaxy_report(loaded, bytes, name, params, None, progress).map_err(report)?;
+    // `Auto` without an adapter is the expected CPU run; say why only when WebGPU was asked for or failed.
+    let fallback = if choice == BackendChoice::Auto && fallback.as_deref().is_some_and(|f| !f.contains("instead")) {
+        None
+    } else {
+        fallback
+    };
+    Ok((r, BackendUsed::cpu(fallback)))
+}
+
+/// Loads `source` and runs the galaxy analysis on `choice`'s backend, with timings.
+pub(crate) async fn galaxy_job(
+    choice: BackendChoice,
+    source: &Source,
+    tensor: Option<&str>,
+    params: &GalaxyParams,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<(GalaxyReport, Timings, BackendUsed), ErrorReport> {
+    let t0 = js_sys::Date::now();
+    let bytes = load::bytes(source, data, progress).await?;
+    let t1 = js_sys::Date::now();
+    progress.report("parsing", LOAD_SHARE);
+    let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
+    let size = bytes.len() as u64;
+    drop(bytes);
+    let (r, used) = galaxy_on(choice, &loaded, size, source.name(), params, &mut |s, f| {
+        progress.report(s, LOAD_SHARE + (1.0 - LOAD_SHARE) * f)
+    })
+    .await?;
+    Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
+}
+
+/// Runs the kernel suite (and, with `scales`, the galaxy analysis of `real` on each backend) and
+/// posts `KernelsDone`.
+pub(crate) async fn kernels_job(
+    job: u32,
+    mode: crate::compute::backend::SuiteMode,
+    real: Option<Source>,
+    tensor: Option<String>,
+    scales: bool,
+    data: &JsValue,
+) {
+    let mut progress = ProgressPoster::new(job);
+    let loaded = match &real {
+        Some(source) => {
+            let bytes = match load::bytes(source, data, &mut progress).await {
+                Ok(b) => b,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            match formats::read_matrix(&bytes, source.name(), tensor.as_deref()) {
+                Ok(l) => Some((l, bytes.len() as u64)),
+                Err(e) => return post(&Response::Failed { job, error: report(e.into()) }),
+            }
+        }
+        None => None,
+    };
+    let (gpu, gpu_unavailable) = match context().await {
+        Ok(g) => (Some(g), None),
+        Err(why) => (None, Some(why)),
+    };
+    let name = real.as_ref().map(|s| s.name().to_string()).unwrap_or_default();
+    let suite_share = if scales { 0.6 } else { 1.0 };
+    let rows = run_suite(
+        gpu.as_deref(),
+        mode,
+        loaded.as_ref().map(|(l, _)| (&l.matrix, name.as_str())),
+        &mut |f| progress.report("kernels", LOAD_SHARE + (1.0 - LOAD_SHARE) * suite_share * f),
+    )
+    .await;
+    let mut timings = Vec::new();
+    if let (true, Some((loaded, size))) = (scales, &loaded) {
+        let params = GalaxyParams::default();
+        for choice in [BackendChoice::Cpu, BackendChoice::Webgpu] {
+            if choice == BackendChoice::Webgpu && gpu.is_none() {
+                continue;
+            }
+            let t0 = now_ms();
+            let result = galaxy_on(choice, loaded, *size, &name, &params, &mut |_, _| {}).await;
+            let ms = now_ms() - t0;
+            match result {
+                Ok((r, used)) => timings.push(ScaleTiming {
+                    scale: "galaxy".into(),
+                    backend: used.describe(),
+                    ms,
+                    slope: r.spectrum.power_law.slope,
+                }),
+                Err(error) => return post(&Response::Failed { job, error }),
+            }
+            progress.report("scales", LOAD_SHARE + (1.0 - LOAD_SHARE) * (0.6 + 0.2 * timings.len() as f64));
+        }
+    }
+    post(&Response::KernelsDone {
+        job,
+        adapter: gpu.as_ref().map(|g| g.adapter_name()),
+        gpu_unavailable,
+        rows,
+        scales: timings,
+    });
+}

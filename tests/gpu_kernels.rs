@@ -1,0 +1,320 @@
+//! The GPU kernels (src/compute/gpu) against f64 references, natively through wgpu on whatever
+//! Vulkan/Metal adapter there is (Mesa's lavapipe on a machine without a GPU). Only with
+//! `--features gpu` (`cargo test --release --features gpu --test gpu_kernels`); the browser test
+//! (tests/e2e, step 11) checks the same kernels on WebGPU in every run of the test command.
+#![cfg(feature = "gpu")]
+
+#[path = "gpu/reference.rs"]
+mod reference;
+
+use reference as r;
+use reference::Lcg;
+use sae_geometry::compute::gpu::{GpuContext, GpuError};
+use pollster::block_on;
+
+fn ctx() -> GpuContext {
+    let c = block_on(GpuContext::new()).expect("a GPU adapter");
+    eprintln!(
+        "adapter: {} (max binding {} bytes)",
+        c.adapter_name(),
+        c.max_binding_bytes()
+    );
+    c
+}
+
+fn capped(bytes: u64) -> GpuContext {
+    let c = ctx();
+    c.limit_tiles_for_tests(Some(bytes));
+    c
+}
+
+/// max abs error / max |reference|
+fn rel_err(got: &[f32], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got.iter().all(|v| v.is_finite()),
+        "NaN or inf in the GPU result"
+    );
+    let scale = want.iter().fold(0.0f64, |a, &b| a.max(b.abs())).max(1e-30);
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |a, (&g, &w)| a.max((g as f64 - w).abs()));
+    err / scale
+}
+
+fn check_gram_columns(c: &GpuContext, n: usize, d: usize, seed: u64) {
+    let x = Lcg(seed).vec(n * d);
+    let got = block_on(c.gram_columns(&x, n, d)).unwrap();
+    let e = rel_err(&got, &r::gram_columns(&x, n, d));
+    eprintln!("gram_columns n={n} d={d}: rel err {e:.3e}");
+    assert!(e <= 1e-4, "gram_columns n={n} d={d}: {e}");
+}
+
+fn check_gram_rows(c: &GpuContext, n: usize, d: usize, seed: u64) {
+    let x = Lcg(seed).vec(n * d);
+    let got = block_on(c.gram_rows(&x, n, d)).unwrap();
+    let e = rel_err(&got, &r::gram_rows(&x, n, d));
+    eprintln!("gram_rows n={n} d={d}: rel err {e:.3e}");
+    assert!(e <= 1e-4, "gram_rows n={n} d={d}: {e}");
+}
+
+fn check_matmul(c: &GpuContext, m: usize, k: usize, n: usize, seed: u64) {
+    let mut g = Lcg(seed);
+    let a = g.vec(m * k);
+    let b = g.vec(k * n);
+    let got = block_on(c.matmul(&a, &b, m, k, n)).unwrap();
+    let e = rel_err(&got, &r::matmul(&a, &b, m, k, n));
+    eprintln!("matmul m={m} k={k} n={n}: rel err {e:.3e}");
+    assert!(e <= 1e-4, "matmul {m} {k} {n}: {e}");
+}
+
+fn sqdist(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_nearest(c: &GpuContext, m: usize, n: usize, d: usize, k: usize, excl: bool, seed: u64) {
+    let mut g = Lcg(seed);
+    let p = g.vec(n * d);
+    let q = if excl { p.clone() } else { g.vec(m * d) };
+    let (gi, gd) = block_on(c.nearest(&q, m, &p, n, d, k, excl)).unwrap();
+    let (ri, rd) = r::nearest(&q, m, &p, n, d, k, excl);
+    assert_eq!(gi.len(), m * k);
+    assert_eq!(gd.len(), m * k);
+    let mut worst = 0.0f64;
+    let mut swaps = 0;
+    for i in 0..m {
+        let mut seen = std::collections::HashSet::new();
+        for t in 0..k {
+            let at = i * k + t;
+            let (gj, gdv) = (gi[at] as usize, gd[at] as f64);
+            assert!(gdv.is_finite());
+            assert!(gj < n, "index out of range");
+            assert!(!(excl && gj == i), "self returned");
+            assert!(seen.insert(gj), "duplicate index");
+            let tol = 1e-4 * rd[at].abs().max(1e-3);
+            let err = (gdv - rd[at]).abs();
+            worst = worst.max(err / rd[at].abs().max(1e-3));
+            assert!(err <= tol, "row {i} pos {t}: distance {gdv} vs {}", rd[at]);
+            if gj != ri[at] as usize {
+                swaps += 1;
+                let true_d = sqdist(&q[i * d..(i + 1) * d], &p[gj * d..(gj + 1) * d]);
+                assert!(
+                    (true_d - rd[at]).abs() <= tol,
+                    "row {i} pos {t}: index {gj} (true dist {true_d}) vs {} ({})",
+                    ri[at],
+                    rd[at]
+                );
+            }
+        }
+    }
+    eprintln!("nearest m={m} n={n} d={d} k={k} excl={excl}: worst rel dist err {worst:.3e}, near-tie swaps {swaps}");
+}
+
+fn random_chunks(nf: usize, chunks: usize, max_len: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut g = Lcg(seed);
+    let mut indptr = vec![0u32];
+    let mut indices = Vec::new();
+    for _ in 0..chunks {
+        let len = (g.next_u32() as usize) % (max_len + 1);
+        let mut f: Vec<u32> = (0..len).map(|_| g.next_u32() % nf as u32).collect();
+        f.sort_unstable();
+        f.dedup();
+        indices.extend_from_slice(&f);
+        indptr.push(indices.len() as u32);
+    }
+    (indptr, indices)
+}
+
+fn check_cooc(c: &GpuContext, nf: usize, chunks: usize, max_len: usize, seed: u64) {
+    let (ip, ix) = random_chunks(nf, chunks, max_len, seed);
+    let got = block_on(c.cooccurrence(&ip, &ix, nf)).unwrap();
+    let want = r::cooccurrence(&ip, &ix, nf);
+    assert!(got == want, "cooccurrence nf={nf} differs");
+    eprintln!(
+        "cooccurrence nf={nf} chunks={chunks}: exact ({} firings)",
+        ix.len()
+    );
+}
+
+#[test]
+fn gram_columns_odd_sizes() {
+    let c = ctx();
+    check_gram_columns(&c, 1000, 77, 1);
+    check_gram_columns(&c, 130, 300, 2);
+    check_gram_columns(&c, 1, 1, 3);
+    check_gram_columns(&c, 65, 64, 4);
+}
+
+#[test]
+fn gram_columns_tiled() {
+    // rows of 77 floats, about 100 rows per tile -> 10 tiles accumulated on the GPU
+    let c = capped(77 * 4 * 100);
+    check_gram_columns(&c, 1000, 77, 5);
+    let c = capped(300 * 300 * 4);
+    check_gram_columns(&c, 130, 300, 6); // 75 rows per tile
+}
+
+#[test]
+fn gram_rows_odd_sizes_and_tiled() {
+    let c = ctx();
+    check_gram_rows(&c, 130, 300, 7);
+    check_gram_rows(&c, 200, 20, 8);
+    let c = capped(200 * 4 * 64); // 64-row blocks (symmetric skip)
+    check_gram_rows(&c, 200, 20, 9);
+    let c = capped(200 * 4 * 50); // 50-row blocks (no skip)
+    check_gram_rows(&c, 200, 20, 10);
+}
+
+#[test]
+fn matmul_odd_sizes_and_tiled() {
+    let c = ctx();
+    check_matmul(&c, 37, 129, 65, 11);
+    check_matmul(&c, 64, 64, 64, 12);
+    check_matmul(&c, 1, 300, 1, 13);
+    let c = capped(4000); // A in 50-row blocks, output in 30-row blocks
+    check_matmul(&c, 300, 20, 33, 14);
+}
+
+#[test]
+fn matrix_product_repeated() {
+    for cap in [0u64, 4000] {
+        let c = capped(cap);
+        let (rows, cols) = (300, 20);
+        let mut g = Lcg(15);
+        let a = g.vec(rows * cols);
+        let m = c.upload_matrix(&a, rows, cols).unwrap();
+        for it in 0..3 {
+            let xc = 7 + it;
+            let x = g.vec(cols * xc);
+            let got = block_on(c.matrix_product(&m, &x, xc)).unwrap();
+            let e = rel_err(&got, &r::matmul(&a, &x, rows, cols, xc));
+            eprintln!("matrix_product cap={cap} it={it}: rel err {e:.3e}");
+            assert!(e <= 1e-4);
+        }
+    }
+}
+
+#[test]
+fn nearest_cases() {
+    let c = ctx();
+    check_nearest(&c, 300, 300, 17, 10, true, 16);
+    check_nearest(&c, 37, 500, 33, 64, false, 17);
+    check_nearest(&c, 5, 70, 3, 1, false, 18);
+    check_nearest(&c, 65, 65, 129, 64, true, 19); // k == candidates
+    let c = capped(500 * 4 * 16); // 16 query rows per block
+    check_nearest(&c, 37, 500, 5, 20, false, 20);
+    check_nearest(&c, 300, 300, 17, 10, true, 21);
+}
+
+#[test]
+fn nearest_duplicates_tie_order() {
+    // all points equal: ties everywhere, the lower index must come first
+    let c = ctx();
+    let p = vec![0.5f32; 50 * 4];
+    let (idx, dist) = block_on(c.nearest(&p, 50, &p, 50, 4, 5, true)).unwrap();
+    for i in 0..50 {
+        let want: Vec<u32> = (0..50u32).filter(|&j| j != i as u32).take(5).collect();
+        assert_eq!(&idx[i * 5..i * 5 + 5], &want[..]);
+    }
+    assert!(dist.iter().all(|&d| d == 0.0));
+}
+
+#[test]
+fn cooccurrence_cases() {
+    let c = ctx();
+    check_cooc(&c, 150, 500, 40, 22);
+    check_cooc(&c, 1000, 3000, 60, 23);
+    check_cooc(&c, 1, 10, 3, 24);
+    let c = capped(1000 * 4 * 30); // 30-row tiles
+    check_cooc(&c, 1000, 1000, 40, 25);
+}
+
+#[test]
+fn zero_sizes() {
+    let c = ctx();
+    assert_eq!(block_on(c.gram_columns(&[], 0, 5)).unwrap(), vec![0.0; 25]);
+    assert!(block_on(c.gram_columns(&[], 5, 0)).unwrap().is_empty());
+    assert!(block_on(c.gram_rows(&[], 0, 5)).unwrap().is_empty());
+    assert_eq!(block_on(c.gram_rows(&[], 3, 0)).unwrap(), vec![0.0; 9]);
+    assert_eq!(block_on(c.matmul(&[], &[], 2, 0, 3)).unwrap(), vec![0.0; 6]);
+    assert!(block_on(c.matmul(&[], &[1.0; 4], 0, 2, 2))
+        .unwrap()
+        .is_empty());
+    let (i, d) = block_on(c.nearest(&[], 0, &[1.0; 4], 2, 2, 1, false)).unwrap();
+    assert!(i.is_empty() && d.is_empty());
+    let (i, d) = block_on(c.nearest(&[], 3, &[], 3, 0, 2, true)).unwrap();
+    assert_eq!(i, vec![1, 2, 0, 2, 0, 1]);
+    assert_eq!(d, vec![0.0; 6]);
+    assert!(block_on(c.cooccurrence(&[0], &[], 0)).unwrap().is_empty());
+    assert_eq!(block_on(c.cooccurrence(&[0], &[], 3)).unwrap(), vec![0; 9]);
+    assert_eq!(
+        block_on(c.cooccurrence(&[0, 0, 0], &[], 2)).unwrap(),
+        vec![0; 4]
+    );
+    let m = c.upload_matrix(&[], 0, 4).unwrap();
+    assert!(block_on(c.matrix_product(&m, &[0.0; 8], 2))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn invalid_inputs() {
+    let c = ctx();
+    let v = |r: Result<_, GpuError>| matches!(r, Err(GpuError::Validation(_)));
+    assert!(v(block_on(c.gram_columns(&[1.0; 5], 2, 3)).map(|_| ())));
+    assert!(v(block_on(c.gram_rows(&[1.0; 5], 2, 3)).map(|_| ())));
+    assert!(v(
+        block_on(c.matmul(&[1.0; 6], &[1.0; 5], 2, 3, 2)).map(|_| ())
+    ));
+    let p = Lcg(1).vec(100 * 3);
+    assert!(
+        v(block_on(c.nearest(&p, 100, &p, 100, 3, 65, true)).map(|_| ())),
+        "k > 64"
+    );
+    assert!(
+        v(block_on(c.nearest(&p[..30], 10, &p[..30], 10, 3, 10, true)).map(|_| ())),
+        "fewer candidates"
+    );
+    assert!(v(block_on(c.nearest(
+        &p[..30],
+        10,
+        &p[..30],
+        10,
+        3,
+        11,
+        false
+    ))
+    .map(|_| ())));
+    assert!(
+        v(block_on(c.nearest(&p[..30], 10, &p, 100, 3, 5, true)).map(|_| ())),
+        "excl m != n"
+    );
+    assert!(
+        v(block_on(c.cooccurrence(&[0, 2], &[1, 5], 3)).map(|_| ())),
+        "feature out of range"
+    );
+    assert!(
+        v(block_on(c.cooccurrence(&[0, 2], &[2, 1], 3)).map(|_| ())),
+        "not ascending"
+    );
+    assert!(
+        v(block_on(c.cooccurrence(&[0, 3], &[0, 1], 3)).map(|_| ())),
+        "bad indptr"
+    );
+    assert!(v(block_on(c.cooccurrence(&[], &[], 3)).map(|_| ())));
+    assert!(v(c.upload_matrix(&[1.0; 3], 2, 2).map(|_| ())));
+    let m = c.upload_matrix(&[1.0; 4], 2, 2).unwrap();
+    assert!(v(block_on(c.matrix_product(&m, &[1.0; 3], 2)).map(|_| ())));
+    // too large for the (capped) binding limit
+    let c = capped(1024);
+    assert!(matches!(
+        block_on(c.gram_columns(&[0.0; 17 * 17], 17, 17)),
+        Err(GpuError::TooLarge { .. })
+    ));
+    assert!(!c.is_lost());
+}
