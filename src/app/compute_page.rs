@@ -56,11 +56,14 @@ fn ms_text(ms: Option<f64>) -> String {
 
 fn result_view(r: KernelsResult) -> AnyView {
     let adapter = r.adapter.clone().unwrap_or_else(|| "none".into());
-    let all_passed = r.rows.iter().all(|row| row.passed != Some(false));
+    let ran_on_gpu = r.rows.iter().any(|row| row.passed.is_some());
+    let all_passed = ran_on_gpu && r.rows.iter().all(|row| row.passed != Some(false));
     view! {
         <p data-testid="kernels-adapter">{format!("WebGPU adapter: {adapter}")}</p>
         {r.gpu_unavailable.map(|why| view! { <p class="muted" data-testid="kernels-no-gpu">{format!("No GPU column: {why}")}</p> })}
-        <p data-testid="kernels-verdict" data-passed=all_passed.to_string()>{if all_passed {
+        <p data-testid="kernels-verdict" data-passed=all_passed.to_string()>{if !ran_on_gpu {
+            "Only the CPU backend ran: there is no GPU to compare."
+        } else if all_passed {
             "Every GPU result agrees with the CPU oracle within its tolerance."
         } else {
             "Some GPU results disagree with the CPU oracle (see the table)."

@@ -80,7 +80,17 @@ pub fn kernels(a: &BenchKernelsArgs) -> Result<(), CliError> {
         );
     }
     println!("(rates: GFLOP/s, cooccurrence G increments/s; CPU: {threads} threads, f64 accumulation)");
-    if let (Some((m, name)), Some(g)) = (&real, &gpu) {
+    // The galaxy scale end to end: on the real decoder, else on a seeded random matrix of the
+    // suite's decoder shape.
+    let galaxy_input = match real {
+        Some(r) => Some(r),
+        None if mode != SuiteMode::Check => {
+            let (n, d) = if mode == SuiteMode::Paper { (16384, 2304) } else { (4096, 768) };
+            Some((crate::compute::suite::random_matrix(n, d, 16), format!("random {n} x {d} (seed 16)")))
+        }
+        None => None,
+    };
+    if let (Some((m, name)), Some(g)) = (&galaxy_input, &gpu) {
         let params = GalaxyParams::default();
         let t0 = now_ms();
         let cpu = galaxy_spectrum_with_covariances(m, &params, None, &mut |_, _| {})

@@ -19,6 +19,11 @@ fn random(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// A seeded random `n x d` matrix with entries in `[-1, 1)` (the suite's decoder-shaped input).
+pub fn random_matrix(n: usize, d: usize, seed: u64) -> Matrix {
+    Matrix::new(n, d, random(n * d, seed)).expect("n x d values")
+}
+
 /// Random CSR firings: `chunks` chunks of about `per_chunk` distinct ascending features.
 fn random_firings(chunks: usize, n_features: usize, per_chunk: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
     let u = random(chunks * per_chunk, seed);
@@ -344,7 +349,7 @@ pub async fn run_suite(
                 let (x, n) = head(m, 5000);
                 step(&mut rows, nearest_row(gpu, &x, n, m.cols(), 10, &input).await);
             } else {
-                let cloud = Matrix::new(n, d, random(n * d, 16)).expect("n x d values");
+                let cloud = random_matrix(n, d, 16);
                 step(&mut rows, covariance_row(gpu, &cloud, "random (seed 16)").await);
             }
         }

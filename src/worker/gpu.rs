@@ -20,7 +20,8 @@ use crate::protocol::{ErrorReport, Response, ScaleTiming, Source, Timings};
 enum GpuState {
     /// Not asked for yet.
     Untried,
-    Ready(Rc<GpuContext>),
+    /// The context and the adapter's name as the browser gives it.
+    Ready(Rc<GpuContext>, Rc<str>),
     /// No adapter, or the device could not be opened: the reason, shown beside CPU results.
     Unavailable(String),
 }
@@ -29,10 +30,30 @@ thread_local! {
     static GPU: RefCell<GpuState> = const { RefCell::new(GpuState::Untried) };
 }
 
-/// The worker's GPU context, opened on first use. A lost device is dropped and reopened once.
-pub(crate) async fn context() -> Result<Rc<GpuContext>, String> {
+/// The adapter's vendor, architecture and description from the browser's `GPUAdapterInfo`
+/// (wgpu passes on only the description, which browsers often leave empty).
+async fn browser_adapter_label() -> Option<String> {
+    use js_sys::{Promise, Reflect};
+    use wasm_bindgen::JsCast;
+    let get = |v: &JsValue, k: &str| Reflect::get(v, &JsValue::from_str(k)).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
+    let request = get(&gpu, "requestAdapter")?.dyn_into::<js_sys::Function>().ok()?;
+    let promise = request.call0(&gpu).ok()?.dyn_into::<Promise>().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())?;
+    let info = get(&adapter, "info")?;
+    let parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|k| get(&info, k).and_then(|v| v.as_string()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The worker's GPU context and the adapter's name, opened on first use. A lost device is
+/// dropped and reopened once.
+pub(crate) async fn context() -> Result<(Rc<GpuContext>, Rc<str>), String> {
     let known = GPU.with(|g| match &*g.borrow() {
-        GpuState::Ready(c) if !c.is_lost() => Some(Ok(c.clone())),
+        GpuState::Ready(c, name) if !c.is_lost() => Some(Ok((c.clone(), name.clone()))),
         GpuState::Unavailable(why) => Some(Err(why.clone())),
         _ => None,
     });
@@ -42,8 +63,13 @@ pub(crate) async fn context() -> Result<Rc<GpuContext>, String> {
     match GpuContext::new().await {
         Ok(c) => {
             let c = Rc::new(c);
-            GPU.with(|g| *g.borrow_mut() = GpuState::Ready(c.clone()));
-            Ok(c)
+            let fallback = if c.is_fallback() { ", a software adapter" } else { "" };
+            let name: Rc<str> = match browser_adapter_label().await {
+                Some(label) => format!("{label}{fallback}").into(),
+                None => c.adapter_name().into(),
+            };
+            GPU.with(|g| *g.borrow_mut() = GpuState::Ready(c.clone(), name.clone()));
+            Ok((c, name))
         }
         Err(e) => {
             let why = e.to_string();
@@ -77,7 +103,7 @@ pub(crate) async fn galaxy_on(
     let mut fallback = None;
     if choice.wants_gpu() {
         match context().await {
-            Ok(gpu) => {
+            Ok((gpu, adapter)) => {
                 // The covariances are about 90% of the CPU path's work: give them the bar's first half.
                 let given = galaxy_covariances(&gpu, &loaded.matrix, params, &mut |s, f| progress(s, 0.5 * f)).await;
                 match given {
@@ -86,7 +112,7 @@ pub(crate) async fn galaxy_on(
                             progress(s, 0.5 + 0.5 * f)
                         })
                         .map_err(report)?;
-                        let used = BackendUsed { name: format!("WebGPU ({})", gpu.adapter_name()), fallback: None };
+                        let used = BackendUsed { name: format!("WebGPU ({adapter})"), fallback: None };
                         return Ok((r, used));
                     }
                     Err(OffloadError::Geometry(e)) => return Err(report(AnalysisError::Geometry(e))),
@@ -156,9 +182,9 @@ pub(crate) async fn kernels_job(
         }
         None => None,
     };
-    let (gpu, gpu_unavailable) = match context().await {
-        Ok(g) => (Some(g), None),
-        Err(why) => (None, Some(why)),
+    let (gpu, adapter, gpu_unavailable) = match context().await {
+        Ok((g, name)) => (Some(g), Some(name.to_string()), None),
+        Err(why) => (None, None, Some(why)),
     };
     let name = real.as_ref().map(|s| s.name().to_string()).unwrap_or_default();
     let suite_share = if scales { 0.6 } else { 1.0 };
@@ -193,7 +219,7 @@ pub(crate) async fn kernels_job(
     }
     post(&Response::KernelsDone {
         job,
-        adapter: gpu.as_ref().map(|g| g.adapter_name()),
+        adapter,
         gpu_unavailable,
         rows,
         scales: timings,

@@ -91,6 +91,8 @@ try {
   const ui = await waitForResult(page, 400_000);
   check(ui.clustering !== null, 'the clustering entropy is computed by default');
   compareWithCli(ui, cli(['analyze', 'galaxy', BUNDLED_FILE]), 'ranks 11..150');
+  const ranOn = (await page.getByTestId('backend').textContent()).trim();
+  check(ranOn.startsWith('CPU (wasm): '), 'Auto without a WebGPU adapter runs on the CPU, without a warning', ranOn);
   await page.screenshot({ path: join(ARTIFACTS, 'galaxy.png'), fullPage: true });
 
   // 2. Cancel a run, then run again with the paper text's top-100 ranks.
@@ -437,22 +439,26 @@ try {
     check(shown === sref.clusters.length && relClose(first, sref.clusters[0].median_relative_error, 1e-9),
       'the crystal search equals the CLI\'s', `${shown} clusters, best median ${first} vs ${sref.clusters.length}, ${sref.clusters[0]?.median_relative_error}`);
   }
-  // 10. No WebGPU adapter in this browser (--disable-gpu): forcing WebGPU falls back to the CPU with
-  //     the reason, and the numbers are the CPU's (equal to the CLI's).
+  // 10. No WebGPU adapter in this browser (--disable-gpu): Auto runs on the CPU; forcing WebGPU falls
+  //     back to the CPU with the reason, and the numbers are the CPU's (equal to the CLI's).
   {
-    await page.getByTestId('tab-galaxy').click();
-    await page.selectOption('[data-testid=backend-select]', 'webgpu');
-    await page.getByTestId('rank-first').fill('1');
-    await page.getByTestId('rank-last').fill('100');
-    await page.getByTestId('seed').fill('7');
-    await page.getByTestId('entropy-toggle').uncheck();
-    await page.getByTestId(`dataset-${BUNDLED_ID}`).click();
-    await page.locator('[data-testid=backend]', { hasText: 'WebGPU not used' }).waitFor({ timeout: 400_000 });
-    const forced = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`);
-    const used = await page.getByTestId('backend').textContent();
+    const fresh = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+    fresh.on('pageerror', (e) => pageErrors.push(String(e)));
+    await fresh.goto(base);
+    const SAE_ID = 'minilm-l6-topk4096-layer3';
+    await fresh.selectOption('[data-testid=backend-select]', 'webgpu');
+    await fresh.getByTestId(`dataset-${SAE_ID}`).click();
+    const forced = await waitForCurrent(fresh, `${SAE_ID}.safetensors`);
+    const used = await fresh.getByTestId('backend').textContent();
     check(/CPU \(wasm\) \(WebGPU not used: .*adapter/.test(used), 'WebGPU asked for without an adapter: the CPU runs and says why', used);
-    compareWithCli(forced, cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', '1..100', '--seed', '7', '--no-entropy']), 'forced WebGPU without an adapter');
-    await page.selectOption('[data-testid=backend-select]', 'auto');
+    compareWithCli(forced, cli(['analyze', 'galaxy', join(ROOT, 'public/data', `${SAE_ID}.safetensors`)]), 'forced WebGPU without an adapter');
+    await fresh.getByTestId('tab-compute').click();
+    await fresh.getByTestId('kernels-check').click();
+    const verdict = fresh.getByTestId('kernels-verdict');
+    await verdict.waitFor({ timeout: 300_000 });
+    check(await verdict.getAttribute('data-passed') === 'false' && (await fresh.getByTestId('kernels-no-gpu').count()) === 1,
+      'the kernel suite without a GPU says so (CPU column only)', await verdict.textContent());
+    await fresh.close();
   }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join(' | '));
 } finally {

@@ -23,7 +23,7 @@ struct Params {
 
 const WG: u32 = 64u;
 const KMAX: u32 = 64u;
-const INF: f32 = 3.4028235e38;
+const INF: f32 = 0x1.fffffep+127f; // the largest finite f32 (a decimal literal rounds above it in Tint)
 const NONE: u32 = 0xffffffffu;
 
 var<workgroup> red_d: array<f32, WG>;

@@ -237,6 +237,11 @@ impl GpuContext {
     }
 
     /// e.g. "llvmpipe (LLVM 19, 256 bits) (Vulkan, Cpu)"
+    /// Whether the adapter is a software one (lavapipe, SwiftShader: the CPU emulating a GPU).
+    pub fn is_fallback(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
     pub fn adapter_name(&self) -> String {
         format!(
             "{} ({:?}, {:?})",
