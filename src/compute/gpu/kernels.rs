@@ -182,6 +182,47 @@ impl GpuContext {
         Ok(c)
     }
 
+    /// The Gram kernel alone: `X^T X` of a resident `n x d` `x` (one tile), `repeats` dispatches in
+    /// one submission after a warm-up one, timed with `clock` (ms); returns ms per dispatch. No
+    /// upload or readback is inside the time (a 4-byte copy marks the end). For the benchmark's
+    /// fraction of the GPU's peak.
+    pub async fn gram_columns_kernel_ms(
+        &self,
+        x: &[f32],
+        n: usize,
+        d: usize,
+        repeats: usize,
+        clock: fn() -> f64,
+    ) -> Result<f64, GpuError> {
+        expect_len(x.len(), n, d, "gram_columns input")?;
+        self.check_lost()?;
+        let out_bytes = checked_len(d, d, "gram_columns output")? as u64 * 4;
+        self.check_binding("the d x d Gram matrix", out_bytes)?;
+        self.check_binding("the input", (n * d) as u64 * 4)?;
+        if n == 0 || d == 0 || repeats == 0 {
+            return Ok(0.0);
+        }
+        let tile = self.upload("the input", x)?;
+        let out = self.storage("gram output", out_bytes, wgpu::BufferUsages::COPY_SRC)?;
+        let p = Mm { m: d, n: d, k: n, lda: d, ldb: d, ldc: d, trans_a: true, sym_skip: true, ..Default::default() };
+        let mut elapsed = 0.0;
+        for (round, count) in [(0, 1), (1, repeats)] {
+            let scopes = self.begin()?;
+            let mut enc = self.encoder();
+            for _ in 0..count {
+                self.record_mm(&mut enc, p, &tile, &tile, &out)?;
+            }
+            let staging = self.staging(4)?;
+            enc.copy_buffer_to_buffer(&out, 0, &staging, 0, 4);
+            let t0 = clock();
+            self.submit::<f32>(scopes, enc, vec![staging]).await?;
+            if round == 1 {
+                elapsed = clock() - t0;
+            }
+        }
+        Ok(elapsed / repeats as f64)
+    }
+
     /// G = X X^T: n x n row-major; the output is computed in row blocks that fit one binding.
     pub async fn gram_rows(&self, x: &[f32], n: usize, d: usize) -> Result<Vec<f32>, GpuError> {
         expect_len(x.len(), n, d, "gram_rows input")?;

@@ -21,10 +21,32 @@ struct Params {
 
 const TS: u32 = 64u;
 const TK: u32 = 16u;
+// Row stride of the workgroup tiles: 65, not 64, so that the 16 threads storing one column of a
+// tile (consecutive kk) hit 16 different banks.
+const LS: u32 = 65u;
 
-var<workgroup> As: array<f32, 1024>; // [TK][TS]: As[kk * 64 + r]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TS]: Bs[kk * 64 + c]
+var<workgroup> As: array<f32, 1040>; // [TK][LS]: As[kk * LS + r]
+var<workgroup> Bs: array<f32, 1040>; // [TK][LS]: Bs[kk * LS + c]
 
+fn store(gi: u32, gj: u32, v: f32) {
+    if (gi < P.m && gj < P.n) {
+        let ci = P.c_off + gi * P.ldc + gj;
+        if (P.accumulate == 1u) {
+            C[ci] = C[ci] + v;
+        } else {
+            C[ci] = v;
+        }
+    }
+}
+
+fn store_row(gi: u32, col: u32, v: vec4<f32>) {
+    store(gi, col, v.x);
+    store(gi, col + 16u, v.y);
+    store(gi, col + 32u, v.z);
+    store(gi, col + 48u, v.w);
+}
+
+// 16 x 16 threads, each a 4 x 4 block of the 64 x 64 tile (rows ty + 16 i, columns tx + 16 j).
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let row0 = wg.y * TS;
@@ -35,18 +57,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let tx = lid.x;
     let ty = lid.y;
     let t = ty * 16u + tx;
-
-    var acc: array<array<f32, 4>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-            acc[i][j] = 0.0;
-        }
-    }
-
+    // One vec4 per output row, no arrays (a dynamically indexed private array would live in slow
+    // local memory).
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
     let nk = (P.k + TK - 1u) / TK;
     for (var kt = 0u; kt < nk; kt++) {
         let k0 = kt * TK;
-        // Load the A tile (64 rows x 16 k) into As[kk][r].
         for (var l = 0u; l < 4u; l++) {
             let idx = t + 256u * l;
             var r: u32;
@@ -68,9 +87,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                     v = A[P.a_off + gk * P.lda + gi];
                 }
             }
-            As[kk * TS + r] = v;
+            As[kk * LS + r] = v;
         }
-        // Load the B tile (16 k x 64 cols) into Bs[kk][c].
         for (var l = 0u; l < 4u; l++) {
             let idx = t + 256u * l;
             var c: u32;
@@ -92,39 +110,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                     v = B[P.b_off + gj * P.ldb + gk];
                 }
             }
-            Bs[kk * TS + c] = v;
+            Bs[kk * LS + c] = v;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var a: array<f32, 4>;
-            var b: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                a[i] = As[kk * TS + ty + 16u * i];
-                b[i] = Bs[kk * TS + tx + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
-                }
-            }
+            let ab = kk * LS + ty;
+            let bb = kk * LS + tx;
+            let a = vec4<f32>(As[ab], As[ab + 16u], As[ab + 32u], As[ab + 48u]);
+            let b = vec4<f32>(Bs[bb], Bs[bb + 16u], Bs[bb + 32u], Bs[bb + 48u]);
+            c0 = fma(vec4<f32>(a.x), b, c0);
+            c1 = fma(vec4<f32>(a.y), b, c1);
+            c2 = fma(vec4<f32>(a.z), b, c2);
+            c3 = fma(vec4<f32>(a.w), b, c3);
         }
         workgroupBarrier();
     }
-
-    for (var i = 0u; i < 4u; i++) {
-        let gi = row0 + ty + 16u * i;
-        if (gi < P.m) {
-            for (var j = 0u; j < 4u; j++) {
-                let gj = col0 + tx + 16u * j;
-                if (gj < P.n) {
-                    let ci = P.c_off + gi * P.ldc + gj;
-                    if (P.accumulate == 1u) {
-                        C[ci] = C[ci] + acc[i][j];
-                    } else {
-                        C[ci] = acc[i][j];
-                    }
-                }
-            }
-        }
-    }
+    let col = col0 + tx;
+    store_row(row0 + ty, col, c0);
+    store_row(row0 + ty + 16u, col, c1);
+    store_row(row0 + ty + 32u, col, c2);
+    store_row(row0 + ty + 48u, col, c3);
 }
