@@ -94,6 +94,8 @@ pub fn csr_chunks<'a>(indptr: &[u32], indices: &'a [u32]) -> Result<Vec<&'a [u32
         .map(|(c, w)| {
             if w[1] < w[0] {
                 Err(bad(format!("indptr decreases at chunk {c}")))
+            } else if w[1] as usize > indices.len() {
+                Err(bad(format!("indptr points past the {} firings at chunk {c}", indices.len())))
             } else {
                 Ok(&indices[w[0] as usize..w[1] as usize])
             }
