@@ -91,6 +91,7 @@ fn protocol_messages_round_trip() {
         },
         tensor: Some("W_dec".into()),
         params: GalaxyParams::default(),
+        backend: sae_geometry::compute::backend::BackendChoice::Webgpu,
     };
     assert_eq!(Request::from_json(&request.to_json()).unwrap(), request);
     assert_eq!(

@@ -16,7 +16,7 @@ use crate::protocol::Source;
 pub fn BackendSelect() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
-        <label class="backend-select">"Compute "
+        <label class="backend-select">"Backend "
             <select data-testid="backend-select" title="Where the heavy kernels run: WebGPU when the browser has an adapter (Auto), or forced"
                 on:change=move |ev| {
                     if let Some(c) = BackendChoice::parse(&event_target_value(&ev)) {
@@ -114,7 +114,7 @@ pub fn ComputePage() -> impl IntoView {
         <section class="compute">
             <h2>"Compute backends"</h2>
             <p>"The heavy kernels (Gram and covariance matrices, matrix products, nearest neighbours with top-k, the co-occurrence histogram) run on WebGPU when this browser offers an adapter, and on the CPU otherwise. The galaxy scale's covariance matrices use the chosen backend; every GPU result can be checked against the CPU here."</p>
-            <p class="muted">"Choose the backend with Compute at the top of the page."</p>
+            <p class="muted">"Choose the backend with Backend at the top of the page."</p>
             <div class="controls">
                 <button data-testid="kernels-check" on:click=move |_| run(SuiteMode::Check, false)>"Check kernels"</button>
                 <button data-testid="kernels-bench" on:click=move |_| run(SuiteMode::Bench, true)>"Benchmark"</button>
