@@ -59,6 +59,14 @@ struct Mm {
     c_row_base: usize,
 }
 
+impl Mm {
+    /// Rows `r0..r0 + rows` of `A B^T` (A and B row-major with `d` columns, B with `n` rows) into
+    /// a `rows x n` output block.
+    fn rows_times_transpose(r0: usize, rows: usize, n: usize, d: usize) -> Mm {
+        Mm { m: rows, n, k: d, lda: d, ldb: d, ldc: n, a_off: r0 * d, trans_b: true, ..Default::default() }
+    }
+}
+
 /// Splits `total` rows into blocks of at most `per` rows, where the block size is rounded
 /// down to a multiple of 64 when it is at least 64 (keeps the symmetric skip aligned).
 fn row_blocks(total: usize, per: usize) -> Vec<(usize, usize)> {
@@ -252,20 +260,7 @@ impl GpuContext {
         let mut enc = self.encoder();
         let mut stagings = Vec::new();
         for &(r0, rows) in &blocks {
-            let p = Mm {
-                m: rows,
-                n,
-                k: d,
-                lda: d,
-                ldb: d,
-                ldc: n,
-                a_off: r0 * d,
-                trans_a: false,
-                trans_b: true,
-                sym_skip: sym,
-                c_row_base: r0,
-                ..Default::default()
-            };
+            let p = Mm { sym_skip: sym, c_row_base: r0, ..Mm::rows_times_transpose(r0, rows, n, d) };
             self.record_mm(&mut enc, p, &xb, &xb, &out)?;
             let bytes = (rows * n) as u64 * 4;
             let s = self.staging(bytes)?;
@@ -506,17 +501,7 @@ impl GpuContext {
         let out_dist = self.storage("the neighbour distances", mk, wgpu::BufferUsages::COPY_SRC)?;
         let mut enc = self.encoder();
         for &(r0, rows) in &blocks {
-            let mm = Mm {
-                m: rows,
-                n,
-                k: d,
-                lda: d,
-                ldb: d,
-                ldc: n,
-                a_off: r0 * d,
-                trans_b: true,
-                ..Default::default()
-            };
+            let mm = Mm::rows_times_transpose(r0, rows, n, d);
             self.record_mm(&mut enc, mm, &qb, pb, &scratch)?;
             let (gx, gy) = self.grid(rows)?;
             let u = self.uniform(&[
