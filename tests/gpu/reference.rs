@@ -1,49 +1,8 @@
 //! CPU references with f64 accumulation (used by the tests).
 
-pub fn gram_columns(x: &[f32], n: usize, d: usize) -> Vec<f64> {
-    let mut c = vec![0.0f64; d * d];
-    for r in 0..n {
-        let row = &x[r * d..(r + 1) * d];
-        for i in 0..d {
-            let xi = row[i] as f64;
-            if xi == 0.0 {
-                continue;
-            }
-            let ci = &mut c[i * d..(i + 1) * d];
-            for j in 0..d {
-                ci[j] += xi * row[j] as f64;
-            }
-        }
-    }
-    c
-}
-
-pub fn gram_rows(x: &[f32], n: usize, d: usize) -> Vec<f64> {
-    let mut g = vec![0.0f64; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            let mut s = 0.0f64;
-            for t in 0..d {
-                s += x[i * d + t] as f64 * x[j * d + t] as f64;
-            }
-            g[i * n + j] = s;
-        }
-    }
-    g
-}
-
-pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
-    let mut c = vec![0.0f64; m * n];
-    for i in 0..m {
-        for t in 0..k {
-            let av = a[i * k + t] as f64;
-            for j in 0..n {
-                c[i * n + j] += av * b[t * n + j] as f64;
-            }
-        }
-    }
-    c
-}
+// The products and the histogram are the CPU backend's own (src/compute/kernels.rs, f64
+// accumulation); only the general q-vs-p neighbour search is written here.
+pub use sae_geometry::compute::kernels::{gram_columns, gram_rows, matmul};
 
 /// (indices, squared distances), m x k each, ascending (ties: lower index).
 pub fn nearest(
@@ -79,16 +38,7 @@ pub fn nearest(
 }
 
 pub fn cooccurrence(indptr: &[u32], indices: &[u32], nf: usize) -> Vec<u32> {
-    let mut h = vec![0u32; nf * nf];
-    for c in 0..indptr.len().saturating_sub(1) {
-        let ch = &indices[indptr[c] as usize..indptr[c + 1] as usize];
-        for &i in ch {
-            for &j in ch {
-                h[i as usize * nf + j as usize] += 1;
-            }
-        }
-    }
-    h
+    sae_geometry::compute::kernels::cooccurrence(indptr, indices, nf).expect("valid CSR")
 }
 
 /// A seeded LCG with values in [-1, 1].
