@@ -81,6 +81,9 @@ pub enum Request {
         with_map: bool,
         /// Leave the per-feature labels out of the reports (a comparison across affinities).
         brief: bool,
+        /// Where the co-occurrence histogram is counted (the rest runs on the CPU).
+        #[serde(default)]
+        backend: BackendChoice,
     },
     /// A t-SNE layout of a decoder's rows for the lobe map.
     Tsne {

@@ -35,6 +35,38 @@ pub struct CooccurrenceInput {
 /// histogram over the chunks of documents not held out) or the authors' `.npz` with `histogram`
 /// (N x N integers) and `n_chunks`.
 pub fn read_cooccurrence(bytes: &[u8], input_name: &str, progress: &mut dyn FnMut(f64)) -> Result<CooccurrenceInput, AnalysisError> {
+    read_cooccurrence_with(bytes, input_name, None, progress)
+}
+
+/// The firings of a co-occurrence bundle that the histogram counts (the chunks of documents not
+/// held out), as CSR (`indptr`, `indices`) with the number of features; `None` when `bytes` is not
+/// such a bundle (a histogram file has nothing to count). For a GPU backend
+/// ([`crate::compute::gpu::GpuContext::cooccurrence`]); its result goes back in through
+/// [`read_cooccurrence_with`].
+pub fn counted_firings(bytes: &[u8], input_name: &str) -> Result<Option<(usize, Vec<u32>, Vec<u32>)>, AnalysisError> {
+    if formats::detect_kind(bytes, input_name)? != FileKind::Safetensors
+        || formats::safetensors::metadata(bytes)?.get("kind").map(String::as_str) != Some(COOCCURRENCE_KIND)
+    {
+        return Ok(None);
+    }
+    let firings = Firings::from_safetensors(bytes)?;
+    let mut indptr = vec![0u32];
+    let mut indices = Vec::new();
+    for c in (0..firings.n_chunks()).filter(|&c| !is_heldout(&firings, c)) {
+        indices.extend_from_slice(firings.chunk(c));
+        indptr.push(indices.len() as u32);
+    }
+    Ok(Some((firings.n_features, indptr, indices)))
+}
+
+/// [`read_cooccurrence`], with the histogram of a bundle's firings computed elsewhere when `given`
+/// is `Some` (the counts of [`counted_firings`]; checked against the bundle's shape).
+pub fn read_cooccurrence_with(
+    bytes: &[u8],
+    input_name: &str,
+    given: Option<Vec<u32>>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<CooccurrenceInput, AnalysisError> {
     let bad = |reason: String| FormatError::BadHeader { format: "co-occurrence", reason };
     match formats::detect_kind(bytes, input_name)? {
         FileKind::Safetensors => {
@@ -55,7 +87,13 @@ pub fn read_cooccurrence(bytes: &[u8], input_name: &str, progress: &mut dyn FnMu
             let firings = Firings::from_safetensors(bytes)?;
             let chunks: Vec<&[u32]> =
                 (0..firings.n_chunks()).filter(|&c| !is_heldout(&firings, c)).map(|c| firings.chunk(c)).collect();
-            let histogram = cooccurrence_histogram(firings.n_features, &chunks, progress)?;
+            let histogram = match given {
+                Some(counts) if counts.len() == firings.n_features * firings.n_features => {
+                    progress(1.0);
+                    Cooccurrence { n_features: firings.n_features, n_chunks: chunks.len() as u64, counts }
+                }
+                _ => cooccurrence_histogram(firings.n_features, &chunks, progress)?,
+            };
             Ok(CooccurrenceInput { histogram, firings: Some(firings), source: "bundle" })
         }
         FileKind::Npz => {
@@ -214,6 +252,22 @@ pub fn lobes_from_bytes(
     with_map: bool,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<LobesRun, AnalysisError> {
+    lobes_from_bytes_with(decoder, cooccurrence, None, affinities, ks, params, with_map, progress)
+}
+
+/// [`lobes_from_bytes`] with the co-occurrence histogram's counts computed elsewhere when
+/// `histogram` is `Some` ([`read_cooccurrence_with`]).
+#[allow(clippy::too_many_arguments)]
+pub fn lobes_from_bytes_with(
+    decoder: (&[u8], &str, Option<&str>),
+    cooccurrence: (&[u8], &str),
+    histogram: Option<Vec<u32>>,
+    affinities: &[Affinity],
+    ks: &[usize],
+    params: &LobeParams,
+    with_map: bool,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<LobesRun, AnalysisError> {
     progress("parsing", 0.0);
     let loaded = formats::read_matrix(decoder.0, decoder.1, decoder.2)?;
     let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
@@ -231,7 +285,9 @@ pub fn lobes_from_bytes(
     };
     let x: Vec<f64> = loaded.matrix.as_slice().iter().map(|&v| v as f64).collect();
     drop(loaded);
-    let input = read_cooccurrence(cooccurrence.0, cooccurrence.1, &mut |f| progress("co-occurrence histogram", f))?;
+    let input = read_cooccurrence_with(cooccurrence.0, cooccurrence.1, histogram, &mut |f| {
+        progress("co-occurrence histogram", f)
+    })?;
     if input.histogram.n_features != n {
         return Err(GeometryError::InvalidParameter {
             name: "inputs".into(),

@@ -116,6 +116,7 @@ pub fn LobesPage() -> impl IntoView {
                 params,
                 with_map: !compare,
                 brief: compare,
+                backend: state.backend.get_untracked(),
             },
             compare,
         );

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::{load, post, ProgressPoster, LOAD_SHARE};
+use crate::analysis::lobes::counted_firings;
 use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
@@ -126,13 +127,43 @@ pub(crate) async fn galaxy_on(
         }
     }
     let r = galaxy_report(loaded, bytes, name, params, None, progress).map_err(report)?;
-    // `Auto` without an adapter is the expected CPU run; say why only when WebGPU was asked for or failed.
-    let fallback = if choice == BackendChoice::Auto && fallback.as_deref().is_some_and(|f| !f.contains("instead")) {
-        None
-    } else {
-        fallback
+    Ok((r, cpu_used(choice, fallback)))
+}
+
+/// The CPU as the backend that ran, with the reason the GPU did not: `Auto` without an adapter is
+/// the expected CPU run and says nothing; a forced WebGPU, or a GPU that failed, says why.
+fn cpu_used(choice: BackendChoice, fallback: Option<String>) -> BackendUsed {
+    let quiet = choice == BackendChoice::Auto && fallback.as_deref().is_some_and(|f| !f.contains("instead"));
+    BackendUsed::cpu(if quiet { None } else { fallback })
+}
+
+/// The co-occurrence histogram of a lobes job's bundle counted on the GPU when `choice` asks for
+/// it: the counts (for [`crate::analysis::lobes::lobes_from_bytes_with`]) and what ran. `None`
+/// counts (the CPU counts them) when the input is a histogram file, unreadable (the CPU path
+/// reports why), or the GPU is missing or fails (the reason is in the backend line).
+pub(crate) async fn lobes_histogram(choice: BackendChoice, bytes: &[u8], name: &str) -> (Option<Vec<u32>>, BackendUsed) {
+    if !choice.wants_gpu() {
+        return (None, BackendUsed::cpu(None));
+    }
+    let Ok(Some((n_features, indptr, indices))) = counted_firings(bytes, name) else {
+        return (None, BackendUsed::cpu(None));
     };
-    Ok((r, BackendUsed::cpu(fallback)))
+    match context().await {
+        Ok((gpu, adapter)) => match gpu.cooccurrence(&indptr, &indices, n_features).await {
+            Ok(counts) => {
+                let used = BackendUsed {
+                    name: format!("WebGPU ({adapter}) for the co-occurrence histogram, CPU (wasm) for the rest"),
+                    fallback: None,
+                };
+                (Some(counts), used)
+            }
+            Err(e) => {
+                forget_if_lost(&e);
+                (None, cpu_used(choice, Some(format!("{e}; computed on the CPU instead"))))
+            }
+        },
+        Err(why) => (None, cpu_used(choice, Some(why))),
+    }
 }
 
 /// Loads `source` and runs the galaxy analysis on `choice`'s backend, with timings.

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::lobes::{lobes_from_bytes, tsne_layout_from_bytes};
+use crate::analysis::lobes::{lobes_from_bytes_with, tsne_layout_from_bytes};
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_analysis, crystal_analysis_with_view, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
@@ -163,7 +163,7 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::Lobes { job, decoder, cooccurrence, tensor, affinities, ks, params, with_map, brief } => {
+        Request::Lobes { job, decoder, cooccurrence, tensor, affinities, ks, params, with_map, brief, backend } => {
             let mut progress = ProgressPoster::new(job);
             let t0 = js_sys::Date::now();
             let decoder_bytes = match load::bytes(&decoder, &data, &mut progress).await {
@@ -175,9 +175,12 @@ async fn handle(data: JsValue) {
                 Err(error) => return post(&Response::Failed { job, error }),
             };
             let t1 = js_sys::Date::now();
-            let result = lobes_from_bytes(
+            progress.report("co-occurrence histogram", LOAD_SHARE);
+            let (histogram, used) = gpu::lobes_histogram(backend, &cooccurrence_bytes, cooccurrence.name()).await;
+            let result = lobes_from_bytes_with(
                 (&decoder_bytes, decoder.name(), tensor.as_deref()),
                 (&cooccurrence_bytes, cooccurrence.name()),
+                histogram,
                 &affinities,
                 &ks,
                 &params,
@@ -193,7 +196,7 @@ async fn handle(data: JsValue) {
                             r.agreement.labels_geometry.clear();
                         }
                     }
-                    Response::LobesDone { job, run: Box::new(run), timings, backend: "CPU (wasm)".into() }
+                    Response::LobesDone { job, run: Box::new(run), timings, backend: used.describe() }
                 }
                 Err(e) => failed(job, &e),
             });

@@ -494,6 +494,26 @@ try {
   if (onGpu.clustering !== null) {
     check(relClose(onGpu.clustering, ref.entropy.clustering, 1e-6), 'the clustering entropy (CPU in both) equals the CLI\'s');
   }
+  // The lobes of layer 3 with the co-occurrence histogram counted on WebGPU: exact counts, so every
+  // label, the AMI and the balanced accuracy equal the CLI's (CPU) exactly.
+  {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'public/data/manifest.json'), 'utf8'));
+    const lobeEntry = manifest.datasets.find((e) => e.kind === 'cooccurrence' && e.metadata && e.metadata.sae === SAE_ID);
+    await page.getByTestId('tab-lobes').click();
+    await page.selectOption('[data-testid=lobes-input]', SAE_ID);
+    await page.fill('[data-testid=lobes-k]', '3');
+    await page.fill('[data-testid=lobes-trials]', '10');
+    await page.getByTestId('lobes-run').click();
+    const summary = page.locator(`[data-testid=lobes-summary][data-input="${SAE_ID}.safetensors"][data-k="3"]`);
+    await summary.waitFor({ timeout: 300_000 });
+    const lobesOn = await page.getByTestId('lobes-backend').textContent();
+    check(/WebGPU \(.*\) for the co-occurrence histogram/.test(lobesOn), 'the lobes page counted the histogram on WebGPU', lobesOn);
+    const lref = cli(['analyze', 'lobes', saeFile, join(ROOT, 'public/data', lobeEntry.file), '--k', '3', '--null-trials', '10']);
+    const ami = Number(await page.getByTestId('lobes-ami').getAttribute('data-value'));
+    check(relClose(ami, lref.ami, 1e-9), 'lobes with the WebGPU histogram: AMI equals the CLI\'s', `${ami} vs ${lref.ami}`);
+    const labels = (await summary.getAttribute('data-labels')).split(',').map(Number);
+    check(labels.every((l, i) => l === lref.labels_cooccurrence[i]), 'lobes with the WebGPU histogram: every label equals the CLI\'s');
+  }
   await page.getByTestId('tab-compute').click();
   await page.getByTestId('kernels-check').click();
   const verdict = page.getByTestId('kernels-verdict');
