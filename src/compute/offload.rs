@@ -84,6 +84,11 @@ pub async fn galaxy_covariances(
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<GivenCovariances, OffloadError> {
     let (n, d) = (m.rows(), m.cols());
+    // Refuse what the CPU path would refuse before any GPU work (it checks again, first).
+    if let Some((row, col)) = m.first_non_finite() {
+        return Err(GeometryError::NonFinite { row, col }.into());
+    }
+    params.ranks.validate(d)?;
     let share = if params.isotropic { 0.5 } else { 1.0 };
     let data = covariance(gpu, m, &mut |f| progress("covariance (WebGPU)", share * f)).await?;
     let isotropic = if params.isotropic && n >= 2 {
