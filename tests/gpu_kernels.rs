@@ -9,7 +9,7 @@ mod reference;
 
 use reference as r;
 use reference::Lcg;
-use sae_geometry::compute::gpu::{GpuContext, GpuError};
+use sae_geometry::compute::gpu::{CooccurrenceMethod, GpuContext, GpuError};
 use pollster::block_on;
 
 fn ctx() -> GpuContext {
@@ -132,12 +132,15 @@ fn random_chunks(nf: usize, chunks: usize, max_len: usize, seed: u64) -> (Vec<u3
 
 fn check_cooc(c: &GpuContext, nf: usize, chunks: usize, max_len: usize, seed: u64) {
     let (ip, ix) = random_chunks(nf, chunks, max_len, seed);
-    let got = block_on(c.cooccurrence(&ip, &ix, nf)).unwrap();
     let want = r::cooccurrence(&ip, &ix, nf);
-    assert!(got == want, "cooccurrence nf={nf} differs");
+    for method in [CooccurrenceMethod::Pairs, CooccurrenceMethod::Bitsets, CooccurrenceMethod::Auto] {
+        let got = block_on(c.cooccurrence_by(method, &ip, &ix, nf)).unwrap();
+        assert!(got == want, "cooccurrence {method:?} nf={nf} chunks={chunks} differs");
+    }
     eprintln!(
-        "cooccurrence nf={nf} chunks={chunks}: exact ({} firings)",
-        ix.len()
+        "cooccurrence nf={nf} chunks={chunks}: exact by pairs and bitsets ({} firings, auto: {:?})",
+        ix.len(),
+        CooccurrenceMethod::choose(&ip, nf)
     );
 }
 
@@ -232,6 +235,13 @@ fn cooccurrence_cases() {
     check_cooc(&c, 1, 10, 3, 24);
     let c = capped(1000 * 4 * 30); // 30-row tiles
     check_cooc(&c, 1000, 1000, 40, 25);
+    // Dense chunks (Auto picks bitsets); 50-row blocks of H (no multiple of the 64-row tile)
+    // and word blocks of 50 words (4 of them for 5000 chunks).
+    let c = ctx();
+    check_cooc(&c, 300, 2000, 400, 26);
+    let c = capped(300 * 4 * 50);
+    check_cooc(&c, 300, 5000, 400, 27);
+    check_cooc(&c, 65, 33, 60, 28);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! to be no multiple of the workgroup tile (the browser tests assert every row passed); `Bench`
 //! runs larger shapes and reports GFLOP/s (the benchmark panel, and `sae-geometry bench kernels`).
 
-use super::gpu::{GpuContext, GpuError};
+use super::gpu::{CooccurrenceMethod, GpuContext, GpuError};
 use super::backend::{KernelRow, SuiteMode};
 use super::kernels;
 use crate::matrix::Matrix;
@@ -267,18 +267,27 @@ async fn nearest_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, k:
     })
 }
 
-async fn cooccurrence_row(gpu: Option<&GpuContext>, chunks: usize, n_features: usize, per_chunk: usize, seed: u64) -> KernelRow {
+/// The co-occurrence histogram of random firings (`per_chunk` draws per chunk) by `method`
+/// (the kernel column names it: `cooccurrence` by pairs, `cooccurrence_bitsets` by bitsets).
+/// Work: the pair increments, sum over chunks of len^2, whichever kernel counts them.
+async fn cooccurrence_row(
+    gpu: Option<&GpuContext>,
+    method: CooccurrenceMethod,
+    (chunks, n_features, per_chunk): (usize, usize, usize),
+    seed: u64,
+) -> KernelRow {
     let (indptr, indices) = random_firings(chunks, n_features, per_chunk, seed);
     let (cpu_ms, reference) = timed_cpu(|| kernels::cooccurrence(&indptr, &indices, n_features));
     let reference = reference.expect("the suite's firings are valid CSR");
     let g = match gpu {
-        Some(g) => Some(timed(g.cooccurrence(&indptr, &indices, n_features)).await),
+        Some(g) => Some(timed(g.cooccurrence_by(method, &indptr, &indices, n_features)).await),
         None => None,
     };
     let work: f64 = indptr.windows(2).map(|w| ((w[1] - w[0]) as f64).powi(2)).sum();
     let shape = format!("{n_features} features, {chunks} chunks, {} firings", indices.len());
     let input = format!("random (seed {seed})");
-    row("cooccurrence", shape, &input, work, "G increments/s", cpu_ms, g, 0.0, |v: &Vec<u32>| {
+    let kernel = if method == CooccurrenceMethod::Bitsets { "cooccurrence_bitsets" } else { "cooccurrence" };
+    row(kernel, shape, &input, work, "G increments/s", cpu_ms, g, 0.0, |v: &Vec<u32>| {
         (v.iter().zip(&reference).filter(|(a, b)| a != b).count() as f64, v.len() == reference.len())
     })
 }
@@ -321,12 +330,13 @@ pub async fn run_suite(
         let x = random(64 * 8, 99);
         let _ = g.gram_columns(&x, 64, 8).await;
         let _ = g.nearest(&x, 64, &x, 64, 8, 2, true).await;
-        let _ = g.cooccurrence(&[0, 2], &[0, 1], 2).await;
+        let _ = g.cooccurrence_by(CooccurrenceMethod::Pairs, &[0, 2], &[0, 1], 2).await;
+        let _ = g.cooccurrence_by(CooccurrenceMethod::Bitsets, &[0, 2], &[0, 1], 2).await;
     }
     let mut rows = Vec::new();
     let total = match (mode, real.is_some()) {
-        (SuiteMode::Check, with_real) => 11.0 + if with_real { 2.0 } else { 0.0 },
-        (_, with_real) => 7.0 + if with_real { 2.0 } else { 1.0 },
+        (SuiteMode::Check, with_real) => 13.0 + if with_real { 2.0 } else { 0.0 },
+        (_, with_real) => 8.0 + if with_real { 2.0 } else { 1.0 },
     };
     let mut step = |rows: &mut Vec<KernelRow>, r: KernelRow| {
         rows.push(r);
@@ -341,7 +351,8 @@ pub async fn run_suite(
             step(&mut rows, matrix_product_row(gpu, 300, 7, 3, 3).await);
             let p = random(700 * 50, 4);
             step(&mut rows, nearest_row(gpu, &p, 700, 50, 10, "random (seed 4)").await);
-            step(&mut rows, cooccurrence_row(gpu, 500, 301, 20, 5).await);
+            step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (500, 301, 20), 5).await);
+            step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, (700, 201, 150), 5).await);
             // The same kernels with a tile limit of 64 KiB, on shapes whose tiled operand needs
             // several tiles (rows of X; rows of X X^T; rows of A and C; query blocks; rows of H)
             // while the operands each kernel keeps whole (X^T X, X, B, the points) fit in one.
@@ -354,7 +365,9 @@ pub async fn run_suite(
             step(&mut rows, tiled(gram_rows_row(gpu, &y[..200 * 70], 200, 70, tiled_input).await));
             step(&mut rows, tiled(matmul_row(gpu, (1000, 20, 33), 8).await));
             step(&mut rows, tiled(nearest_row(gpu, &y[..513 * 30], 513, 30, 5, tiled_input).await));
-            step(&mut rows, tiled(cooccurrence_row(gpu, 400, 257, 30, 7).await));
+            step(&mut rows, tiled(cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (400, 257, 30), 7).await));
+            // 63-row blocks of H (not a multiple of the 64-row tile) and two word blocks.
+            step(&mut rows, tiled(cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, (2100, 257, 100), 7).await));
             if let Some(g) = gpu {
                 g.limit_tiles_for_tests(None);
             }
@@ -383,7 +396,10 @@ pub async fn run_suite(
             let p = random(5000 * 100, 14);
             step(&mut rows, nearest_row(gpu, &p, 5000, 100, 10, "random (seed 14)").await);
             let (f, c) = if paper { (16384, 20000) } else { (4096, 20000) };
-            step(&mut rows, cooccurrence_row(gpu, c, f, 50, 15).await);
+            step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (c, f, 50), 15).await);
+            // Dense firings, as in the bundled MiniLM chunks (about half the features per chunk).
+            let dense = if paper { (20000, 16384, 1000) } else { (2702, 4096, 3000) };
+            step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, dense, 17).await);
             if let Some((m, name)) = real {
                 let input = format!("real: {name}");
                 step(&mut rows, covariance_row(gpu, m, &input).await);

@@ -92,6 +92,41 @@ fn mirror_upper(c: &mut [f32], n: usize) {
     }
 }
 
+/// How the GPU counts a co-occurrence histogram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CooccurrenceMethod {
+    /// The cheaper of the two for the input ([`CooccurrenceMethod::choose`]).
+    Auto,
+    /// One atomic increment per pair of firings in a chunk: for sparse firings.
+    Pairs,
+    /// Popcounts of ANDed per-feature chunk bitsets: for dense firings.
+    Bitsets,
+}
+
+impl CooccurrenceMethod {
+    /// The cheaper kernel: pairs cost the sum over chunks of len^2 / 2 atomic increments; bitsets
+    /// n^2 / 2 x ceil(chunks / 32) AND + popcount word operations, counted at a quarter of an
+    /// increment each (tiled in workgroup memory, no atomics), as the CPU path chooses between
+    /// the same two ([`crate::geometry::cooccurrence::cooccurrence_histogram`]).
+    pub fn choose(indptr: &[u32], n_features: usize) -> CooccurrenceMethod {
+        let pair_ops: f64 = indptr.windows(2).map(|w| (w[1].saturating_sub(w[0]) as f64).powi(2) / 2.0).sum();
+        let chunks = indptr.len().saturating_sub(1);
+        let bitset_ops = (n_features as f64).powi(2) / 2.0 * chunks.div_ceil(32) as f64 / 4.0;
+        if bitset_ops < pair_ops {
+            CooccurrenceMethod::Bitsets
+        } else {
+            CooccurrenceMethod::Pairs
+        }
+    }
+
+    fn resolve(self, indptr: &[u32], n_features: usize) -> CooccurrenceMethod {
+        match self {
+            CooccurrenceMethod::Auto => CooccurrenceMethod::choose(indptr, n_features),
+            m => m,
+        }
+    }
+}
+
 impl GpuContext {
     fn record_mm(
         &self,
@@ -537,10 +572,21 @@ impl GpuContext {
     }
 
     /// Co-occurrence histogram of CSR chunks: H[i][j] = number of chunks where both i and j
-    /// fire (n_features x n_features, u32, full symmetric). H is built in row blocks that fit
-    /// one binding.
+    /// fire (n_features x n_features, u32, full symmetric), by the cheaper of the two kernels for
+    /// this input ([`CooccurrenceMethod::choose`]). H is built in row blocks that fit one binding.
     pub async fn cooccurrence(
         &self,
+        indptr: &[u32],
+        indices: &[u32],
+        n_features: usize,
+    ) -> Result<Vec<u32>, GpuError> {
+        self.cooccurrence_by(CooccurrenceMethod::Auto, indptr, indices, n_features).await
+    }
+
+    /// [`GpuContext::cooccurrence`] by the given method (`Auto`: the cheaper one).
+    pub async fn cooccurrence_by(
+        &self,
+        method: CooccurrenceMethod,
         indptr: &[u32],
         indices: &[u32],
         n_features: usize,
@@ -589,18 +635,64 @@ impl GpuContext {
         if chunks == 0 || indices.is_empty() {
             return Ok(vec![0; total]);
         }
+        match method.resolve(indptr, n_features) {
+            CooccurrenceMethod::Bitsets => self.cooccurrence_by_bitsets(indptr, indices, n_features).await,
+            _ => self.cooccurrence_by_pairs(indptr, indices, n_features).await,
+        }
+    }
+
+    /// The histogram by pairs: one workgroup per chunk, one atomic increment per pair of its
+    /// firings (cost: the sum over chunks of len^2). The chunks go in blocks whose offsets and
+    /// features each fit one binding, H in row blocks. Input already checked.
+    async fn cooccurrence_by_pairs(
+        &self,
+        indptr: &[u32],
+        indices: &[u32],
+        n_features: usize,
+    ) -> Result<Vec<u32>, GpuError> {
+        let chunks = indptr.len() - 1;
+        let total = n_features * n_features;
         let nf32 = to_u32(n_features, "n_features")?;
-        self.check_binding("the chunk offsets", indptr.len() as u64 * 4)?;
-        self.check_binding("the chunk features", indices.len() as u64 * 4)?;
         let row_bytes = n_features as u64 * 4;
         self.check_binding("one row of the co-occurrence matrix", row_bytes)?;
         let per = (self.max_binding_bytes() / row_bytes) as usize;
         let blocks = row_blocks(n_features, per);
-        let (gx, gy) = self.grid(chunks)?;
+
+        // Chunk blocks [c0, c1): offsets (c1 - c0 + 1 words) and features each within a binding.
+        let cap = (self.max_binding_bytes() / 4) as usize;
+        let mut chunk_blocks = Vec::new();
+        let mut c0 = 0;
+        while c0 < chunks {
+            let mut c1 = c0;
+            while c1 < chunks
+                && c1 + 1 - c0 < cap
+                && (indptr[c1 + 1] - indptr[c0]) as usize <= cap
+            {
+                c1 += 1;
+            }
+            if c1 == c0 {
+                return Err(GpuError::TooLarge {
+                    what: format!("the features of chunk {c0}"),
+                    needed: (indptr[c0 + 1] - indptr[c0]) as u64 * 4,
+                    limit: self.max_binding_bytes(),
+                });
+            }
+            chunk_blocks.push((c0, c1));
+            c0 = c1;
+        }
 
         let scopes = self.begin()?;
-        let ip = self.upload("the chunk offsets", indptr)?;
-        let ix = self.upload("the chunk features", indices)?;
+        let mut uploaded = Vec::with_capacity(chunk_blocks.len());
+        for &(c0, c1) in &chunk_blocks {
+            let base = indptr[c0];
+            let offsets: Vec<u32> = indptr[c0..=c1].iter().map(|&p| p - base).collect();
+            let features = &indices[base as usize..indptr[c1] as usize];
+            let ip = self.upload("the chunk offsets", &offsets)?;
+            // A binding may not be empty: a block of chunks without firings binds one word.
+            let ix = self.upload("the chunk features", if features.is_empty() { &[0u32][..] } else { features })?;
+            let (gx, gy) = self.grid(c1 - c0)?;
+            uploaded.push((ip, ix, c1 - c0, gx, gy));
+        }
         let hbytes = (blocks[0].1 * n_features) as u64 * 4;
         let h = self.storage(
             "a row block of the co-occurrence matrix",
@@ -612,17 +704,10 @@ impl GpuContext {
         for &(r0, rows) in &blocks {
             let bytes = (rows * n_features) as u64 * 4;
             enc.clear_buffer(&h, 0, Some(bytes.div_ceil(4) * 4));
-            let u = self.uniform(&[
-                nf32,
-                chunks as u32,
-                r0 as u32,
-                (r0 + rows) as u32,
-                gx,
-                0,
-                0,
-                0,
-            ]);
-            self.dispatch(&mut enc, &self.cooc, &[&u, &ip, &ix, &h], (gx, gy))?;
+            for (ip, ix, n_chunks, gx, gy) in &uploaded {
+                let u = self.uniform(&[nf32, *n_chunks as u32, r0 as u32, (r0 + rows) as u32, *gx, 0, 0, 0]);
+                self.dispatch(&mut enc, &self.cooc, &[&u, ip, ix, &h], (*gx, *gy))?;
+            }
             let s = self.staging(bytes)?;
             enc.copy_buffer_to_buffer(&h, 0, &s, 0, bytes);
             stagings.push(s);
@@ -631,6 +716,77 @@ impl GpuContext {
         let mut out = Vec::with_capacity(total);
         for (part, &(_, rows)) in parts.iter().zip(&blocks) {
             out.extend_from_slice(&part[..rows * n_features]);
+        }
+        Ok(out)
+    }
+
+    /// The histogram by bitsets: each feature's chunks as a row of bits, H = popcounts of the
+    /// ANDed rows, tiled like a matrix product (cost: n^2 / 2 x chunks / 32 word operations);
+    /// the bitsets are split into word blocks that each fit one binding, H into row blocks.
+    /// Input already checked.
+    async fn cooccurrence_by_bitsets(
+        &self,
+        indptr: &[u32],
+        indices: &[u32],
+        n: usize,
+    ) -> Result<Vec<u32>, GpuError> {
+        let chunks = indptr.len() - 1;
+        let words = chunks.div_ceil(32);
+        let row_bytes = n as u64 * 4;
+        self.check_binding("one row of the co-occurrence matrix", row_bytes)?;
+        // One word of every feature per word-block column: at least one column must fit.
+        self.check_binding("one word of every feature's chunk bitset", row_bytes)?;
+        let per_words = ((self.max_binding_bytes() / row_bytes) as usize).min(words).max(1);
+        let word_blocks = row_blocks(words, per_words);
+        let blocks = row_blocks(n, (self.max_binding_bytes() / row_bytes) as usize);
+        let nf32 = to_u32(n, "n_features")?;
+
+        let scopes = self.begin()?;
+        let mut bit_buffers = Vec::with_capacity(word_blocks.len());
+        for &(w0, w) in &word_blocks {
+            let mut bits = vec![0u32; n * w];
+            for c in 0..chunks {
+                let word = c / 32;
+                if word < w0 || word >= w0 + w {
+                    continue;
+                }
+                let bit = 1u32 << (c % 32);
+                for &f in &indices[indptr[c] as usize..indptr[c + 1] as usize] {
+                    bits[f as usize * w + word - w0] |= bit;
+                }
+            }
+            bit_buffers.push((self.upload("the chunk bitsets", &bits)?, w));
+        }
+        let hbytes = (blocks[0].1 * n) as u64 * 4;
+        let h = self.storage(
+            "a row block of the co-occurrence matrix",
+            hbytes,
+            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        )?;
+        let mut enc = self.encoder();
+        let mut stagings = Vec::new();
+        let gx = to_u32(ceil_div(n, TILE), "column tiles")?;
+        for &(r0, rows) in &blocks {
+            let gy = to_u32(ceil_div(rows, TILE), "row tiles")?;
+            for (b, (bits, w)) in bit_buffers.iter().enumerate() {
+                let u = self.uniform(&[nf32, to_u32(*w, "words")?, r0 as u32, rows as u32, (b > 0) as u32, 0, 0, 0]);
+                self.dispatch(&mut enc, &self.cooc_bits, &[&u, bits, &h], (gx, gy))?;
+            }
+            let bytes = (rows * n) as u64 * 4;
+            let s = self.staging(bytes)?;
+            enc.copy_buffer_to_buffer(&h, 0, &s, 0, bytes);
+            stagings.push(s);
+        }
+        let parts = self.submit::<u32>(scopes, enc, stagings).await?;
+        let mut out = Vec::with_capacity(n * n);
+        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
+            out.extend_from_slice(&part[..rows * n]);
+        }
+        // The kernel skips tiles wholly below the diagonal; their counts are the upper's.
+        for i in 1..n {
+            for j in 0..i {
+                out[i * n + j] = out[j * n + i];
+            }
         }
         Ok(out)
     }

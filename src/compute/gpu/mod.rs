@@ -6,7 +6,7 @@
 
 mod kernels;
 
-pub use self::kernels::GpuMatrix;
+pub use self::kernels::{CooccurrenceMethod, GpuMatrix};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -121,6 +121,7 @@ pub struct GpuContext {
     pub(crate) matmul: Kernel,
     pub(crate) topk: Kernel,
     pub(crate) cooc: Kernel,
+    pub(crate) cooc_bits: Kernel,
 }
 
 /// The two error scopes around one batch of GPU work.
@@ -196,6 +197,7 @@ impl GpuContext {
             include_str!("distances_topk.wgsl"),
         );
         let cooc = Self::make_kernel(&device, "cooccurrence", include_str!("cooccurrence.wgsl"));
+        let cooc_bits = Self::make_kernel(&device, "cooccurrence_bits", include_str!("cooccurrence_bits.wgsl"));
         let v = val.pop();
         let o = oom.pop();
         if let Some(e) = v.await {
@@ -216,6 +218,7 @@ impl GpuContext {
             matmul,
             topk,
             cooc,
+            cooc_bits,
         })
     }
 
