@@ -48,7 +48,7 @@ pub fn kernels(a: &BenchKernelsArgs) -> Result<(), CliError> {
     ));
     eprintln!();
     println!(
-        "{:<15} {:<44} {:<22} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6}",
+        "{:<20} {:<50} {:<30} {:>10} {:>9} {:>10} {:>9} {:>10} {:>9} {:>6}",
         "kernel", "shape", "input", "CPU ms", "CPU rate", "GPU ms", "GPU rate", "max error", "tol", "agrees"
     );
     let rate = |work: f64, ms: Option<f64>| ms.map_or("-".into(), |ms| format!("{:.2}", work / (ms * 1e-3) / 1e9));
@@ -58,7 +58,7 @@ pub fn kernels(a: &BenchKernelsArgs) -> Result<(), CliError> {
             failed += 1;
         }
         println!(
-            "{:<15} {:<44} {:<22} {:>10.1} {:>9} {:>10} {:>9} {:>10} {:>9.0e} {:>6}",
+            "{:<20} {:<50} {:<30} {:>10.1} {:>9} {:>10} {:>9} {:>10} {:>9.0e} {:>6}",
             r.kernel,
             r.shape,
             r.input,

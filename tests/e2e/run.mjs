@@ -522,7 +522,7 @@ try {
     kernel: tr.dataset.kernel, passed: tr.dataset.passed, text: tr.innerText.replace(/\s+/g, ' ') })));
   const adapterShown = await page.getByTestId('kernels-adapter').textContent();
   check(/swiftshader/i.test(adapterShown), 'the kernel suite ran on the SwiftShader adapter', adapterShown);
-  for (const kernel of ['gram_columns', 'gram_rows', 'matmul', 'matrix_product', 'nearest', 'cooccurrence', 'covariance']) {
+  for (const kernel of ['gram_columns', 'gram_rows', 'matmul', 'matrix_product', 'nearest', 'cooccurrence', 'cooccurrence_bitsets', 'covariance']) {
     check(rows.some((r) => r.kernel === kernel), `the kernel suite has ${kernel}`);
   }
   check(rows.filter((r) => r.text.includes('(tiled)')).length >= 4, 'the suite forces several tiles', `${rows.length} rows`);
