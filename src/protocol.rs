@@ -102,6 +102,9 @@ pub enum Request {
         words: CrystalWords,
         params: CrystalParams,
         view: Option<Vec<String>>,
+        /// Where the silhouette of the raw differences runs (the rest runs on the CPU).
+        #[serde(default)]
+        backend: BackendChoice,
     },
     /// Only the crystal view of `view` tasks (LDA refitted, no silhouettes).
     CrystalView {

@@ -328,3 +328,52 @@ fn invalid_inputs() {
     ));
     assert!(!c.is_lost());
 }
+
+/// Per-cluster distance sums against the CPU's (f64), clusters of sizes 1, 2, 3, ... units.
+fn check_cluster_sums(c: &GpuContext, n: usize, d: usize, k: usize, seed: u64) {
+    let x = Lcg(seed).vec(n * d);
+    let unit = (2 * n / (k * (k + 1))).max(1);
+    let mut starts: Vec<u32> = (0..k).map(|i| (unit * i * (i + 1) / 2).min(n) as u32).collect();
+    starts.push(n as u32);
+    let got = block_on(c.cluster_distance_sums(&x, n, d, &starts)).unwrap();
+    let want = sae_geometry::compute::kernels::cluster_distance_sums(&x, n, d, &starts).unwrap();
+    let e = rel_err(&got, &want);
+    assert!(e < 1e-5, "cluster_distance_sums n={n} d={d} k={k}: rel err {e:.3e}");
+    eprintln!("cluster_distance_sums n={n} d={d} k={k}: rel err {e:.3e}");
+}
+
+#[test]
+fn cluster_sums_odd_sizes_and_tiled() {
+    let c = ctx();
+    check_cluster_sums(&c, 300, 17, 4, 41);
+    check_cluster_sums(&c, 1000, 129, 9, 42);
+    check_cluster_sums(&c, 65, 1, 2, 43);
+    let c = capped(777 * 4 * 50); // 50-row blocks of distances
+    check_cluster_sums(&c, 777, 33, 6, 44);
+    // Bad offsets are refused, not read out of bounds.
+    assert!(block_on(c.cluster_distance_sums(&[0.0; 6], 3, 2, &[0, 2])).is_err());
+    assert!(block_on(c.cluster_distance_sums(&[0.0; 6], 3, 2, &[0, 2, 1, 3])).is_err());
+}
+
+/// The silhouette score with its sums on the GPU equals the CPU's (sklearn's golden files check
+/// the CPU's) to 1e-5, on clustered data, whole and sampled.
+#[test]
+fn silhouette_score_on_the_gpu() {
+    use sae_geometry::compute::offload;
+    use sae_geometry::geometry::silhouette::{silhouette_score, silhouette_score_sampled};
+    let c = ctx();
+    let (n, d, k) = (1500, 48, 7);
+    let mut g = Lcg(45);
+    let centres: Vec<f64> = (0..k * d).map(|_| 3.0 * g.uniform() as f64).collect();
+    let labels: Vec<usize> = (0..n).map(|i| (i * 7919) % k * 10).collect();
+    let x: Vec<f64> = (0..n * d).map(|t| centres[labels[t / d] / 10 * d + t % d] + g.uniform() as f64).collect();
+    let cpu = silhouette_score(&x, n, d, &labels, &mut |_| {}).unwrap();
+    let gpu = block_on(offload::silhouette_score(&c, &x, n, d, &labels, None, 0)).unwrap();
+    assert!((cpu - gpu).abs() < 1e-5, "silhouette {gpu} vs CPU {cpu}");
+    let cpu_s = silhouette_score_sampled(&x, n, d, &labels, 400, 3, &mut |_| {}).unwrap();
+    let gpu_s = block_on(offload::silhouette_score(&c, &x, n, d, &labels, Some(400), 3)).unwrap();
+    assert!((cpu_s - gpu_s).abs() < 1e-5, "sampled silhouette {gpu_s} vs CPU {cpu_s}");
+    eprintln!("silhouette: CPU {cpu} GPU {gpu}; sampled CPU {cpu_s} GPU {gpu_s}");
+    // One label only: the same error as the CPU's.
+    assert!(block_on(offload::silhouette_score(&c, &x, n, d, &vec![0; n], None, 0)).is_err());
+}

@@ -372,7 +372,38 @@ pub fn crystal_analysis(
     with_points: bool,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<CrystalReport, AnalysisError> {
-    analysis_and_lda(data, input, params, with_points, progress).map(|(report, _)| report)
+    analysis_and_lda(data, input, params, with_points, None, progress).map(|(report, _)| report)
+}
+
+/// The difference vectors of the selected tasks (`n x d`, row-major) and each one's task index:
+/// the raw points whose silhouette [`crystal_analysis`] reports, for a backend that computes that
+/// silhouette elsewhere ([`crate::compute::offload::silhouette_score`] with the parameters'
+/// `silhouette_sample` and `seed`), then hands it to [`crystal_analysis_given`].
+pub fn raw_differences(data: &CrystalData, params: &CrystalParams) -> Result<(Vec<f64>, usize, usize, Vec<usize>), AnalysisError> {
+    let tasks = selected_tasks(data, params)?;
+    let diff = differences(data, &tasks)?;
+    let n = diff.pairs.len();
+    Ok((diff.values, n, diff.d, diff.labels))
+}
+
+/// [`crystal_analysis`] (with the crystal view of `view_tasks` when given, as
+/// [`crystal_analysis_with_view`]) where the silhouette of the raw differences was computed
+/// elsewhere (`Some`: used as it is; `None`: computed here).
+pub fn crystal_analysis_given(
+    data: &CrystalData,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    view_tasks: Option<&[String]>,
+    silhouette_raw: Option<f64>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, Option<CrystalView>), AnalysisError> {
+    let (report, lda) = analysis_and_lda(data, input, params, with_points, silhouette_raw, progress)?;
+    let view = match view_tasks {
+        Some(tasks) => Some(place_words(data, &lda, report.parallelogram_components, tasks)?),
+        None => None,
+    };
+    Ok((report, view))
 }
 
 /// [`crystal_analysis`] and the crystal view of `view_tasks` from the same LDA fit (as
@@ -385,7 +416,7 @@ pub fn crystal_analysis_with_view(
     view_tasks: &[String],
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<(CrystalReport, CrystalView), AnalysisError> {
-    let (report, lda) = analysis_and_lda(data, input, params, with_points, progress)?;
+    let (report, lda) = analysis_and_lda(data, input, params, with_points, None, progress)?;
     let view = place_words(data, &lda, report.parallelogram_components, view_tasks)?;
     Ok((report, view))
 }
@@ -396,6 +427,7 @@ fn analysis_and_lda(
     input: &str,
     params: &CrystalParams,
     with_points: bool,
+    silhouette_raw: Option<f64>,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<(CrystalReport, Lda), AnalysisError> {
     let tasks = selected_tasks(data, params)?;
@@ -430,7 +462,10 @@ fn analysis_and_lda(
             _ => silhouette_score(x, n, dims, &diff.labels, &mut p),
         }
     };
-    let silhouette_raw = silhouette(&diff.values, d, "silhouette (raw differences)", 0.1, 0.45)?;
+    let silhouette_raw = match silhouette_raw {
+        Some(given) => given,
+        None => silhouette(&diff.values, d, "silhouette (raw differences)", 0.1, 0.45)?,
+    };
     let mut silhouette_lda = BTreeMap::new();
     let first = max_components.min(2);
     let steps = (max_components - first + 1) as f64;

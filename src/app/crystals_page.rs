@@ -195,9 +195,10 @@ pub fn CrystalsPage() -> impl IntoView {
         };
         input_error.set(None);
         let view = Some(view_tasks());
+        let backend = state.backend.get_untracked();
         bridge::run_crystal_job(
             CrystalJob::Analysis,
-            move |job| Request::Crystals { job, vectors, tensor: None, words, params, view },
+            move |job| Request::Crystals { job, vectors, tensor: None, words, params, view, backend },
             file,
         );
     };

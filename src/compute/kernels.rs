@@ -6,6 +6,7 @@
 use crate::compute::cpu::{finish_symmetric, gram_upper_accumulate, BLOCK_ROWS};
 use crate::geometry::cooccurrence::cooccurrence_histogram;
 use crate::geometry::knn::neighbour_lists;
+use crate::geometry::silhouette::{cluster_distance_sums_in_order, ClusterOrder};
 use crate::geometry::GeometryError;
 
 fn to_f64(x: &[f32]) -> Vec<f64> {
@@ -68,6 +69,18 @@ pub fn nearest_neighbours(points: &[f32], n: usize, d: usize, k: usize) -> (Vec<
         distance.extend_from_slice(lists.distances(i));
     }
     (index, distance)
+}
+
+/// Per-cluster sums of Euclidean distances of `n` points (`n x d`, row-major) already in cluster
+/// order, cluster `c` being rows `starts[c]..starts[c + 1]`: `sums[i * k + c] = sum_{j in c, j != i}
+/// |x_i - x_j|` (the silhouette's inner sums, [`crate::geometry::silhouette`]; `f64`, Gram trick
+/// with exact `f64` products). Errors: fewer than 2 clusters, or a cluster per point.
+pub fn cluster_distance_sums(x: &[f32], n: usize, d: usize, starts: &[u32]) -> Result<Vec<f64>, GeometryError> {
+    assert_eq!(x.len(), n * d, "cluster_distance_sums: x is not n x d");
+    let labels: Vec<usize> =
+        starts.windows(2).enumerate().flat_map(|(c, w)| std::iter::repeat_n(c, (w[1] - w[0]) as usize)).collect();
+    let clusters = ClusterOrder::new(&labels)?;
+    Ok(cluster_distance_sums_in_order(&to_f64(x), d, &clusters, &mut |_| {}))
 }
 
 /// The co-occurrence histogram `H` (`n_features x n_features`, row-major) of chunks given in CSR

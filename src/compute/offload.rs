@@ -5,6 +5,7 @@
 
 use super::gpu::{GpuContext, GpuError};
 use crate::geometry::galaxy::{isotropic_cloud, GalaxyParams, GivenCovariances};
+use crate::geometry::silhouette::{silhouette_subset, ClusterOrder};
 use crate::geometry::GeometryError;
 use crate::matrix::Matrix;
 
@@ -99,4 +100,31 @@ pub async fn galaxy_covariances(
         None
     };
     Ok(GivenCovariances { data, isotropic })
+}
+
+/// sklearn's `silhouette_score(X, labels[, sample_size, random_state = seed])` with the
+/// per-cluster distance sums on the GPU ([`GpuContext::cluster_distance_sums`]): the same subset
+/// and cluster order as [`crate::geometry::silhouette::silhouette_score_sampled`], the points
+/// rounded to `f32`, distances from their differences, sums in `f32`; `a`, `b`, `s` and the mean
+/// in `f64` on the CPU. `x` is `n x d` row-major.
+///
+/// Error against the CPU (`f64`) score: the `f32` rounding of the points (relative `6e-8`, times
+/// the ratio of a point's norm to its distances) and of the sums (`6e-8` x the log of a cluster's
+/// size); the tests ask `1e-5` absolute of the score (which lies in `[-1, 1]`).
+pub async fn silhouette_score(
+    gpu: &GpuContext,
+    x: &[f64],
+    n: usize,
+    d: usize,
+    labels: &[usize],
+    sample_size: Option<usize>,
+    seed: u32,
+) -> Result<f64, OffloadError> {
+    let (sub_x, sub_labels) = silhouette_subset(x, n, d, labels, sample_size, seed)?;
+    let clusters = ClusterOrder::new(&sub_labels)?;
+    let sorted: Vec<f32> = clusters.sorted_rows(&sub_x, d).into_iter().map(|v| v as f32).collect();
+    let starts: Vec<u32> = clusters.starts().into_iter().map(|s| s as u32).collect();
+    let sums = gpu.cluster_distance_sums(&sorted, sub_labels.len(), d, &starts).await?;
+    let sums: Vec<f64> = sums.into_iter().map(f64::from).collect();
+    Ok(clusters.score_from_sums(&sums))
 }

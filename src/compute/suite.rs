@@ -292,6 +292,27 @@ async fn cooccurrence_row(
     })
 }
 
+/// The silhouette's per-cluster distance sums of `x` (`n x d`) in `clusters` runs of sizes
+/// rising 1, 2, ... times a unit (the last takes the rest): clusters of unequal sizes, boundaries
+/// off the workgroup tiles. Work: `n^2 (3 d + 1)` (a difference, a multiply-add, a square root).
+async fn cluster_sums_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, clusters: usize, input: &str) -> KernelRow {
+    let unit = (2 * n / (clusters * (clusters + 1))).max(1);
+    let mut starts: Vec<u32> = (0..clusters).map(|c| (unit * c * (c + 1) / 2).min(n) as u32).collect();
+    starts.push(n as u32);
+    let (cpu_ms, reference) = timed_cpu(|| kernels::cluster_distance_sums(x, n, d, &starts));
+    let reference = reference.expect("the suite's clusters number 2 to n - 1");
+    let g = match gpu {
+        Some(g) => Some(timed(g.cluster_distance_sums(x, n, d, &starts)).await),
+        None => None,
+    };
+    let work = (n * n) as f64 * (3 * d + 1) as f64;
+    let shape = format!("{n} x {d}, {clusters} clusters");
+    row("cluster_sums", shape, input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |v: &Vec<f32>| {
+        let scale = max_abs(&reference).max(f64::MIN_POSITIVE);
+        (v.iter().zip(&reference).fold(0f64, |m, (&a, b)| m.max((a as f64 - b).abs())) / scale, v.len() == reference.len())
+    })
+}
+
 async fn covariance_row(gpu: Option<&GpuContext>, m: &Matrix, input: &str) -> KernelRow {
     let (n, d) = (m.rows(), m.cols());
     let (cpu_ms, reference) = timed_cpu(|| super::cpu::covariance(m, &mut |_| {}));
@@ -335,8 +356,8 @@ pub async fn run_suite(
     }
     let mut rows = Vec::new();
     let total = match (mode, real.is_some()) {
-        (SuiteMode::Check, with_real) => 13.0 + if with_real { 2.0 } else { 0.0 },
-        (_, with_real) => 8.0 + if with_real { 2.0 } else { 1.0 },
+        (SuiteMode::Check, with_real) => 15.0 + if with_real { 3.0 } else { 0.0 },
+        (_, with_real) => 9.0 + if with_real { 2.0 } else { 1.0 },
     };
     let mut step = |rows: &mut Vec<KernelRow>, r: KernelRow| {
         rows.push(r);
@@ -353,6 +374,7 @@ pub async fn run_suite(
             step(&mut rows, nearest_row(gpu, &p, 700, 50, 10, "random (seed 4)").await);
             step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (500, 301, 20), 5).await);
             step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, (700, 201, 150), 5).await);
+            step(&mut rows, cluster_sums_row(gpu, &p[..700 * 33], 700, 33, 7, "random (seed 4)").await);
             // The same kernels with a tile limit of 64 KiB, on shapes whose tiled operand needs
             // several tiles (rows of X; rows of X X^T; rows of A and C; query blocks; rows of H)
             // while the operands each kernel keeps whole (X^T X, X, B, the points) fit in one.
@@ -368,6 +390,8 @@ pub async fn run_suite(
             step(&mut rows, tiled(cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (400, 257, 30), 7).await));
             // 63-row blocks of H (not a multiple of the 64-row tile) and two word blocks.
             step(&mut rows, tiled(cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, (2100, 257, 100), 7).await));
+            // 27-row blocks of distances (600 x 4 bytes a row).
+            step(&mut rows, tiled(cluster_sums_row(gpu, &y[..600 * 20], 600, 20, 5, tiled_input).await));
             if let Some(g) = gpu {
                 g.limit_tiles_for_tests(None);
             }
@@ -376,6 +400,7 @@ pub async fn run_suite(
                 step(&mut rows, covariance_row(gpu, m, &input).await);
                 let (x, n) = head(m, 1500);
                 step(&mut rows, nearest_row(gpu, &x, n, m.cols(), 5, &input).await);
+                step(&mut rows, cluster_sums_row(gpu, &x, n, m.cols(), 9, &input).await);
             }
         }
         SuiteMode::Bench | SuiteMode::Paper => {
@@ -397,6 +422,12 @@ pub async fn run_suite(
             step(&mut rows, nearest_row(gpu, &p, 5000, 100, 10, "random (seed 14)").await);
             let (f, c) = if paper { (16384, 20000) } else { (4096, 20000) };
             step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (c, f, 50), 15).await);
+            // The silhouette of the paper's crystal set: 18,941 difference vectors (MiniLM's d = 384
+            // here; d = 2304 in the paper's Gemma), 18 tasks.
+            let (sn, sd) = if paper { (18941, 2304) } else { (4000, 384) };
+            let sx = random(sn * sd, 18);
+            step(&mut rows, cluster_sums_row(gpu, &sx, sn, sd, 18, "random (seed 18)").await);
+            drop(sx);
             // Dense firings, as in the bundled MiniLM chunks (about half the features per chunk).
             let dense = if paper { (20000, 16384, 1000) } else { (2702, 4096, 3000) };
             step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Bitsets, dense, 17).await);

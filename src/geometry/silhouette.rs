@@ -55,9 +55,10 @@ pub fn silhouette_samples(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<f64>, GeometryError> {
     check_input(x, n, d, labels)?;
-    let (codes, freqs) = encode_labels(labels);
-    check_number_of_labels(freqs.len(), n)?;
-    Ok(cluster_distance_coefficients(x, n, d, &codes, &freqs, progress))
+    let clusters = ClusterOrder::new(labels)?;
+    let sorted = clusters.sorted_rows(x, d);
+    let sums = cluster_distance_sums(&sorted, n, d, &clusters.codes, &clusters.freqs, progress);
+    Ok(clusters.coefficients_from_sums(&sums))
 }
 
 /// The mean silhouette coefficient: sklearn's `silhouette_score(X, labels)` (Euclidean), i.e.
@@ -88,7 +89,28 @@ pub fn silhouette_score_sampled(
     seed: u32,
     progress: &mut dyn FnMut(f64),
 ) -> Result<f64, GeometryError> {
+    let (sub_x, sub_labels) = silhouette_subset(x, n, d, labels, Some(sample_size), seed)?;
+    silhouette_score(&sub_x, sub_labels.len(), d, &sub_labels, progress)
+}
+
+/// The points and labels a silhouette score uses: all of them (`sample_size` `None`), or the rows
+/// `np.random.RandomState(seed).permutation(n)[:sample_size]` in that order, as
+/// [`silhouette_score_sampled`] takes them. For a backend that computes the distance sums
+/// elsewhere ([`ClusterOrder`]).
+///
+/// Errors: as [`silhouette_samples`] for the input, `InvalidParameter` for `sample_size = 0`.
+pub fn silhouette_subset(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    labels: &[usize],
+    sample_size: Option<usize>,
+    seed: u32,
+) -> Result<(Vec<f64>, Vec<usize>), GeometryError> {
     check_input(x, n, d, labels)?;
+    let Some(sample_size) = sample_size else {
+        return Ok((x.to_vec(), labels.to_vec()));
+    };
     if sample_size == 0 {
         return Err(GeometryError::InvalidParameter {
             name: "silhouette sample size".into(),
@@ -102,7 +124,78 @@ pub fn silhouette_score_sampled(
         .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
         .collect();
     let sub_labels: Vec<usize> = take.iter().map(|&i| labels[i]).collect();
-    silhouette_score(&sub_x, take.len(), d, &sub_labels, progress)
+    Ok((sub_x, sub_labels))
+}
+
+/// The points of a silhouette put in cluster order (stable), so that each cluster is a run of
+/// rows and the per-cluster distance sums are sums of contiguous slices: the interface between
+/// the silhouette's formula and whatever computes those sums (this module's tiles, or a GPU:
+/// [`crate::compute::gpu::GpuContext::cluster_distance_sums`]).
+#[derive(Debug, Clone)]
+pub struct ClusterOrder {
+    /// `order[p]`: the point at position `p` of the cluster order.
+    order: Vec<usize>,
+    /// The cluster code (`0..k`, sklearn's `LabelEncoder`) at each position, non-decreasing.
+    codes: Vec<usize>,
+    /// Points per cluster.
+    freqs: Vec<usize>,
+}
+
+impl ClusterOrder {
+    /// Encodes `labels` and orders the points by cluster. Errors: `InvalidParameter` when the
+    /// number of distinct labels is not in `2..=n - 1` (sklearn's `check_number_of_labels`).
+    pub fn new(labels: &[usize]) -> Result<ClusterOrder, GeometryError> {
+        let (codes, freqs) = encode_labels(labels);
+        check_number_of_labels(freqs.len(), labels.len())?;
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        order.sort_by_key(|&i| codes[i]);
+        let codes = order.iter().map(|&i| codes[i]).collect();
+        Ok(ClusterOrder { order, codes, freqs })
+    }
+
+    /// Number of clusters `k`.
+    pub fn clusters(&self) -> usize {
+        self.freqs.len()
+    }
+
+    /// Cluster `c` is positions `starts[c]..starts[c + 1]` (`k + 1` offsets, 0 to `n`).
+    pub fn starts(&self) -> Vec<usize> {
+        let mut starts = vec![0usize; self.freqs.len() + 1];
+        for (c, f) in self.freqs.iter().enumerate() {
+            starts[c + 1] = starts[c] + f;
+        }
+        starts
+    }
+
+    /// The rows of `x` (`n x d`) in cluster order.
+    pub fn sorted_rows<T: Copy>(&self, x: &[T], d: usize) -> Vec<T> {
+        self.order.iter().flat_map(|&i| x[i * d..(i + 1) * d].iter().copied()).collect()
+    }
+
+    /// `s(i)` of every point, in the original order, from the per-cluster distance sums of the
+    /// points in cluster order (`n x k`: `sums[p * k + c]` = the sum of `|x_p - x_q|` over the
+    /// points `q` of cluster `c`, `q != p`): sklearn's `silhouette_samples` after
+    /// `_silhouette_reduce`.
+    pub fn coefficients_from_sums(&self, sums: &[f64]) -> Vec<f64> {
+        let sorted = coefficients(sums, &self.codes, &self.freqs);
+        let mut out = vec![0f64; self.order.len()];
+        for (&i, s) in self.order.iter().zip(sorted) {
+            out[i] = s;
+        }
+        out
+    }
+
+    /// The silhouette score `mean(s)` from the same sums ([`silhouette_score`]'s summation).
+    pub fn score_from_sums(&self, sums: &[f64]) -> f64 {
+        let s = self.coefficients_from_sums(sums);
+        pairwise_sum(&s) / s.len() as f64
+    }
+}
+
+/// The per-cluster distance sums of points already in cluster order (see [`ClusterOrder`]), by
+/// this module's CPU tiles: the oracle of a GPU's sums.
+pub fn cluster_distance_sums_in_order(x_sorted: &[f64], d: usize, clusters: &ClusterOrder, progress: &mut dyn FnMut(f64)) -> Vec<f64> {
+    cluster_distance_sums(x_sorted, clusters.order.len(), d, &clusters.codes, &clusters.freqs, progress)
 }
 
 /// Approximate floating-point operations of [`silhouette_samples`] on `n` points in `d`
@@ -264,33 +357,6 @@ struct TileTask {
     j: usize,
     sums_i: Vec<f64>,
     sums_j: Vec<f64>,
-}
-
-/// `s(i)` of every point: the points are put in cluster order (stable), so that every tile's
-/// columns (and rows) fall into runs of one cluster, summed as contiguous slices; the
-/// coefficients are computed in that order and put back.
-fn cluster_distance_coefficients(
-    x: &[f64],
-    n: usize,
-    d: usize,
-    codes: &[usize],
-    freqs: &[usize],
-    progress: &mut dyn FnMut(f64),
-) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| codes[i]);
-    let xs: Vec<f64> = order
-        .iter()
-        .flat_map(|&i| x[i * d..(i + 1) * d].iter().copied())
-        .collect();
-    let cs: Vec<usize> = order.iter().map(|&i| codes[i]).collect();
-    let sums = cluster_distance_sums(&xs, n, d, &cs, freqs, progress);
-    let sorted = coefficients(&sums, &cs, freqs);
-    let mut out = vec![0f64; n];
-    for (&i, s) in order.iter().zip(sorted) {
-        out[i] = s;
-    }
-    out
 }
 
 /// `sums[r * k + c] = sum over points q with code c of |x_r - x_q|` (`n x k`, `k = freqs.len()`),

@@ -7,11 +7,12 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::{load, post, ProgressPoster, LOAD_SHARE};
+use crate::analysis::crystals::{raw_differences, CrystalData, CrystalParams};
 use crate::analysis::lobes::counted_firings;
 use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
-use crate::compute::offload::{galaxy_covariances, OffloadError};
+use crate::compute::offload::{galaxy_covariances, silhouette_score, OffloadError};
 use crate::compute::suite::{now_ms, run_suite};
 use crate::formats::{self, LoadedMatrix};
 use crate::geometry::galaxy::GalaxyParams;
@@ -137,33 +138,67 @@ fn cpu_used(choice: BackendChoice, fallback: Option<String>) -> BackendUsed {
     BackendUsed::cpu(if quiet { None } else { fallback })
 }
 
+/// Runs `work` on the worker's GPU when `choice` asks for it: its result, and the backend line
+/// ("WebGPU (adapter) for `what`, CPU (wasm) for the rest"). `None` (the caller computes it on
+/// the CPU) with the CPU line and the reason when there is no GPU or it failed; an input the math
+/// refuses is an error, as on the CPU.
+async fn part_on_gpu<T, F, Fut>(choice: BackendChoice, what: &str, work: F) -> Result<(Option<T>, BackendUsed), ErrorReport>
+where
+    F: FnOnce(Rc<GpuContext>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, OffloadError>>,
+{
+    if !choice.wants_gpu() {
+        return Ok((None, BackendUsed::cpu(None)));
+    }
+    match context().await {
+        Ok((gpu, adapter)) => match work(gpu).await {
+            Ok(v) => {
+                let name = format!("WebGPU ({adapter}) for {what}, CPU (wasm) for the rest");
+                Ok((Some(v), BackendUsed { name, fallback: None }))
+            }
+            Err(OffloadError::Geometry(e)) => Err(report(AnalysisError::Geometry(e))),
+            Err(OffloadError::Gpu(e)) => {
+                forget_if_lost(&e);
+                Ok((None, cpu_used(choice, Some(format!("{e}; computed on the CPU instead")))))
+            }
+        },
+        Err(why) => Ok((None, cpu_used(choice, Some(why)))),
+    }
+}
+
 /// The co-occurrence histogram of a lobes job's bundle counted on the GPU when `choice` asks for
 /// it: the counts (for [`crate::analysis::lobes::lobes_from_bytes_with`]) and what ran. `None`
 /// counts (the CPU counts them) when the input is a histogram file, unreadable (the CPU path
 /// reports why), or the GPU is missing or fails (the reason is in the backend line).
 pub(crate) async fn lobes_histogram(choice: BackendChoice, bytes: &[u8], name: &str) -> (Option<Vec<u32>>, BackendUsed) {
-    if !choice.wants_gpu() {
-        return (None, BackendUsed::cpu(None));
-    }
     let Ok(Some((n_features, indptr, indices))) = counted_firings(bytes, name) else {
         return (None, BackendUsed::cpu(None));
     };
-    match context().await {
-        Ok((gpu, adapter)) => match gpu.cooccurrence(&indptr, &indices, n_features).await {
-            Ok(counts) => {
-                let used = BackendUsed {
-                    name: format!("WebGPU ({adapter}) for the co-occurrence histogram, CPU (wasm) for the rest"),
-                    fallback: None,
-                };
-                (Some(counts), used)
-            }
-            Err(e) => {
-                forget_if_lost(&e);
-                (None, cpu_used(choice, Some(format!("{e}; computed on the CPU instead"))))
-            }
-        },
-        Err(why) => (None, cpu_used(choice, Some(why))),
+    let counted = part_on_gpu(choice, "the co-occurrence histogram", |gpu| async move {
+        Ok(gpu.cooccurrence(&indptr, &indices, n_features).await?)
+    })
+    .await;
+    // The pairs are checked on the CPU before any GPU work, so no input error comes back here.
+    counted.unwrap_or_else(|e| (None, cpu_used(choice, Some(e.message))))
+}
+
+/// The silhouette of a crystal analysis's raw difference vectors (its largest step, `O(N^2 d)`)
+/// on the GPU when `choice` asks for it, with the analysis's sample and seed: the score (for
+/// [`crate::analysis::crystals::crystal_analysis_given`]) and what ran.
+pub(crate) async fn crystal_silhouette(
+    choice: BackendChoice,
+    data: &CrystalData,
+    params: &CrystalParams,
+) -> Result<(Option<f64>, BackendUsed), ErrorReport> {
+    if !choice.wants_gpu() {
+        return Ok((None, BackendUsed::cpu(None)));
     }
+    let (x, n, d, labels) = raw_differences(data, params).map_err(report)?;
+    let sample = params.silhouette_sample.filter(|&s| s < n);
+    part_on_gpu(choice, "the silhouette of the raw differences", |gpu| async move {
+        silhouette_score(&gpu, &x, n, d, &labels, sample, params.seed).await
+    })
+    .await
 }
 
 /// Loads `source` and runs the galaxy analysis on `choice`'s backend, with timings.

@@ -15,7 +15,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::analysis::lobes::{lobes_from_bytes_with, tsne_layout_from_bytes};
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
-    crystal_analysis, crystal_analysis_with_view, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
+    crystal_analysis_given, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
 };
 use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
@@ -212,20 +212,32 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::Crystals { job, vectors, tensor, words, params, view } => {
-            let result = crystal_job(job, &vectors, tensor.as_deref(), &words, &data, |crystal, report| {
-                match &view {
-                    Some(tasks) => crystal_analysis_with_view(crystal, vectors.name(), &params, true, tasks, report)
-                        .map(|(r, v)| (r, Some(Box::new(v)))),
-                    None => crystal_analysis(crystal, vectors.name(), &params, true, report).map(|r| (r, None)),
-                }
-            })
-            .await;
+        Request::Crystals { job, vectors, tensor, words, params, view, backend } => {
+            let mut progress = ProgressPoster::new(job);
+            let t0 = js_sys::Date::now();
+            let crystal = match crystal_data(&vectors, tensor.as_deref(), &words, &data, &mut progress).await {
+                Ok(c) => c,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let t1 = js_sys::Date::now();
+            progress.report("silhouette (raw differences)", LOAD_SHARE);
+            let (given, used) = match gpu::crystal_silhouette(backend, &crystal, &params).await {
+                Ok(r) => r,
+                Err(error) => return post(&Response::Failed { job, error }),
+            };
+            let result = crystal_analysis_given(&crystal, vectors.name(), &params, true, view.as_deref(), given, &mut |stage, f| {
+                progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * f)
+            });
+            let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
             post(&match result {
-                Ok(((report, view), timings)) => {
-                    Response::CrystalsDone { job, report: Box::new(report), view, timings, backend: "CPU (wasm)".into() }
-                }
-                Err(error) => Response::Failed { job, error },
+                Ok((report, view)) => Response::CrystalsDone {
+                    job,
+                    report: Box::new(report),
+                    view: view.map(Box::new),
+                    timings,
+                    backend: used.describe(),
+                },
+                Err(e) => failed(job, &e),
             });
         }
         Request::CrystalView { job, vectors, tensor, words, params, view } => {

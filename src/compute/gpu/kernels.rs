@@ -136,6 +136,20 @@ impl GpuContext {
         b: &wgpu::Buffer,
         c: &wgpu::Buffer,
     ) -> Result<(), GpuError> {
+        self.record_tiled(&self.matmul, enc, p, a, b, c)
+    }
+
+    /// One dispatch of matmul.wgsl's tiling with `kernel`'s accumulation step (the product, or
+    /// squared distances).
+    fn record_tiled(
+        &self,
+        kernel: &super::Kernel,
+        enc: &mut wgpu::CommandEncoder,
+        p: Mm,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        c: &wgpu::Buffer,
+    ) -> Result<(), GpuError> {
         let words = [
             to_u32(p.m, "m")?,
             to_u32(p.n, "n")?,
@@ -157,7 +171,7 @@ impl GpuContext {
         let u = self.uniform(&words);
         let gx = to_u32(ceil_div(p.n, TILE), "column tiles")?;
         let gy = to_u32(ceil_div(p.m, TILE), "row tiles")?;
-        self.dispatch(enc, &self.matmul, &[&u, a, b, c], (gx, gy))
+        self.dispatch(enc, kernel, &[&u, a, b, c], (gx, gy))
     }
 
     /// A 2D grid covering `count` workgroups: (groups_x, groups_y).
@@ -787,6 +801,64 @@ impl GpuContext {
             for j in 0..i {
                 out[i * n + j] = out[j * n + i];
             }
+        }
+        Ok(out)
+    }
+
+    /// Per-cluster sums of Euclidean distances, the silhouette's inner sums:
+    /// `sums[i * k + c] = sum_{j in cluster c, j != i} |x_i - x_j|` for `x` (`n x d`, row-major)
+    /// whose points are in cluster order, cluster `c` being rows `starts[c]..starts[c + 1]`
+    /// (`k + 1` non-decreasing offsets from 0 to `n`). Distances from the coordinates' differences
+    /// (no Gram trick), a block of rows at a time (the block's `rows x n` distances in one
+    /// binding); sums in f32 (per-thread partial sums, then a tree).
+    pub async fn cluster_distance_sums(
+        &self,
+        x: &[f32],
+        n: usize,
+        d: usize,
+        starts: &[u32],
+    ) -> Result<Vec<f32>, GpuError> {
+        self.check_lost()?;
+        expect_len(x.len(), n, d, "cluster_distance_sums points")?;
+        let k = starts.len().saturating_sub(1);
+        if k == 0 || starts[0] != 0 || starts[k] as usize != n || starts.windows(2).any(|w| w[1] < w[0]) {
+            return Err(invalid(format!(
+                "cluster_distance_sums: the cluster offsets must rise from 0 to n = {n} ({} given)",
+                starts.len()
+            )));
+        }
+        let total = checked_len(n, k, "cluster_distance_sums output")?;
+        if n == 0 || d == 0 {
+            return Ok(vec![0.0; total]);
+        }
+        let (n32, k32) = (to_u32(n, "n")?, to_u32(k, "clusters")?);
+        self.check_binding("the points", (n * d) as u64 * 4)?;
+        let row_bytes = n as u64 * 4;
+        self.check_binding("one row of distances", row_bytes)?;
+        // Rows per block: the block's distances in one binding, its workgroups in one grid row.
+        let per = ((self.max_binding_bytes() / row_bytes) as usize).min(self.max_groups() as usize);
+        let blocks = row_blocks(n, per);
+
+        let scopes = self.begin()?;
+        let xb = self.upload("the points", x)?;
+        let sb = self.upload("the cluster offsets", starts)?;
+        let dist = self.storage("a block of distances", (blocks[0].1 * n) as u64 * 4, wgpu::BufferUsages::empty())?;
+        let sums = self.storage("a block of cluster sums", (blocks[0].1 * k) as u64 * 4, wgpu::BufferUsages::COPY_SRC)?;
+        let mut enc = self.encoder();
+        let mut stagings = Vec::new();
+        for &(r0, rows) in &blocks {
+            self.record_tiled(&self.sqdist, &mut enc, Mm::rows_times_transpose(r0, rows, n, d), &xb, &xb, &dist)?;
+            let u = self.uniform(&[n32, k32, rows as u32, r0 as u32]);
+            self.dispatch(&mut enc, &self.cluster_sums, &[&u, &dist, &sb, &sums], (k32, rows as u32))?;
+            let bytes = (rows * k) as u64 * 4;
+            let s = self.staging(bytes)?;
+            enc.copy_buffer_to_buffer(&sums, 0, &s, 0, bytes);
+            stagings.push(s);
+        }
+        let parts = self.submit::<f32>(scopes, enc, stagings).await?;
+        let mut out = Vec::with_capacity(total);
+        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
+            out.extend_from_slice(&part[..rows * k]);
         }
         Ok(out)
     }

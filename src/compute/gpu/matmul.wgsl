@@ -3,6 +3,9 @@
 // op(B): trans_b == 0 -> B[k * ldb + j + b_off]; trans_b == 1 -> B[j * ldb + k + b_off].
 // Workgroup 16 x 16 threads, 64 x 64 output tile, each thread a 4 x 4 block (strided by 16),
 // K loop over workgroup-memory tiles of 16.
+// The accumulation step `acc(a, b, c)` is prepended by the host (gpu/mod.rs): `fma(a, b, c)` for
+// the product, or `c + (a - b)^2` for squared Euclidean distances (op(B) = B^T: D[i][j] =
+// sum_k (A[i][k] - B[j][k])^2, exact up to f32 rounding of each difference, no Gram trick).
 // sym_skip == 1: the product is symmetric; only tiles with global row tile <= column tile
 // are computed (row tile index = (c_row_base + wg.y * 64) / 64, c_row_base a multiple of 64).
 
@@ -118,10 +121,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let bb = kk * LS + tx;
             let a = vec4<f32>(As[ab], As[ab + 16u], As[ab + 32u], As[ab + 48u]);
             let b = vec4<f32>(Bs[bb], Bs[bb + 16u], Bs[bb + 32u], Bs[bb + 48u]);
-            c0 = fma(vec4<f32>(a.x), b, c0);
-            c1 = fma(vec4<f32>(a.y), b, c1);
-            c2 = fma(vec4<f32>(a.z), b, c2);
-            c3 = fma(vec4<f32>(a.w), b, c3);
+            c0 = acc(a.x, b, c0);
+            c1 = acc(a.y, b, c1);
+            c2 = acc(a.z, b, c2);
+            c3 = acc(a.w, b, c3);
         }
         workgroupBarrier();
     }

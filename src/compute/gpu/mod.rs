@@ -104,6 +104,11 @@ impl<T> Future for OneshotReceiver<T> {
 
 // ---------------------------------------------------------------------------------------------
 
+/// The accumulation step of matmul.wgsl for a matrix product: `c + a b`.
+const ACC_PRODUCT: &str = "fn acc(a: f32, b: vec4<f32>, c: vec4<f32>) -> vec4<f32> { return fma(vec4<f32>(a), b, c); }\n";
+/// The accumulation step of matmul.wgsl for squared Euclidean distances: `c + (a - b)^2`.
+const ACC_SQDIST: &str = "fn acc(a: f32, b: vec4<f32>, c: vec4<f32>) -> vec4<f32> { let t = vec4<f32>(a) - b; return fma(t, t, c); }\n";
+
 pub(crate) struct Kernel {
     pub(crate) pipeline: wgpu::ComputePipeline,
     pub(crate) layout: wgpu::BindGroupLayout,
@@ -122,6 +127,8 @@ pub struct GpuContext {
     pub(crate) topk: Kernel,
     pub(crate) cooc: Kernel,
     pub(crate) cooc_bits: Kernel,
+    pub(crate) sqdist: Kernel,
+    pub(crate) cluster_sums: Kernel,
 }
 
 /// The two error scopes around one batch of GPU work.
@@ -190,7 +197,9 @@ impl GpuContext {
 
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let matmul = Self::make_kernel(&device, "matmul", include_str!("matmul.wgsl"));
+        let matmul = Self::make_kernel(&device, "matmul", &format!("{ACC_PRODUCT}{}", include_str!("matmul.wgsl")));
+        let sqdist = Self::make_kernel(&device, "sqdist", &format!("{ACC_SQDIST}{}", include_str!("matmul.wgsl")));
+        let cluster_sums = Self::make_kernel(&device, "cluster_sums", include_str!("cluster_sums.wgsl"));
         let topk = Self::make_kernel(
             &device,
             "distances_topk",
@@ -219,6 +228,8 @@ impl GpuContext {
             topk,
             cooc,
             cooc_bits,
+            sqdist,
+            cluster_sums,
         })
     }
 
