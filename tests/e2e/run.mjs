@@ -514,6 +514,31 @@ try {
     const labels = (await summary.getAttribute('data-labels')).split(',').map(Number);
     check(labels.every((l, i) => l === lref.labels_cooccurrence[i]), 'lobes with the WebGPU histogram: every label equals the CLI\'s');
   }
+  // The crystals of GloVe (7,297 pairs, all of them) with the silhouette of the raw differences on
+  // WebGPU (f32 distances and sums): within 1e-5 of the CLI's f64 score; everything after it (LDA,
+  // its silhouettes, the quads) runs on the CPU in both and equals the CLI's.
+  {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'public/data/manifest.json'), 'utf8'));
+    const entry = manifest.datasets.find((e) => e.id === 'crystals-glove-6b-50d');
+    await page.getByTestId('tab-crystals').click();
+    await page.selectOption('[data-testid=crystals-input]', entry.id);
+    await page.selectOption('[data-testid=crystals-sample]', 'all');
+    await page.getByTestId('crystals-run').click();
+    const summary = page.locator(`[data-testid=crystals-summary][data-input="${entry.file}"]`);
+    await summary.waitFor({ timeout: 300_000 });
+    const on = await page.getByTestId('crystals-backend').textContent();
+    check(/WebGPU \(.*\) for the silhouette of the raw differences/.test(on), 'the crystals page ran the raw silhouette on WebGPU', on);
+    const ref = cli(['analyze', 'crystals', join(ROOT, 'public/data', entry.file)]);
+    const raw = Number(await summary.getAttribute('data-silhouette-raw'));
+    check(Math.abs(raw - ref.silhouette_raw) <= 1e-5, 'WebGPU raw silhouette equals the CLI\'s within 1e-5', `${raw} vs ${ref.silhouette_raw}`);
+    const cells = page.locator('[data-testid=silhouette-table] td[data-components]');
+    let same = 0;
+    for (let i = 0; i < await cells.count(); i++) {
+      const m = await cells.nth(i).getAttribute('data-components');
+      if (relClose(Number(await cells.nth(i).getAttribute('data-value')), ref.silhouette_lda[m], 1e-9)) same += 1;
+    }
+    check(same === Object.keys(ref.silhouette_lda).length, 'with the WebGPU backend every LDA silhouette (CPU) equals the CLI\'s', `${same} of ${Object.keys(ref.silhouette_lda).length}`);
+  }
   await page.getByTestId('tab-compute').click();
   await page.getByTestId('kernels-check').click();
   const verdict = page.getByTestId('kernels-verdict');
@@ -522,7 +547,7 @@ try {
     kernel: tr.dataset.kernel, passed: tr.dataset.passed, text: tr.innerText.replace(/\s+/g, ' ') })));
   const adapterShown = await page.getByTestId('kernels-adapter').textContent();
   check(/swiftshader/i.test(adapterShown), 'the kernel suite ran on the SwiftShader adapter', adapterShown);
-  for (const kernel of ['gram_columns', 'gram_rows', 'matmul', 'matrix_product', 'nearest', 'cooccurrence', 'cooccurrence_bitsets', 'covariance']) {
+  for (const kernel of ['gram_columns', 'gram_rows', 'matmul', 'matrix_product', 'nearest', 'cooccurrence', 'cooccurrence_bitsets', 'cluster_sums', 'covariance']) {
     check(rows.some((r) => r.kernel === kernel), `the kernel suite has ${kernel}`);
   }
   check(rows.filter((r) => r.text.includes('(tiled)')).length >= 4, 'the suite forces several tiles', `${rows.length} rows`);
