@@ -377,3 +377,28 @@ fn silhouette_score_on_the_gpu() {
     // One label only: the same error as the CPU's.
     assert!(block_on(offload::silhouette_score(&c, &x, n, d, &vec![0; n], None, 0)).is_err());
 }
+
+/// A lost device (destroyed here, as a driver reset would) makes every kernel fail with
+/// `DeviceLost`, never return numbers; the offloaded steps pass the error on for the CPU fallback.
+#[test]
+fn device_loss_is_an_error_not_a_number() {
+    use sae_geometry::compute::offload::{self, OffloadError};
+    let c = ctx();
+    let x = Lcg(51).vec(64 * 8);
+    assert!(block_on(c.gram_columns(&x, 64, 8)).is_ok());
+    c.lose_device_for_tests();
+    assert!(c.is_lost(), "the device-lost callback has run");
+    let lost = |r: Result<(), GpuError>| matches!(r, Err(GpuError::DeviceLost(_)));
+    assert!(lost(block_on(c.gram_columns(&x, 64, 8)).map(|_| ())));
+    assert!(lost(block_on(c.gram_rows(&x, 64, 8)).map(|_| ())));
+    assert!(lost(block_on(c.matmul(&x, &x, 64, 8, 64)).map(|_| ())));
+    assert!(lost(block_on(c.nearest(&x, 64, &x, 64, 8, 3, true)).map(|_| ())));
+    assert!(lost(block_on(c.cooccurrence(&[0, 2], &[0, 1], 2)).map(|_| ())));
+    assert!(lost(block_on(c.cluster_distance_sums(&x, 64, 8, &[0, 30, 64])).map(|_| ())));
+    let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let labels: Vec<usize> = (0..64).map(|i| i % 3).collect();
+    assert!(matches!(
+        block_on(offload::silhouette_score(&c, &xd, 64, 8, &labels, None, 0)),
+        Err(OffloadError::Gpu(GpuError::DeviceLost(_)))
+    ));
+}

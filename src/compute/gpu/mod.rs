@@ -286,6 +286,14 @@ impl GpuContext {
         self.binding_cap.store(bytes.unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// Destroys the device, as a driver reset or the browser would lose it (tests of the
+    /// device-lost path: every later call must fail with [`GpuError::DeviceLost`], never return
+    /// numbers).
+    pub fn lose_device_for_tests(&self) {
+        self.device.destroy();
+        self.poll_native();
+    }
+
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
     }
