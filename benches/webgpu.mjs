@@ -1,7 +1,8 @@
 // The Compute page's benchmark in headless Chromium, on the CPU backend (wasm, one worker) and on
 // WebGPU (SwiftShader's adapter here: the CPU emulating a GPU, so it says little about a real GPU):
 // every kernel at the "bench" shapes, the covariance and k-NN of the bundled layer-3 decoder, and
-// the galaxy scale of that decoder end to end on each backend. A benchmark, not a test: it prints
+// each scale end to end on each backend (the galaxy of that decoder, the lobes of its co-occurrence
+// bundle, the smallest crystal set). A benchmark, not a test: it prints
 // the table of docs/BENCHMARKS.md.
 //
 //   bash benches/webgpu.sh          (builds dist/, then runs this)
@@ -28,7 +29,7 @@ try {
   console.log('| kernel | shape | input | CPU (wasm) ms | CPU rate | WebGPU ms | WebGPU rate | unit | max error | agrees |');
   console.log('|---|---|---|---:|---:|---:|---:|---|---:|---|');
   for (const r of rows) console.log(`| ${[r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[10]].join(' | ')} |`);
-  console.log('\n| scale | backend | ms | power-law slope |\n|---|---|---:|---:|');
+  console.log('\n| scale | backend | ms | result |\n|---|---|---:|---:|');
   for (const s of scales) console.log(`| ${s.join(' | ')} |`);
 } finally {
   await browser.close();

@@ -133,20 +133,35 @@ pub enum Request {
         tensor: Option<String>,
         #[serde(default)]
         scales: bool,
+        /// With `scales`: the lobe and atom scales' inputs too (their analyses timed on each
+        /// backend beside the galaxy's).
+        #[serde(default)]
+        scale_inputs: ScaleInputs,
     },
+}
+
+/// The bundled inputs of the lobe and atom scales for the benchmark panel.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ScaleInputs {
+    /// A decoder and its co-occurrence bundle: the lobes (Phi, k = 3, no null trials).
+    pub lobes: Option<(Source, Source)>,
+    /// A crystal set's vectors and words: the crystal analysis (every pair).
+    pub crystals: Option<(Source, CrystalWords)>,
 }
 
 /// The end-to-end time of one scale's analysis on one backend (the benchmark panel).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScaleTiming {
-    /// "galaxy".
+    /// "galaxy", "lobes" or "crystals".
     pub scale: String,
     /// What ran it ([`crate::compute::backend::BackendUsed::describe`]).
     pub backend: String,
     /// Analysis time, ms (the bytes already loaded).
     pub ms: f64,
-    /// The fitted power-law slope, to show that both backends agree.
-    pub slope: f64,
+    /// The headline number, to show that both backends agree: its name ("power-law slope",
+    /// "AMI", "raw silhouette") and value.
+    pub quantity: String,
+    pub value: f64,
 }
 
 /// The words of a crystal analysis's vectors.

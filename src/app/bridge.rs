@@ -485,9 +485,14 @@ pub fn run_crystal_job(which: CrystalJob, request: impl FnOnce(u32) -> Request, 
 
 /// Runs the kernel suite in the worker (`real`: a decoder for the rows on real data; `scales`:
 /// also the galaxy analysis of it on each backend).
-pub fn run_kernels(mode: SuiteMode, real: Option<Source>, scales: bool) {
+pub fn run_kernels(mode: SuiteMode, real: Option<Source>, scales: bool, scale_inputs: crate::protocol::ScaleInputs) {
     let Some(state) = state() else { return };
-    let job = submit(|job| Request::Kernels { job, mode, real, tensor: None, scales }, None, String::new(), JobKind::Kernels);
+    let job = submit(
+        |job| Request::Kernels { job, mode, real, tensor: None, scales, scale_inputs },
+        None,
+        String::new(),
+        JobKind::Kernels,
+    );
     state.kernels.set(Job::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 

@@ -7,8 +7,10 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::{load, post, ProgressPoster, LOAD_SHARE};
-use crate::analysis::crystals::{raw_differences, CrystalData, CrystalParams};
-use crate::analysis::lobes::counted_firings;
+use crate::analysis::crystals::{crystal_analysis_given, raw_differences, CrystalData, CrystalParams};
+use crate::analysis::lobes::{counted_firings, lobes_from_bytes_with};
+use crate::geometry::affinity::Affinity;
+use crate::geometry::lobes::LobeParams;
 use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
@@ -16,7 +18,7 @@ use crate::compute::offload::{galaxy_covariances, silhouette_score, OffloadError
 use crate::compute::suite::{now_ms, run_suite};
 use crate::formats::{self, LoadedMatrix};
 use crate::geometry::galaxy::GalaxyParams;
-use crate::protocol::{ErrorReport, Response, ScaleTiming, Source, Timings};
+use crate::protocol::{ErrorReport, Response, ScaleInputs, ScaleTiming, Source, Timings};
 
 /// The GPU as far as this worker knows it.
 enum GpuState {
@@ -232,6 +234,7 @@ pub(crate) async fn kernels_job(
     real: Option<Source>,
     tensor: Option<String>,
     scales: bool,
+    scale_inputs: ScaleInputs,
     data: &JsValue,
 ) {
     let mut progress = ProgressPoster::new(job);
@@ -276,11 +279,19 @@ pub(crate) async fn kernels_job(
                     scale: "galaxy".into(),
                     backend: used.describe(),
                     ms,
-                    slope: r.spectrum.power_law.slope,
+                    quantity: "power-law slope".into(),
+                    value: r.spectrum.power_law.slope,
                 }),
                 Err(error) => return post(&Response::Failed { job, error }),
             }
             progress.report("scales", LOAD_SHARE + (1.0 - LOAD_SHARE) * (0.6 + 0.2 * timings.len() as f64));
+        }
+    }
+    if scales {
+        let with_gpu = gpu.is_some();
+        match other_scales(&scale_inputs, with_gpu, data, &mut progress).await {
+            Ok(more) => timings.extend(more),
+            Err(error) => return post(&Response::Failed { job, error }),
         }
     }
     post(&Response::KernelsDone {
@@ -290,4 +301,57 @@ pub(crate) async fn kernels_job(
         rows,
         scales: timings,
     });
+}
+
+/// The lobe and atom scales of `inputs` timed on the CPU and (`with_gpu`) on WebGPU, the bytes
+/// loaded first: lobes with Phi, k = 3, no null trials; crystals of every pair.
+async fn other_scales(
+    inputs: &ScaleInputs,
+    with_gpu: bool,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<Vec<ScaleTiming>, ErrorReport> {
+    let choices: &[BackendChoice] = if with_gpu { &[BackendChoice::Cpu, BackendChoice::Webgpu] } else { &[BackendChoice::Cpu] };
+    let mut timings = Vec::new();
+    if let Some((decoder, bundle)) = &inputs.lobes {
+        let decoder_bytes = load::bytes(decoder, data, progress).await?;
+        let bundle_bytes = load::bytes(bundle, data, progress).await?;
+        let params = LobeParams { k: 3, null_trials: 0, ..LobeParams::default() };
+        for &choice in choices {
+            progress.report("lobes", 0.9);
+            let t0 = now_ms();
+            let (histogram, used) = lobes_histogram(choice, &bundle_bytes, bundle.name()).await;
+            let run = lobes_from_bytes_with(
+                (&decoder_bytes, decoder.name(), None),
+                (&bundle_bytes, bundle.name()),
+                histogram,
+                &[Affinity::Phi],
+                &[3],
+                &params,
+                false,
+                &mut |_, _| {},
+            )
+            .map_err(report)?;
+            let ami = run.reports.first().map_or(f64::NAN, |r| r.agreement.ami);
+            timings.push(ScaleTiming { scale: "lobes".into(), backend: used.describe(), ms: now_ms() - t0, quantity: "AMI".into(), value: ami });
+        }
+    }
+    if let Some((vectors, words)) = &inputs.crystals {
+        let crystal = super::crystal_data(vectors, None, words, data, progress).await?;
+        let params = CrystalParams::default();
+        for &choice in choices {
+            progress.report("crystals", 0.95);
+            let t0 = now_ms();
+            let (given, used) = crystal_silhouette(choice, &crystal, &params).await?;
+            let (r, _) = crystal_analysis_given(&crystal, vectors.name(), &params, false, None, given, &mut |_, _| {}).map_err(report)?;
+            timings.push(ScaleTiming {
+                scale: "crystals".into(),
+                backend: used.describe(),
+                ms: now_ms() - t0,
+                quantity: "raw silhouette".into(),
+                value: r.silhouette_raw,
+            });
+        }
+    }
+    Ok(timings)
 }

@@ -263,8 +263,8 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::Kernels { job, mode, real, tensor, scales } => {
-            gpu::kernels_job(job, mode, real, tensor, scales, &data).await;
+        Request::Kernels { job, mode, real, tensor, scales, scale_inputs } => {
+            gpu::kernels_job(job, mode, real, tensor, scales, scale_inputs, &data).await;
         }
         Request::Inspect { job, source } => {
             let mut progress = ProgressPoster::new(job);
@@ -319,7 +319,7 @@ async fn crystal_job<T>(
 }
 
 /// Loads the vectors and words of a crystal analysis (the loading share of `progress`).
-async fn crystal_data(
+pub(crate) async fn crystal_data(
     vectors: &Source,
     tensor: Option<&str>,
     words: &CrystalWords,
