@@ -402,3 +402,32 @@ fn device_loss_is_an_error_not_a_number() {
         Err(OffloadError::Gpu(GpuError::DeviceLost(_)))
     ));
 }
+
+/// The galaxy scale with its covariances and its entropies' k-NN on the GPU: the entropies equal
+/// the CPU's (the lists are recomputed exactly in f64 from the GPU's candidates), the slope within
+/// 1e-6 relative.
+#[test]
+fn galaxy_with_entropy_neighbours_on_the_gpu() {
+    use sae_geometry::compute::{offload, suite::random_matrix};
+    use sae_geometry::geometry::entropy::EntropyParams;
+    use sae_geometry::geometry::galaxy::{galaxy_spectrum, galaxy_spectrum_with_covariances, GalaxyParams, RankRange};
+    let c = ctx();
+    let m = random_matrix(2500, 48, 61);
+    let params = GalaxyParams {
+        ranks: RankRange::new(3, 40),
+        isotropic: true,
+        entropy: Some(EntropyParams { samples: 2000, pcs: 16, bootstrap: 6, ..EntropyParams::default() }),
+        ..GalaxyParams::default()
+    };
+    let given = block_on(offload::galaxy_covariances(&c, &m, &params, &mut |_, _| {})).unwrap();
+    assert!(given.entropy.is_some() && given.isotropic_entropy.is_some());
+    let gpu = galaxy_spectrum_with_covariances(&m, &params, Some(given), &mut |_, _| {}).unwrap();
+    let cpu = galaxy_spectrum(&m, &params, &mut |_, _| {}).unwrap();
+    let (ge, ce) = (gpu.entropy.unwrap(), cpu.entropy.unwrap());
+    let (gi, ci) = (gpu.isotropic_entropy.unwrap(), cpu.isotropic_entropy.unwrap());
+    eprintln!("entropy GPU {} CPU {}; isotropic GPU {} CPU {}", ge.clustering, ce.clustering, gi.clustering, ci.clustering);
+    assert!((ge.clustering - ce.clustering).abs() <= 1e-9 * ce.clustering.abs().max(1.0));
+    assert!((gi.clustering - ci.clustering).abs() <= 1e-9 * ci.clustering.abs().max(1.0));
+    let (gs, cs) = (gpu.power_law.slope, cpu.power_law.slope);
+    assert!((gs - cs).abs() <= 1e-6 * cs.abs(), "slope {gs} vs {cs}");
+}

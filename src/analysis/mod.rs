@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::formats::{self, Dtype, FormatError};
-use crate::geometry::galaxy::{galaxy_spectrum_with_covariances, GalaxyParams, GalaxySpectrum, GivenCovariances};
+use crate::geometry::galaxy::{galaxy_spectrum_with_covariances, GalaxyParams, GalaxySpectrum, Precomputed};
 use crate::geometry::GeometryError;
 
 /// Anything that can stop an analysis: a file that cannot be read, or data the math refuses.
@@ -76,7 +76,7 @@ pub fn galaxy_report(
     bytes: u64,
     input_name: &str,
     params: &GalaxyParams,
-    given: Option<GivenCovariances>,
+    given: Option<Precomputed>,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<GalaxyReport, AnalysisError> {
     let spectrum = galaxy_spectrum_with_covariances(&loaded.matrix, params, given, progress)?;

@@ -4,7 +4,9 @@
 //! on the CPU.
 
 use super::gpu::{GpuContext, GpuError};
-use crate::geometry::galaxy::{isotropic_cloud, GalaxyParams, GivenCovariances};
+use crate::geometry::entropy::{neighbours_listed, sample_projection, EntropyParams};
+use crate::geometry::galaxy::{isotropic_cloud, isotropic_entropy_cloud, GalaxyParams, GivenNeighbours, Precomputed};
+use crate::geometry::knn::lists_from_candidates;
 use crate::geometry::silhouette::{silhouette_subset, ClusterOrder};
 use crate::geometry::GeometryError;
 use crate::matrix::Matrix;
@@ -83,23 +85,68 @@ pub async fn galaxy_covariances(
     m: &Matrix,
     params: &GalaxyParams,
     progress: &mut dyn FnMut(&str, f64),
-) -> Result<GivenCovariances, OffloadError> {
+) -> Result<Precomputed, OffloadError> {
     let (n, d) = (m.rows(), m.cols());
     // Refuse what the CPU path would refuse before any GPU work (it checks again, first).
     if let Some((row, col)) = m.first_non_finite() {
         return Err(GeometryError::NonFinite { row, col }.into());
     }
     params.ranks.validate(d)?;
-    let share = if params.isotropic { 0.5 } else { 1.0 };
-    let data = covariance(gpu, m, &mut |f| progress("covariance (WebGPU)", share * f)).await?;
+    if let Some(ep) = &params.entropy {
+        ep.validate(n, d)?;
+    }
+    // Shares of the bar: the data's covariance, the reference's, the entropies' neighbours.
+    let iso = if params.isotropic { 1.0 } else { 0.0 };
+    let ent = if params.entropy.is_some() { 0.5 * (1.0 + iso) } else { 0.0 };
+    let total = 1.0 + iso + ent;
+    let (c1, c2) = (1.0 / total, (1.0 + iso) / total);
+    let data = covariance(gpu, m, &mut |f| progress("covariance (WebGPU)", c1 * f)).await?;
+    let trace: f64 = (0..d).map(|i| data[i * d + i]).sum();
     let isotropic = if params.isotropic && n >= 2 {
-        let trace: f64 = (0..d).map(|i| data[i * d + i]).sum();
         let cloud = isotropic_cloud(n, d, trace / d as f64, params.seed)?;
-        Some(covariance(gpu, &cloud, &mut |f| progress("isotropic reference (WebGPU)", 0.5 + 0.5 * f)).await?)
+        Some(covariance(gpu, &cloud, &mut |f| progress("isotropic reference (WebGPU)", c1 + (c2 - c1) * f)).await?)
     } else {
         None
     };
-    Ok(GivenCovariances { data, isotropic })
+    let (mut entropy, mut isotropic_entropy) = (None, None);
+    if let Some(ep) = &params.entropy {
+        let half = if params.isotropic { 0.5 } else { 1.0 };
+        let mut p = |f: f64| progress("entropy neighbours (WebGPU)", c2 + (1.0 - c2) * half * f);
+        entropy = entropy_neighbours(gpu, m, ep, &mut p).await?;
+        if params.isotropic {
+            let cloud = isotropic_entropy_cloud(n, d, trace / d as f64, params.seed, ep)?;
+            let mut p = |f: f64| progress("entropy neighbours (WebGPU)", c2 + (1.0 - c2) * (0.5 + 0.5 * f));
+            isotropic_entropy = entropy_neighbours(gpu, &cloud, ep, &mut p).await?;
+        }
+    }
+    Ok(Precomputed { data, isotropic, entropy, isotropic_entropy })
+}
+
+/// The clustering entropy's projected sample of `m` (on the CPU: z-scoring and PCA,
+/// [`sample_projection`]) and its neighbour lists with the `k`-NN on the GPU
+/// ([`GpuContext::nearest`] selects each point's nearest others in `f32`; their distances are then
+/// recomputed in `f64` and sorted, [`lists_from_candidates`]). `None` when the lists are longer
+/// than the GPU's top-k allows (the CPU finds them).
+///
+/// Against the CPU's lists: the same unless an `f32` distance ties with the last listed one to
+/// within its rounding, which moves only the end of a list, rarely reached by a resample.
+pub async fn entropy_neighbours(
+    gpu: &GpuContext,
+    m: &Matrix,
+    params: &EntropyParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Option<GivenNeighbours>, OffloadError> {
+    let projected = sample_projection(m, params, &mut |f| progress(0.7 * f))?;
+    let (s, pcs) = (projected.rows, projected.pcs);
+    let l = neighbours_listed(params).min(s.saturating_sub(1));
+    if l > super::gpu::MAX_TOP_K {
+        return Ok(None);
+    }
+    let y: Vec<f32> = projected.y.iter().map(|&v| v as f32).collect();
+    let (candidates, _) = gpu.nearest(&y, s, &y, s, pcs, l, true).await?;
+    let lists = lists_from_candidates(&projected.y, s, pcs, l, &candidates)?;
+    progress(1.0);
+    Ok(Some(GivenNeighbours { projected, lists }))
 }
 
 /// sklearn's `silhouette_score(X, labels[, sample_size, random_state = seed])` with the

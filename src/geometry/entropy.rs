@@ -335,21 +335,103 @@ pub fn clustering_entropy_with_indices(
     let (p_pca, p_knn) = (w_pca / total, w_knn / total);
 
     // 1-2. The sample, z-scored and projected.
-    let mut rows = Vec::with_capacity(s * d_in);
+    let projected = project_sample(m, sample, pcs, &mut |f| progress(p_pca * f))?;
+
+    // Neighbour lists of the whole sample.
+    let lists = neighbour_lists(&projected.y, s, pcs, candidates_for(k), &mut |f| {
+        progress(p_pca + p_knn * f)
+    });
+    resamples(&projected, &lists, bootstraps, params, &mut |f| progress(p_pca + p_knn + (1.0 - p_pca - p_knn) * f))
+}
+
+/// The sample of an entropy z-scored and projected on its top principal axes (steps 1-2 of the
+/// module documentation), for a backend that finds the neighbour lists elsewhere
+/// ([`sample_projection`], [`clustering_entropy_given`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleProjection {
+    /// `rows x pcs`, row-major.
+    pub y: Vec<f64>,
+    pub rows: usize,
+    pub pcs: usize,
+    /// Explained variance of the PCA (ddof = 1), descending.
+    pub explained_variance: Vec<f64>,
+}
+
+fn project_sample(m: &Matrix, sample: &[usize], pcs: usize, progress: &mut dyn FnMut(f64)) -> Result<SampleProjection, GeometryError> {
+    let d_in = m.cols();
+    let mut rows = Vec::with_capacity(sample.len() * d_in);
     for &r in sample {
         rows.extend_from_slice(m.row(r));
     }
-    let sub = Matrix::new(s, d_in, rows).map_err(|e| invalid("sample", e.to_string()))?;
-    let pca = pca_standardized(&sub, pcs, &mut |f| progress(p_pca * f))?;
+    let sub = Matrix::new(sample.len(), d_in, rows).map_err(|e| GeometryError::InvalidParameter {
+        name: "sample".into(),
+        reason: e.to_string(),
+    })?;
+    let pca = pca_standardized(&sub, pcs, progress)?;
     let y = pca.transform(&sub)?;
-    drop(sub);
+    Ok(SampleProjection { y, rows: sample.len(), pcs, explained_variance: pca.explained_variance })
+}
 
-    // Neighbour lists of the whole sample.
-    let lists = neighbour_lists(&y, s, pcs, candidates_for(k), &mut |f| {
-        progress(p_pca + p_knn * f)
-    });
+/// Neighbours each point of the projected sample needs listed (nearest first) for
+/// [`clustering_entropy_given`]: `32 + 4 k`, so that a resample almost never lacks `k` of them.
+pub fn neighbours_listed(params: &EntropyParams) -> usize {
+    candidates_for(params.k)
+}
 
-    // 3. The resamples.
+/// Steps 1-2 of [`clustering_entropy`] (same checks, same seeded sample): the projected sample
+/// whose neighbour lists ([`neighbours_listed`] per point) a GPU can find.
+pub fn sample_projection(m: &Matrix, params: &EntropyParams, progress: &mut dyn FnMut(f64)) -> Result<SampleProjection, GeometryError> {
+    if let Some((row, col)) = m.first_non_finite() {
+        return Err(GeometryError::NonFinite { row, col });
+    }
+    params.validate(m.rows(), m.cols())?;
+    let (sample, _) = draw_indices(m.rows(), params);
+    project_sample(m, &sample, params.pcs, progress)
+}
+
+/// [`clustering_entropy`] of an `rows x cols` matrix from the projected sample of
+/// [`sample_projection`] and its neighbour lists found elsewhere (each point's [`neighbours_listed`] nearest other points, nearest first,
+/// with exact distances: [`crate::geometry::knn::lists_from_candidates`]). The resamples are
+/// drawn from the seed as [`clustering_entropy`] draws them, so with the same lists the result is
+/// identical.
+///
+/// Errors: as [`clustering_entropy`], and `InvalidParameter` when the projection or the lists do
+/// not belong to that matrix and `params`.
+pub fn clustering_entropy_given(
+    (rows, cols): (usize, usize),
+    params: &EntropyParams,
+    projected: &SampleProjection,
+    lists: &NeighbourLists,
+    progress: &mut dyn FnMut(f64),
+) -> Result<ClusteringEntropy, GeometryError> {
+    params.validate(rows, cols)?;
+    let (sample, boots) = draw_indices(rows, params);
+    let s = sample.len();
+    if projected.rows != s || projected.pcs != params.pcs || projected.y.len() != s * params.pcs || lists.n != s
+        || lists.l != neighbours_listed(params).min(s.saturating_sub(1))
+    {
+        return Err(GeometryError::InvalidParameter {
+            name: "neighbour lists".into(),
+            reason: format!(
+                "given for {} points ({} listed each) in {} dimensions; the entropy samples {s} points in {}",
+                lists.n, lists.l, projected.pcs, params.pcs
+            ),
+        });
+    }
+    Ok(resamples(projected, lists, &boots, params, progress)?.entropy)
+}
+
+/// Step 3-4 of the module documentation: every resample's terms from the projected sample and
+/// its neighbour lists, and the summary.
+fn resamples(
+    projected: &SampleProjection,
+    lists: &NeighbourLists,
+    bootstraps: &[Vec<usize>],
+    params: &EntropyParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<EntropyDetail, GeometryError> {
+    let (y, s, pcs, k) = (&projected.y, projected.rows, projected.pcs, params.k);
+    let bf = bootstraps.len() as f64;
     let psi = paper_psi(k);
     let d = pcs as f64;
     let gauss_const = 0.5 * d * (1.0 + (2.0 * std::f64::consts::PI).ln());
@@ -364,12 +446,12 @@ pub fn clustering_entropy_with_indices(
         let mut sum_log_rho = 0.0;
         for u in 0..s {
             if counts[u] > 0 {
-                let rho = kth_in_resample(&y, pcs, &lists, &counts, u, k);
+                let rho = kth_in_resample(y, pcs, lists, &counts, u, k);
                 sum_log_rho += counts[u] as f64 * (rho + params.offset).ln();
             }
         }
         let mean_log_rho = sum_log_rho / nb as f64;
-        let lambda = resample_covariance_eigenvalues(&y, pcs, &counts, nb);
+        let lambda = resample_covariance_eigenvalues(y, pcs, &counts, nb);
         let tol = lambda[0].abs() * d * f64::EPSILON;
         if let Some(j) = lambda.iter().position(|&v| v.is_nan() || v <= tol) {
             return Err(GeometryError::DegenerateCloud {
@@ -391,7 +473,7 @@ pub fn clustering_entropy_with_indices(
             mean_log_rho,
             sum_log_lambda,
         });
-        progress(p_pca + p_knn + (1.0 - p_pca - p_knn) * (b + 1) as f64 / bf);
+        progress((b + 1) as f64 / bf);
     }
 
     // 4. Summary.
@@ -416,7 +498,7 @@ pub fn clustering_entropy_with_indices(
             per_bootstrap,
         },
         terms,
-        explained_variance: pca.explained_variance,
+        explained_variance: projected.explained_variance.clone(),
     })
 }
 
@@ -528,6 +610,36 @@ mod tests {
             bootstrap: 6,
             ..Default::default()
         }
+    }
+
+    /// The entropy from a projection and lists found elsewhere (here: the CPU's own lists, and
+    /// lists rebuilt from their candidate indices in shuffled order) equals the entropy.
+    #[test]
+    fn entropy_from_given_neighbours_is_the_same() {
+        let m = clustered_cloud(900, 12, 5, 3);
+        let params = EntropyParams { samples: 700, pcs: 6, bootstrap: 5, k: 2, ..EntropyParams::default() };
+        let direct = clustering_entropy(&m, &params, &mut |_| {}).unwrap();
+        let projected = sample_projection(&m, &params, &mut |_| {}).unwrap();
+        let l = neighbours_listed(&params);
+        let lists = neighbour_lists(&projected.y, projected.rows, projected.pcs, l, &mut |_| {});
+        let mut shuffled = lists.index.clone();
+        for row in shuffled.chunks_mut(l) {
+            row.reverse();
+        }
+        let rebuilt = crate::geometry::knn::lists_from_candidates(&projected.y, projected.rows, projected.pcs, l, &shuffled).unwrap();
+        assert_eq!(rebuilt, lists);
+        let given = clustering_entropy_given((m.rows(), m.cols()), &params, &projected, &rebuilt, &mut |_| {}).unwrap();
+        assert_eq!(given, direct);
+        // Lists of another sample size are refused.
+        let short = neighbour_lists(&projected.y[..600 * 6], 600, 6, l, &mut |_| {});
+        assert!(clustering_entropy_given((m.rows(), m.cols()), &params, &projected, &short, &mut |_| {}).is_err());
+        // Candidates naming the point itself or a point twice are refused.
+        let mut bad = lists.index.clone();
+        bad[0] = 0;
+        assert!(crate::geometry::knn::lists_from_candidates(&projected.y, projected.rows, projected.pcs, l, &bad).is_err());
+        let mut bad = lists.index.clone();
+        bad[1] = bad[0];
+        assert!(crate::geometry::knn::lists_from_candidates(&projected.y, projected.rows, projected.pcs, l, &bad).is_err());
     }
 
     #[test]

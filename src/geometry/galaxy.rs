@@ -12,7 +12,8 @@ use std::str::FromStr;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::entropy::{clustering_entropy, ClusteringEntropy, EntropyParams};
+use super::entropy::{clustering_entropy, clustering_entropy_given, ClusteringEntropy, EntropyParams, SampleProjection};
+use super::knn::NeighbourLists;
 use super::linalg::symmetric_eigenvalues_desc_with_progress;
 use super::stats::{linregress, seeded_rng, student_t_quantile};
 use super::GeometryError;
@@ -498,12 +499,24 @@ pub fn galaxy_spectrum(
 /// Covariance matrices computed elsewhere (a GPU backend, [`crate::compute::backend`]) for
 /// [`galaxy_spectrum_with_covariances`]: `d x d` row-major `f64`, `np.cov(., rowvar=False)`.
 #[derive(Debug, Clone)]
-pub struct GivenCovariances {
+pub struct Precomputed {
     /// The covariance of the analysed rows.
     pub data: Vec<f64>,
     /// The covariance of [`isotropic_cloud`]`(n, d, trace(data) / d, seed)`, when
     /// `params.isotropic`; `None` draws and accumulates it here on the CPU.
     pub isotropic: Option<Vec<f64>>,
+    /// The clustering entropy's projected sample and neighbour lists of the analysed rows
+    /// ([`crate::geometry::entropy::clustering_entropy_given`]); `None`: found here.
+    pub entropy: Option<GivenNeighbours>,
+    /// The same for the isotropic reference's entropy.
+    pub isotropic_entropy: Option<GivenNeighbours>,
+}
+
+/// An entropy's projected sample and its neighbour lists, found elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenNeighbours {
+    pub projected: SampleProjection,
+    pub lists: NeighbourLists,
 }
 
 /// [`galaxy_spectrum`], with the covariance matrices given instead of computed on the CPU when
@@ -512,7 +525,7 @@ pub struct GivenCovariances {
 pub fn galaxy_spectrum_with_covariances(
     m: &Matrix,
     params: &GalaxyParams,
-    given: Option<GivenCovariances>,
+    given: Option<Precomputed>,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<GalaxySpectrum, GeometryError> {
     check_input(m)?;
@@ -526,9 +539,9 @@ pub fn galaxy_spectrum_with_covariances(
             });
         }
     }
-    let (given_data, given_isotropic) = match given {
-        Some(g) => (Some(g.data), g.isotropic),
-        None => (None, None),
+    let (given_data, given_isotropic, given_entropy, given_isotropic_entropy) = match given {
+        Some(g) => (Some(g.data), g.isotropic, g.entropy, g.isotropic_entropy),
+        None => (None, None, None, None),
     };
     let n = m.rows();
     params.ranks.validate(d)?;
@@ -578,14 +591,20 @@ pub fn galaxy_spectrum_with_covariances(
         progress("entropy", done);
         let start = done;
         let share = if params.isotropic { 0.5 * w.entropy } else { w.entropy };
-        entropy = Some(clustering_entropy(m, ep, &mut |f| progress("entropy", start + share * f))?);
+        let mut p = |f| progress("entropy", start + share * f);
+        entropy = Some(match &given_entropy {
+            Some(g) => clustering_entropy_given((n, d), ep, &g.projected, &g.lists, &mut p)?,
+            None => clustering_entropy(m, ep, &mut p)?,
+        });
         done += share;
         progress("entropy", done);
         if params.isotropic {
             let start = done;
-            isotropic_entropy = Some(isotropic_clustering_entropy(n, d, trace / d as f64, params.seed, ep, &mut |f| {
-                progress("isotropic entropy", start + share * f)
-            })?);
+            let mut p = |f| progress("isotropic entropy", start + share * f);
+            isotropic_entropy = Some(match &given_isotropic_entropy {
+                Some(g) => clustering_entropy_given((ep.samples.min(n), d), ep, &g.projected, &g.lists, &mut p)?,
+                None => isotropic_clustering_entropy(n, d, trace / d as f64, params.seed, ep, &mut p)?,
+            });
             done += share;
             progress("isotropic entropy", done);
         }
@@ -632,8 +651,14 @@ pub fn isotropic_clustering_entropy(
     params: &EntropyParams,
     progress: &mut dyn FnMut(f64),
 ) -> Result<ClusteringEntropy, GeometryError> {
-    let cloud = isotropic_cloud(params.samples.min(n), d, variance, seed)?;
+    let cloud = isotropic_entropy_cloud(n, d, variance, seed, params)?;
     clustering_entropy(&cloud, params, progress)
+}
+
+/// The rows of the isotropic reference that its clustering entropy samples: the first
+/// `min(params.samples, n)` rows of [`isotropic_cloud`]`(n, d, variance, seed)`.
+pub fn isotropic_entropy_cloud(n: usize, d: usize, variance: f64, seed: u64, params: &EntropyParams) -> Result<Matrix, GeometryError> {
+    isotropic_cloud(params.samples.min(n), d, variance, seed)
 }
 
 #[cfg(test)]

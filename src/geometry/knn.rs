@@ -9,6 +9,7 @@
 //! ([`crate::compute::par`]); every row's list is computed by the same code whichever thread
 //! runs it, so the result does not depend on the thread count.
 
+use super::GeometryError;
 use crate::compute::par;
 
 /// Rows per `dgemm` block.
@@ -179,18 +180,53 @@ fn block_lists(
         if cand.len() > l {
             cand.select_nth_unstable_by(l - 1, by_value);
         }
-        let xi = &points[i * d..(i + 1) * d];
-        exact.clear();
-        exact.extend(cand[..l].iter().map(|&(_, j)| {
-            let j = j as usize;
-            (self::distance(xi, &points[j * d..(j + 1) * d]), j as u32)
-        }));
-        exact.sort_unstable_by(by_value);
+        exact_in_order(points, d, i, cand[..l].iter().map(|&(_, j)| j), &mut exact);
         for (t, &(dist, j)) in exact.iter().enumerate() {
             index[r * l + t] = j;
             distance[r * l + t] = dist;
         }
     }
+}
+
+/// The exact distances from point `i` to `candidates`, recomputed from the coordinates, sorted
+/// ascending (ties by index), into `exact`.
+fn exact_in_order(points: &[f64], d: usize, i: usize, candidates: impl Iterator<Item = u32>, exact: &mut Vec<(f64, u32)>) {
+    let xi = &points[i * d..(i + 1) * d];
+    exact.clear();
+    exact.extend(candidates.map(|j| (self::distance(xi, &points[j as usize * d..(j as usize + 1) * d]), j)));
+    exact.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+}
+
+/// Neighbour lists from candidates selected elsewhere (a GPU's top-k in `f32`): `candidates` is
+/// `n x l`, each row the `l` nearest other points of that point in any order; their distances are
+/// recomputed exactly from the `f64` coordinates and sorted (ties by index), as
+/// [`neighbour_lists`] finishes its own selection. When the candidate sets are the same, so are
+/// the lists; an `f32` selection can differ only at a near-tie with the `l`-th distance.
+///
+/// Errors: `InvalidParameter` when `candidates` is not `n x l`, names a point outside `0..n`,
+/// the point itself, or one point twice.
+pub fn lists_from_candidates(points: &[f64], n: usize, d: usize, l: usize, candidates: &[u32]) -> Result<NeighbourLists, GeometryError> {
+    let bad = |reason: String| GeometryError::InvalidParameter { name: "neighbour candidates".into(), reason };
+    if candidates.len() != n * l || points.len() != n * d {
+        return Err(bad(format!("{} candidates for {n} points x {l}, {} coordinates for {n} x {d}", candidates.len(), points.len())));
+    }
+    let mut index = Vec::with_capacity(n * l);
+    let mut distance = Vec::with_capacity(n * l);
+    let mut exact = Vec::with_capacity(l);
+    let mut seen = vec![u32::MAX; n];
+    for i in 0..n {
+        let row = &candidates[i * l..(i + 1) * l];
+        for &j in row {
+            if j as usize >= n || j as usize == i || seen[j as usize] == i as u32 {
+                return Err(bad(format!("point {i} lists {j}: each must be another of the {n} points, once")));
+            }
+            seen[j as usize] = i as u32;
+        }
+        exact_in_order(points, d, i, row.iter().copied(), &mut exact);
+        index.extend(exact.iter().map(|e| e.1));
+        distance.extend(exact.iter().map(|e| e.0));
+    }
+    Ok(NeighbourLists { n, l, index, distance })
 }
 
 /// For each point, the distance to its `k`-th nearest other point (`k >= 1`; duplicates of a

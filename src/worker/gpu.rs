@@ -83,6 +83,17 @@ pub(crate) async fn context() -> Result<(Rc<GpuContext>, Rc<str>), String> {
     }
 }
 
+/// The worker's GPU for a job on `choice`'s backend: `Auto` passes over a software adapter
+/// (SwiftShader, lavapipe: the CPU emulating a GPU, slower than the CPU path); a forced WebGPU
+/// takes whatever there is.
+async fn context_for(choice: BackendChoice) -> Result<(Rc<GpuContext>, Rc<str>), String> {
+    let (gpu, adapter) = context().await?;
+    if choice == BackendChoice::Auto && gpu.is_fallback() {
+        return Err(format!("{adapter} emulates a GPU on the CPU (slower than the CPU path); choose WebGPU to use it"));
+    }
+    Ok((gpu, adapter))
+}
+
 /// After a GPU failure: a lost device is forgotten (the next job opens a new one).
 fn forget_if_lost(e: &GpuError) {
     if matches!(e, GpuError::DeviceLost(_)) {
@@ -106,7 +117,7 @@ pub(crate) async fn galaxy_on(
 ) -> Result<(GalaxyReport, BackendUsed), ErrorReport> {
     let mut fallback = None;
     if choice.wants_gpu() {
-        match context().await {
+        match context_for(choice).await {
             Ok((gpu, adapter)) => {
                 // The covariances are about 90% of the CPU path's work: give them the bar's first half.
                 let given = galaxy_covariances(&gpu, &loaded.matrix, params, &mut |s, f| progress(s, 0.5 * f)).await;
@@ -152,7 +163,7 @@ where
     if !choice.wants_gpu() {
         return Ok((None, BackendUsed::cpu(None)));
     }
-    match context().await {
+    match context_for(choice).await {
         Ok((gpu, adapter)) => match work(gpu).await {
             Ok(v) => {
                 let name = format!("WebGPU ({adapter}) for {what}, CPU (wasm) for the rest");

@@ -492,7 +492,9 @@ try {
   check(relClose(onGpu.slope, ref.power_law.slope, 1e-4), 'WebGPU slope equals the CLI\'s within 1e-4', `${onGpu.slope} vs ${ref.power_law.slope}`);
   check(relClose(onGpu.logVolume, ref.log_volume, 1e-4), 'WebGPU log-volume equals the CLI\'s within 1e-4', `${onGpu.logVolume} vs ${ref.log_volume}`);
   if (onGpu.clustering !== null) {
-    check(relClose(onGpu.clustering, ref.entropy.clustering, 1e-6), 'the clustering entropy (CPU in both) equals the CLI\'s');
+    // k-NN candidates on the GPU (f32), distances recomputed in f64: the same lists, the same entropy.
+    check(relClose(onGpu.clustering, ref.entropy.clustering, 1e-6), 'the clustering entropy (k-NN on WebGPU) equals the CLI\'s', `${onGpu.clustering} vs ${ref.entropy.clustering}`);
+    check(relClose(onGpu.isotropicClustering, ref.isotropic_entropy.clustering, 1e-6), 'the isotropic reference\'s entropy (k-NN on WebGPU) equals the CLI\'s');
   }
   // The lobes of layer 3 with the co-occurrence histogram counted on WebGPU: exact counts, so every
   // label, the AMI and the balanced accuracy equal the CLI's (CPU) exactly.
@@ -555,6 +557,17 @@ try {
   for (const r of rows) check(r.passed === 'yes', `WebGPU ${r.kernel} agrees with the CPU oracle`, r.text);
   check(await verdict.getAttribute('data-passed') === 'true', 'the verdict says every kernel agrees');
   await page.screenshot({ path: join(ARTIFACTS, 'compute.png'), fullPage: true });
+  // Auto passes over a software adapter (SwiftShader emulates a GPU on the CPU, slower than the
+  // CPU path): the galaxy of another layer runs on the CPU and says so plainly.
+  {
+    const other = 'minilm-l6-topk4096-layer2';
+    await page.selectOption('[data-testid=backend-select]', 'auto');
+    await page.getByTestId('tab-galaxy').click();
+    await page.getByTestId(`dataset-${other}`).click();
+    await waitForCurrent(page, `${other}.safetensors`, 400_000);
+    const auto = (await page.getByTestId('backend').textContent()).trim();
+    check(/^CPU \(wasm\)/.test(auto), 'Auto with only a software adapter runs on the CPU', auto);
+  }
   check(gpuErrors.length === 0, 'no uncaught errors in the WebGPU page', gpuErrors.join(' | '));
 } finally {
   await gpuBrowser.close();

@@ -3,7 +3,9 @@
 use super::{ceil_div, invalid, GpuContext, GpuError};
 
 const TILE: usize = 64;
-const KMAX: usize = 64;
+/// The most neighbours [`GpuContext::nearest`] keeps per row (its top-k lives in workgroup memory).
+pub const MAX_TOP_K: usize = 64;
+const KMAX: usize = MAX_TOP_K;
 
 /// A matrix kept on the GPU (row-major, stored in row blocks that each fit one binding).
 pub struct GpuMatrix {

@@ -6,7 +6,7 @@
 
 mod kernels;
 
-pub use self::kernels::{CooccurrenceMethod, GpuMatrix};
+pub use self::kernels::{CooccurrenceMethod, GpuMatrix, MAX_TOP_K};
 
 use std::future::Future;
 use std::pin::Pin;
