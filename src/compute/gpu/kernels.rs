@@ -176,6 +176,40 @@ impl GpuContext {
         self.dispatch(enc, kernel, &[&u, a, b, c], (gx, gy))
     }
 
+    /// Records the copy of a row block's first `values` 4-byte values from `src` into a new
+    /// staging buffer, kept in `stagings` (read back by [`GpuContext::join_row_blocks`]).
+    fn stage_block(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        src: &wgpu::Buffer,
+        values: usize,
+        stagings: &mut Vec<wgpu::Buffer>,
+    ) -> Result<(), GpuError> {
+        let bytes = values as u64 * 4;
+        let s = self.staging(bytes)?;
+        enc.copy_buffer_to_buffer(src, 0, &s, 0, bytes);
+        stagings.push(s);
+        Ok(())
+    }
+
+    /// Submits `enc` and joins the staged row blocks (`blocks`: first row and rows; `width`
+    /// values per row) into one row-major result.
+    async fn join_row_blocks<T: bytemuck::Pod>(
+        &self,
+        scopes: super::Scopes,
+        enc: wgpu::CommandEncoder,
+        stagings: Vec<wgpu::Buffer>,
+        blocks: &[(usize, usize)],
+        width: usize,
+    ) -> Result<Vec<T>, GpuError> {
+        let parts = self.submit::<T>(scopes, enc, stagings).await?;
+        let mut out = Vec::with_capacity(blocks.iter().map(|b| b.1).sum::<usize>() * width);
+        for (part, &(_, rows)) in parts.iter().zip(blocks) {
+            out.extend_from_slice(&part[..rows * width]);
+        }
+        Ok(out)
+    }
+
     /// A 2D grid covering `count` workgroups: (groups_x, groups_y).
     fn grid(&self, count: usize) -> Result<(u32, u32), GpuError> {
         let max = self.max_groups() as usize;
@@ -313,16 +347,9 @@ impl GpuContext {
         for &(r0, rows) in &blocks {
             let p = Mm { sym_skip: sym, c_row_base: r0, ..Mm::rows_times_transpose(r0, rows, n, d) };
             self.record_mm(&mut enc, p, &xb, &xb, &out)?;
-            let bytes = (rows * n) as u64 * 4;
-            let s = self.staging(bytes)?;
-            enc.copy_buffer_to_buffer(&out, 0, &s, 0, bytes);
-            stagings.push(s);
+            self.stage_block(&mut enc, &out, rows * n, &mut stagings)?;
         }
-        let parts = self.submit::<f32>(scopes, enc, stagings).await?;
-        let mut g = Vec::with_capacity(nn);
-        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
-            g.extend_from_slice(&part[..rows * n]);
-        }
+        let mut g: Vec<f32> = self.join_row_blocks(scopes, enc, stagings, &blocks, n).await?;
         if sym {
             mirror_upper(&mut g, n);
         }
@@ -667,7 +694,6 @@ impl GpuContext {
         n_features: usize,
     ) -> Result<Vec<u32>, GpuError> {
         let chunks = indptr.len() - 1;
-        let total = n_features * n_features;
         let nf32 = to_u32(n_features, "n_features")?;
         let row_bytes = n_features as u64 * 4;
         self.check_binding("one row of the co-occurrence matrix", row_bytes)?;
@@ -724,16 +750,9 @@ impl GpuContext {
                 let u = self.uniform(&[nf32, *n_chunks as u32, r0 as u32, (r0 + rows) as u32, *gx, 0, 0, 0]);
                 self.dispatch(&mut enc, &self.cooc, &[&u, ip, ix, &h], (*gx, *gy))?;
             }
-            let s = self.staging(bytes)?;
-            enc.copy_buffer_to_buffer(&h, 0, &s, 0, bytes);
-            stagings.push(s);
+            self.stage_block(&mut enc, &h, rows * n_features, &mut stagings)?;
         }
-        let parts = self.submit::<u32>(scopes, enc, stagings).await?;
-        let mut out = Vec::with_capacity(total);
-        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
-            out.extend_from_slice(&part[..rows * n_features]);
-        }
-        Ok(out)
+        self.join_row_blocks(scopes, enc, stagings, &blocks, n_features).await
     }
 
     /// The histogram by bitsets: each feature's chunks as a row of bits, H = popcounts of the
@@ -788,16 +807,9 @@ impl GpuContext {
                 let u = self.uniform(&[nf32, to_u32(*w, "words")?, r0 as u32, rows as u32, (b > 0) as u32, 0, 0, 0]);
                 self.dispatch(&mut enc, &self.cooc_bits, &[&u, bits, &h], (gx, gy))?;
             }
-            let bytes = (rows * n) as u64 * 4;
-            let s = self.staging(bytes)?;
-            enc.copy_buffer_to_buffer(&h, 0, &s, 0, bytes);
-            stagings.push(s);
+            self.stage_block(&mut enc, &h, rows * n, &mut stagings)?;
         }
-        let parts = self.submit::<u32>(scopes, enc, stagings).await?;
-        let mut out = Vec::with_capacity(n * n);
-        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
-            out.extend_from_slice(&part[..rows * n]);
-        }
+        let mut out: Vec<u32> = self.join_row_blocks(scopes, enc, stagings, &blocks, n).await?;
         // The kernel skips tiles wholly below the diagonal; their counts are the upper's.
         for i in 1..n {
             for j in 0..i {
@@ -852,16 +864,8 @@ impl GpuContext {
             self.record_tiled(&self.sqdist, &mut enc, Mm::rows_times_transpose(r0, rows, n, d), &xb, &xb, &dist)?;
             let u = self.uniform(&[n32, k32, rows as u32, r0 as u32]);
             self.dispatch(&mut enc, &self.cluster_sums, &[&u, &dist, &sb, &sums], (k32, rows as u32))?;
-            let bytes = (rows * k) as u64 * 4;
-            let s = self.staging(bytes)?;
-            enc.copy_buffer_to_buffer(&sums, 0, &s, 0, bytes);
-            stagings.push(s);
+            self.stage_block(&mut enc, &sums, rows * k, &mut stagings)?;
         }
-        let parts = self.submit::<f32>(scopes, enc, stagings).await?;
-        let mut out = Vec::with_capacity(total);
-        for (part, &(_, rows)) in parts.iter().zip(&blocks) {
-            out.extend_from_slice(&part[..rows * k]);
-        }
-        Ok(out)
+        self.join_row_blocks(scopes, enc, stagings, &blocks, k).await
     }
 }
