@@ -430,4 +430,24 @@ fn galaxy_with_entropy_neighbours_on_the_gpu() {
     assert!((gi.clustering - ci.clustering).abs() <= 1e-9 * ci.clustering.abs().max(1.0));
     let (gs, cs) = (gpu.power_law.slope, cpu.power_law.slope);
     assert!((gs - cs).abs() <= 1e-6 * cs.abs(), "slope {gs} vs {cs}");
+    let (gi, ci) = (gpu.isotropic_slope.unwrap(), cpu.isotropic_slope.unwrap());
+    assert!((gi - ci).abs() <= 1e-5 * ci.abs().max(1e-3), "isotropic slope {gi} vs {ci}");
+}
+
+/// The isotropic reference's covariance drawn a tile at a time (64 KiB tiles: 8 of them here)
+/// equals the covariance of the whole cloud (the same values, drawn in one go) to 1e-5.
+#[test]
+fn isotropic_covariance_by_tiles() {
+    use sae_geometry::compute::{cpu, offload};
+    use sae_geometry::geometry::galaxy::isotropic_cloud;
+    let c = capped(64 * 1024);
+    let (n, d) = (1000, 120); // 136-row tiles: 8 of them; the 120 x 120 Gram fits 64 KiB
+    let got = block_on(offload::isotropic_covariance(&c, n, d, 2.5, 7, &mut |_| {})).unwrap();
+    let want = cpu::covariance(&isotropic_cloud(n, d, 2.5, 7).unwrap(), &mut |_| {});
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let err = got.iter().zip(&want).fold(0f64, |m, (a, b)| m.max((a - b).abs())) / scale;
+    eprintln!("isotropic covariance by tiles: rel err {err:.3e}");
+    assert!(err < 1e-5, "isotropic covariance rel err {err}");
+    assert!(block_on(offload::isotropic_covariance(&c, 1, d, 2.5, 7, &mut |_| {})).is_err());
+    assert!(block_on(offload::isotropic_covariance(&c, n, d, f64::NAN, 7, &mut |_| {})).is_err());
 }

@@ -5,7 +5,7 @@
 
 use super::gpu::{GpuContext, GpuError};
 use crate::geometry::entropy::{neighbours_listed, sample_projection, EntropyParams};
-use crate::geometry::galaxy::{isotropic_cloud, isotropic_entropy_cloud, GalaxyParams, GivenNeighbours, Precomputed};
+use crate::geometry::galaxy::{isotropic_entropy_cloud, GalaxyParams, GivenNeighbours, IsotropicRows, Precomputed};
 use crate::geometry::knn::lists_from_candidates;
 use crate::geometry::silhouette::{silhouette_subset, ClusterOrder};
 use crate::geometry::GeometryError;
@@ -36,32 +36,89 @@ pub async fn covariance(gpu: &GpuContext, m: &Matrix, progress: &mut dyn FnMut(f
         }
     }
     mean.iter_mut().for_each(|s| *s /= n as f64);
+    let mut next = 0;
+    let mut acc = gram_by_tiles(gpu, n, d, &mut |tile: &mut [f32]| {
+        for (dst, src) in tile.chunks_exact_mut(d).zip(data[next * d..].chunks_exact(d)) {
+            for ((o, &v), mu) in dst.iter_mut().zip(src).zip(&mean) {
+                *o = (v as f64 - mu) as f32;
+            }
+            next += 1;
+        }
+    }, progress)
+    .await?;
+    finish_covariance(&mut acc, d, n, None);
+    Ok(acc)
+}
+
+/// `sum_t X_t^T X_t` (`d x d`, `f64`, not yet symmetrised) of `n` rows produced a tile at a time
+/// by `fill` (called with each tile's `rows x d` buffer, in row order), each tile's Gram matrix on
+/// the GPU. Tiles hold as many rows as one binding allows, at most [`MAX_TILE_ROWS`].
+async fn gram_by_tiles(
+    gpu: &GpuContext,
+    n: usize,
+    d: usize,
+    fill: &mut dyn FnMut(&mut [f32]),
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<f64>, GpuError> {
     let per_row = (d * 4) as u64;
     let tile_rows = ((gpu.max_binding_bytes() / per_row) as usize).clamp(1, MAX_TILE_ROWS).min(n);
     let mut acc = vec![0f64; d * d];
     let mut tile = vec![0f32; tile_rows * d];
     let tiles = n.div_ceil(tile_rows);
-    for (t, chunk) in data.chunks(tile_rows * d).enumerate() {
-        let rows = chunk.len() / d;
-        for (dst, src) in tile.chunks_exact_mut(d).zip(chunk.chunks_exact(d)) {
-            for ((o, &v), mu) in dst.iter_mut().zip(src).zip(&mean) {
-                *o = (v as f64 - mu) as f32;
-            }
-        }
+    for t in 0..tiles {
+        let rows = tile_rows.min(n - t * tile_rows);
+        fill(&mut tile[..rows * d]);
         let g = gpu.gram_columns(&tile[..rows * d], rows, d).await?;
         for (a, &v) in acc.iter_mut().zip(&g) {
             *a += v as f64;
         }
         progress((t + 1) as f64 / tiles as f64);
     }
+    Ok(acc)
+}
+
+/// The sample covariance (ddof = 1) from `acc = sum x x^T` of `n` rows: of rows already centred
+/// (`sums` `None`), or, with their column sums `s`, `(acc - s s^T / n) / (n - 1)`; symmetrised.
+fn finish_covariance(acc: &mut [f64], d: usize, n: usize, sums: Option<&[f64]>) {
     let scale = 1.0 / (n as f64 - 1.0);
     for i in 0..d {
         for j in i..d {
-            let v = 0.5 * (acc[i * d + j] + acc[j * d + i]) * scale;
+            let correction = sums.map_or(0.0, |s| s[i] * s[j] / n as f64);
+            let v = (0.5 * (acc[i * d + j] + acc[j * d + i]) - correction) * scale;
             acc[i * d + j] = v;
             acc[j * d + i] = v;
         }
     }
+}
+
+/// The covariance of [`isotropic_cloud`]`(n, d, variance, seed)` with the cloud drawn a tile at a
+/// time (the same values, from the one seeded stream: [`IsotropicRows`]), each tile's Gram matrix
+/// on the GPU, and the mean removed at the end as the CPU path does (`(sum x x^T - s s^T / n) /
+/// (n - 1)`: the true mean is 0, so nothing cancels). Memory: one tile, never the `n x d` cloud
+/// (151 MB at 16384 x 2304).
+pub async fn isotropic_covariance(
+    gpu: &GpuContext,
+    n: usize,
+    d: usize,
+    variance: f64,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<f64>, OffloadError> {
+    if n < 2 {
+        return Err(GeometryError::TooFewRows { n, needed: 2 }.into());
+    }
+    let mut draw = IsotropicRows::new(variance, seed)?;
+    let mut sums = vec![0f64; d];
+    let mut acc = gram_by_tiles(gpu, n, d, &mut |tile: &mut [f32]| {
+        draw.fill(tile);
+        for row in tile.chunks_exact(d) {
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s += v as f64;
+            }
+        }
+    }, progress)
+    .await?;
+    finish_covariance(&mut acc, d, n, Some(&sums));
     Ok(acc)
 }
 
@@ -103,8 +160,8 @@ pub async fn galaxy_covariances(
     let data = covariance(gpu, m, &mut |f| progress("covariance (WebGPU)", c1 * f)).await?;
     let trace: f64 = (0..d).map(|i| data[i * d + i]).sum();
     let isotropic = if params.isotropic && n >= 2 {
-        let cloud = isotropic_cloud(n, d, trace / d as f64, params.seed)?;
-        Some(covariance(gpu, &cloud, &mut |f| progress("isotropic reference (WebGPU)", c1 + (c2 - c1) * f)).await?)
+        let mut p = |f| progress("isotropic reference (WebGPU)", c1 + (c2 - c1) * f);
+        Some(isotropic_covariance(gpu, n, d, trace / d as f64, params.seed, &mut p).await?)
     } else {
         None
     };

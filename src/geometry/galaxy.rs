@@ -327,20 +327,37 @@ pub fn isotropic_cloud(n: usize, d: usize, variance: f64, seed: u64) -> Result<M
     if n < 2 {
         return Err(GeometryError::TooFewRows { n, needed: 2 });
     }
-    if !(variance.is_finite() && variance >= 0.0) {
-        return Err(GeometryError::DegenerateFit {
-            reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
-        });
-    }
-    let sd = variance.sqrt();
-    let mut rng = seeded_rng(seed);
-    let data = (0..n * d)
-        .map(|_| {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            (sd * z) as f32
-        })
-        .collect();
+    let mut data = vec![0f32; n * d];
+    IsotropicRows::new(variance, seed)?.fill(&mut data);
     Matrix::new(n, d, data).map_err(|e| GeometryError::DegenerateFit { reason: e.to_string() })
+}
+
+/// The values of [`isotropic_cloud`] drawn a block at a time: `sqrt(variance) z` rounded to
+/// `f32`, `z ~ StandardNormal` from [`seeded_rng`]`(seed)`, row-major, so that filling blocks in
+/// order gives the cloud's rows in order whatever the block sizes.
+pub struct IsotropicRows {
+    rng: rand_chacha::ChaCha8Rng,
+    sd: f64,
+}
+
+impl IsotropicRows {
+    /// Errors: `DegenerateFit` for a negative or non-finite variance.
+    pub fn new(variance: f64, seed: u64) -> Result<IsotropicRows, GeometryError> {
+        if !(variance.is_finite() && variance >= 0.0) {
+            return Err(GeometryError::DegenerateFit {
+                reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
+            });
+        }
+        Ok(IsotropicRows { rng: seeded_rng(seed), sd: variance.sqrt() })
+    }
+
+    /// The next `out.len()` values of the cloud.
+    pub fn fill(&mut self, out: &mut [f32]) {
+        for v in out {
+            let z: f64 = StandardNormal.sample(&mut self.rng);
+            *v = (self.sd * z) as f32;
+        }
+    }
 }
 
 /// An isotropic Gaussian cloud with the same n, d and total variance (each coordinate
