@@ -131,6 +131,9 @@ pub enum OffloadError {
     /// The input is refused by the math (the CPU path would refuse it too).
     #[error(transparent)]
     Geometry(#[from] GeometryError),
+    /// The input is refused while it is read or prepared (the CPU path would refuse it too).
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
 }
 
 /// The covariance matrices of [`crate::geometry::galaxy::galaxy_spectrum`] on the GPU: that of

@@ -332,6 +332,16 @@ pub fn isotropic_cloud(n: usize, d: usize, variance: f64, seed: u64) -> Result<M
     Matrix::new(n, d, data).map_err(|e| GeometryError::DegenerateFit { reason: e.to_string() })
 }
 
+/// The isotropic reference's per-coordinate variance must be finite and non-negative.
+fn check_variance(variance: f64) -> Result<(), GeometryError> {
+    if variance.is_finite() && variance >= 0.0 {
+        return Ok(());
+    }
+    Err(GeometryError::DegenerateFit {
+        reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
+    })
+}
+
 /// The values of [`isotropic_cloud`] drawn a block at a time: `sqrt(variance) z` rounded to
 /// `f32`, `z ~ StandardNormal` from [`seeded_rng`]`(seed)`, row-major, so that filling blocks in
 /// order gives the cloud's rows in order whatever the block sizes.
@@ -343,11 +353,7 @@ pub struct IsotropicRows {
 impl IsotropicRows {
     /// Errors: `DegenerateFit` for a negative or non-finite variance.
     pub fn new(variance: f64, seed: u64) -> Result<IsotropicRows, GeometryError> {
-        if !(variance.is_finite() && variance >= 0.0) {
-            return Err(GeometryError::DegenerateFit {
-                reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
-            });
-        }
+        check_variance(variance)?;
         Ok(IsotropicRows { rng: seeded_rng(seed), sd: variance.sqrt() })
     }
 
@@ -386,11 +392,7 @@ pub fn isotropic_spectrum(
     if n < 2 {
         return Err(GeometryError::TooFewRows { n, needed: 2 });
     }
-    if !(variance.is_finite() && variance >= 0.0) {
-        return Err(GeometryError::DegenerateFit {
-            reason: format!("the isotropic reference needs a finite, non-negative variance, got {variance}"),
-        });
-    }
+    check_variance(variance)?;
     if d == 0 {
         progress(1.0);
         return Ok(Vec::new());

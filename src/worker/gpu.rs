@@ -131,6 +131,7 @@ pub(crate) async fn galaxy_on(
                         return Ok((r, used));
                     }
                     Err(OffloadError::Geometry(e)) => return Err(report(AnalysisError::Geometry(e))),
+                    Err(OffloadError::Analysis(e)) => return Err(report(e)),
                     Err(OffloadError::Gpu(e)) => {
                         forget_if_lost(&e);
                         fallback = Some(format!("{e}; computed on the CPU instead"));
@@ -170,6 +171,7 @@ where
                 Ok((Some(v), BackendUsed { name, fallback: None }))
             }
             Err(OffloadError::Geometry(e)) => Err(report(AnalysisError::Geometry(e))),
+            Err(OffloadError::Analysis(e)) => Err(report(e)),
             Err(OffloadError::Gpu(e)) => {
                 forget_if_lost(&e);
                 Ok((None, cpu_used(choice, Some(format!("{e}; computed on the CPU instead")))))
@@ -203,12 +205,10 @@ pub(crate) async fn crystal_silhouette(
     data: &CrystalData,
     params: &CrystalParams,
 ) -> Result<(Option<f64>, BackendUsed), ErrorReport> {
-    if !choice.wants_gpu() {
-        return Ok((None, BackendUsed::cpu(None)));
-    }
-    let (x, n, d, labels) = raw_differences(data, params).map_err(report)?;
-    let sample = params.silhouette_sample.filter(|&s| s < n);
+    // The differences are made only when a GPU will take them (the CPU path makes its own).
     part_on_gpu(choice, "the silhouette of the raw differences", |gpu| async move {
+        let (x, n, d, labels) = raw_differences(data, params)?;
+        let sample = params.silhouette_sample.filter(|&s| s < n);
         silhouette_score(&gpu, &x, n, d, &labels, sample, params.seed).await
     })
     .await

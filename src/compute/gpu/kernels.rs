@@ -780,11 +780,9 @@ impl GpuContext {
         let mut bit_buffers = Vec::with_capacity(word_blocks.len());
         for &(w0, w) in &word_blocks {
             let mut bits = vec![0u32; n * w];
-            for c in 0..chunks {
+            // Only the chunks of this word block: bits 32 w0 .. 32 (w0 + w).
+            for c in w0 * 32..((w0 + w) * 32).min(chunks) {
                 let word = c / 32;
-                if word < w0 || word >= w0 + w {
-                    continue;
-                }
                 let bit = 1u32 << (c % 32);
                 for &f in &indices[indptr[c] as usize..indptr[c + 1] as usize] {
                     bits[f as usize * w + word - w0] |= bit;
