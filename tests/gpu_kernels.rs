@@ -395,6 +395,7 @@ fn device_loss_is_an_error_not_a_number() {
     assert!(lost(block_on(c.nearest(&x, 64, &x, 64, 8, 3, true)).map(|_| ())));
     assert!(lost(block_on(c.cooccurrence(&[0, 2], &[0, 1], 2)).map(|_| ())));
     assert!(lost(block_on(c.cluster_distance_sums(&x, 64, 8, &[0, 30, 64])).map(|_| ())));
+    assert!(lost(c.upload_matrix(&x, 64, 8).map(|_| ())));
     let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     let labels: Vec<usize> = (0..64).map(|i| i % 3).collect();
     assert!(matches!(
@@ -451,3 +452,98 @@ fn isotropic_covariance_by_tiles() {
     assert!(block_on(offload::isotropic_covariance(&c, 1, d, 2.5, 7, &mut |_| {})).is_err());
     assert!(block_on(offload::isotropic_covariance(&c, n, d, f64::NAN, 7, &mut |_| {})).is_err());
 }
+
+/// The mat-vec of the eigensolvers (f32 sums) against f64, on odd sizes and on a matrix split
+/// into several row blocks: error below 1e-6 of `sum |a_ij v_j|`.
+#[test]
+fn matvec_odd_sizes_and_tiled() {
+    for cap in [0u64, 4000] {
+        let c = capped(cap);
+        let (rows, cols) = (301, 517);
+        let mut g = Lcg(71);
+        let a = g.vec(rows * cols);
+        let m = c.upload_matrix(&a, rows, cols).unwrap();
+        for it in 0..3 {
+            let v: Vec<f64> = g.vec(cols).into_iter().map(|x| x as f64 * (1.0 + it as f64)).collect();
+            let got = block_on(c.matvec(&m, &v)).unwrap();
+            let mut worst: f64 = 0.0;
+            for i in 0..rows {
+                let row = &a[i * cols..(i + 1) * cols];
+                let exact: f64 = row.iter().zip(&v).map(|(&x, &y)| x as f64 * y).sum();
+                let scale: f64 = row.iter().zip(&v).map(|(&x, &y)| (x as f64 * y).abs()).sum();
+                worst = worst.max((got[i] - exact).abs() / scale);
+            }
+            eprintln!("matvec cap={cap} it={it}: error {worst:.3e} of sum |a v|");
+            assert!(worst <= 1e-6, "{worst}");
+        }
+    }
+}
+
+/// A spectral embedding with Lanczos's products on the GPU (f32) agrees with the CPU's (f64):
+/// eigenvalues within 1e-8, coordinates within 1e-5 of the largest, the same k-means labels.
+#[test]
+fn spectral_embedding_on_the_gpu() {
+    use sae_geometry::compute::offload;
+    use sae_geometry::geometry::spectral::{cluster_embedding, spectral_embedding};
+    let c = ctx();
+    let (n, dims) = (300, 5);
+    // Five noisy blocks of unequal sizes (not a multiple of the 256 threads of a row).
+    let mut g = Lcg(72);
+    let noise = g.vec(n * n);
+    let block = |i: usize| (i * i / 97) % 5;
+    let mut a = vec![0f32; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let base = if block(i) == block(j) { 0.8 } else { 0.05 };
+            let v = base + 0.1 * (noise[i * n + j].abs());
+            a[i * n + j] = v;
+            a[j * n + i] = v;
+        }
+    }
+    let cpu = spectral_embedding(a.clone(), n, dims, 7, &mut |_| {}).unwrap();
+    let gpu = block_on(offload::spectral_embedding(&c, a, n, dims, 7, &mut |_| {})).unwrap();
+    eprintln!("steps CPU {} GPU {}; residual CPU {:.2e} GPU {:.2e}", cpu.lanczos_steps, gpu.lanczos_steps, cpu.max_residual, gpu.max_residual);
+    assert!(gpu.max_residual <= 1e-9);
+    for (x, y) in cpu.eigenvalues.iter().zip(&gpu.eigenvalues) {
+        assert!((x - y).abs() <= 1e-8, "eigenvalue {x} vs {y}");
+    }
+    let scale = cpu.coordinates.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let diff = cpu.coordinates.iter().zip(&gpu.coordinates).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+    eprintln!("coordinates: largest difference {:.3e} of {scale:.3e}", diff);
+    assert!(diff <= 1e-5 * scale);
+    assert_eq!(cluster_embedding(&cpu, dims, 10, 0).unwrap(), cluster_embedding(&gpu, dims, 10, 0).unwrap());
+}
+
+/// The lobe scale of the bundled layer-3 decoder and its co-occurrence bundle with the spectral
+/// embeddings' products on the GPU: the same labels, AMI and nearest features as the CPU run,
+/// eigenvalues within 1e-8.
+#[test]
+fn lobes_with_embeddings_on_the_gpu() {
+    use sae_geometry::analysis::lobes::{lobes_from_bytes, lobes_from_embeddings, read_lobes_inputs};
+    use sae_geometry::compute::offload;
+    use sae_geometry::geometry::affinity::Affinity;
+    use sae_geometry::geometry::lobes::LobeParams;
+    let c = ctx();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/data");
+    let decoder = std::fs::read(data.join("minilm-l6-topk4096-layer3.safetensors")).unwrap();
+    let bundle = std::fs::read(data.join("minilm-l6-topk4096-layer3-cooccurrence.safetensors")).unwrap();
+    let params = LobeParams { k: 3, null_trials: 0, ..LobeParams::default() };
+    let affinities = [Affinity::Phi, Affinity::Jaccard];
+    let names = ("decoder.safetensors", "bundle.safetensors");
+    let cpu = lobes_from_bytes((&decoder, names.0, None), (&bundle, names.1), &affinities, &[2, 3], &params, true, &mut |_, _| {}).unwrap();
+    let inputs = read_lobes_inputs((&decoder, names.0, None), (&bundle, names.1), None, true, &mut |_, _| {}).unwrap();
+    let embedded = block_on(offload::lobe_embeddings(&c, &inputs, &affinities, 3, params.seed, &mut |_, _| {})).unwrap();
+    let gpu = lobes_from_embeddings(inputs, embedded, &affinities, &[2, 3], &params, names, &mut |_, _| {}).unwrap();
+    assert_eq!(cpu.reports.len(), gpu.reports.len());
+    for (x, y) in cpu.reports.iter().zip(&gpu.reports) {
+        eprintln!("{:?} k={}: AMI CPU {} GPU {}", x.params.affinity, x.params.k, x.agreement.ami, y.agreement.ami);
+        assert_eq!(x.agreement.labels_cooccurrence, y.agreement.labels_cooccurrence);
+        assert_eq!(x.agreement.labels_geometry, y.agreement.labels_geometry);
+        assert_eq!(x.agreement.ami, y.agreement.ami);
+        for (p, q) in x.eigenvalues_cooccurrence.iter().chain(&x.eigenvalues_geometry).zip(y.eigenvalues_cooccurrence.iter().chain(&y.eigenvalues_geometry)) {
+            assert!((p - q).abs() <= 1e-8, "{p} vs {q}");
+        }
+    }
+    assert_eq!(cpu.map.unwrap().nearest, gpu.map.unwrap().nearest);
+}
+

@@ -19,6 +19,7 @@ use crate::geometry::lobes::{
     LobeParams, Specialisation,
 };
 use crate::geometry::pca::pca;
+use crate::geometry::spectral::SpectralEmbedding;
 use crate::geometry::GeometryError;
 
 /// The co-occurrence input, read.
@@ -268,6 +269,51 @@ pub fn lobes_from_bytes_with(
     with_map: bool,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<LobesRun, AnalysisError> {
+    let inputs = read_lobes_inputs(decoder, cooccurrence, histogram, with_map, progress)?;
+    let k_max = ks.iter().copied().max().unwrap_or(params.k);
+    let (n, d) = (inputs.n, inputs.d);
+    let (geometry, nearest) =
+        geometry_embedding(&inputs.x, n, d, k_max, params.seed, NEAREST, &mut |f| progress("geometric lobes", f))?;
+    let mut cooccurrence_embeddings = Vec::with_capacity(affinities.len());
+    for (a, &affinity) in affinities.iter().enumerate() {
+        let stage = format!("co-occurrence lobes ({})", affinity.title());
+        cooccurrence_embeddings.push(cooccurrence_embedding(&inputs.input.histogram, affinity, k_max, params.seed, &mut |f| {
+            progress(&stage, (a as f64 + f) / affinities.len() as f64)
+        })?);
+    }
+    let embedded = LobesEmbedded { geometry, nearest, cooccurrence: cooccurrence_embeddings };
+    lobes_from_embeddings(inputs, embedded, affinities, ks, params, (decoder.1, cooccurrence.1), progress)
+}
+
+/// A lobes run's inputs, read and checked, before any spectral embedding.
+pub struct LobesInputs {
+    /// The decoder, n x d row-major, in f64.
+    pub x: Vec<f64>,
+    pub n: usize,
+    pub d: usize,
+    pub input: CooccurrenceInput,
+    /// The lobe map without its nearest features (they come with the geometric embedding).
+    map: Option<LobeMap>,
+}
+
+/// The spectral embeddings of a lobes run (each into the largest k's dimensions), however they
+/// were computed: the geometric one with each feature's [`NEAREST`] most similar features, and one
+/// of the co-occurrence affinity per affinity asked for, in that order.
+pub struct LobesEmbedded {
+    pub geometry: SpectralEmbedding,
+    pub nearest: Vec<Vec<u32>>,
+    pub cooccurrence: Vec<SpectralEmbedding>,
+}
+
+/// Reads and checks a lobes run's decoder and co-occurrence data (the histogram counted
+/// elsewhere when `histogram` is `Some`), with the lobe map's PCA when `with_map`.
+pub fn read_lobes_inputs(
+    decoder: (&[u8], &str, Option<&str>),
+    cooccurrence: (&[u8], &str),
+    histogram: Option<Vec<u32>>,
+    with_map: bool,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<LobesInputs, AnalysisError> {
     progress("parsing", 0.0);
     let loaded = formats::read_matrix(decoder.0, decoder.1, decoder.2)?;
     let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
@@ -299,20 +345,36 @@ pub fn lobes_from_bytes_with(
         }
         .into());
     }
-    let k_max = ks.iter().copied().max().unwrap_or(params.k);
-    let (mut geometry, nearest) =
-        geometry_embedding(&x, n, d, k_max, params.seed, NEAREST, &mut |f| progress("geometric lobes", f))?;
-    let map = map.map(|m| LobeMap { nearest, ..m });
+    Ok(LobesInputs { x, n, d, input, map })
+}
+
+/// The reports of a lobes run from its inputs and embeddings: [`lobes_for_k`] for every affinity
+/// (`embedded.cooccurrence[a]` is `affinities[a]`'s) and every k of `ks`, and the map.
+pub fn lobes_from_embeddings(
+    inputs: LobesInputs,
+    embedded: LobesEmbedded,
+    affinities: &[Affinity],
+    ks: &[usize],
+    params: &LobeParams,
+    names: (&str, &str),
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<LobesRun, AnalysisError> {
+    if embedded.cooccurrence.len() != affinities.len() {
+        return Err(GeometryError::InvalidParameter {
+            name: "embeddings".into(),
+            reason: format!("{} co-occurrence embeddings for {} affinities", embedded.cooccurrence.len(), affinities.len()),
+        }
+        .into());
+    }
+    let LobesInputs { x, n, d, input, map } = inputs;
+    let map = map.map(|m| LobeMap { nearest: embedded.nearest, ..m });
+    let mut geometry = embedded.geometry;
     let mut reports = Vec::with_capacity(ks.len() * affinities.len());
-    for (a, &affinity) in affinities.iter().enumerate() {
-        let stage = format!("co-occurrence lobes ({})", affinity.title());
-        let cooccurrence_embedding = cooccurrence_embedding(&input.histogram, affinity, k_max, params.seed, &mut |f| {
-            progress(&stage, (a as f64 + f) / affinities.len() as f64)
-        })?;
-        let embeddings = LobeEmbeddings { cooccurrence: cooccurrence_embedding, geometry };
+    for (&affinity, cooccurrence) in affinities.iter().zip(embedded.cooccurrence) {
+        let embeddings = LobeEmbeddings { cooccurrence, geometry };
         for &k in ks {
             let params = LobeParams { k, affinity, ..params.clone() };
-            reports.push(lobes_for_k(&x, n, d, &input, &embeddings, &params, (decoder.1, cooccurrence.1), progress)?);
+            reports.push(lobes_for_k(&x, n, d, &input, &embeddings, &params, names, progress)?);
         }
         geometry = embeddings.geometry;
     }

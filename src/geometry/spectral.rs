@@ -67,56 +67,93 @@ const LANCZOS_TOL: f64 = 1e-9;
 /// largest-magnitude entry is positive (`_deterministic_vector_sign_flip`).
 /// `progress(fraction)` ends at 1.
 pub fn spectral_embedding(
-    mut a: Vec<f32>,
+    a: Vec<f32>,
     n: usize,
     dims: usize,
     seed: u64,
     progress: &mut dyn FnMut(f64),
 ) -> Result<SpectralEmbedding, GeometryError> {
-    if a.len() != n * n {
-        return Err(GeometryError::InvalidParameter {
-            name: "affinity".into(),
-            reason: format!("{} values do not make a square {n} x {n} matrix", a.len()),
-        });
+    let problem = SpectralProblem::new(a, n, dims, seed)?;
+    let mut lanczos = problem.lanczos();
+    let mut w = vec![0f64; n];
+    while let Some(q) = lanczos.wanted() {
+        symmetric_matvec(&problem.matrix, n, q, &mut w);
+        lanczos.supply(&w, progress);
     }
-    if dims == 0 || dims >= n {
-        return Err(GeometryError::InvalidParameter {
-            name: "clusters".into(),
-            reason: format!("{dims} clusters of {n} features: choose between 1 and {}", n.saturating_sub(1)),
-        });
+    Ok(problem.embedding(lanczos.finish(), progress))
+}
+
+/// A spectral embedding's eigenproblem, ready for Lanczos with products computed anywhere (the
+/// CPU in [`spectral_embedding`], a GPU in `compute::offload::spectral_embedding`):
+/// `M = D^-1/2 A D^-1/2` of a checked affinity, the seeded start vector, and what turns the Ritz
+/// vectors into coordinates.
+pub struct SpectralProblem {
+    /// `M`, n x n row-major (f32; products accumulate in f64).
+    pub matrix: Vec<f32>,
+    pub n: usize,
+    pub dims: usize,
+    sqrt_degree: Vec<f64>,
+    start: Vec<f64>,
+}
+
+impl SpectralProblem {
+    /// Checks the affinity `a` (n x n, finite, non-negative; `1 <= dims < n`), normalises it in
+    /// place to `M` and draws the start vector from `seed` (as [`spectral_embedding`]).
+    pub fn new(mut a: Vec<f32>, n: usize, dims: usize, seed: u64) -> Result<SpectralProblem, GeometryError> {
+        if a.len() != n * n {
+            return Err(GeometryError::InvalidParameter {
+                name: "affinity".into(),
+                reason: format!("{} values do not make a square {n} x {n} matrix", a.len()),
+            });
+        }
+        if dims == 0 || dims >= n {
+            return Err(GeometryError::InvalidParameter {
+                name: "clusters".into(),
+                reason: format!("{dims} clusters of {n} features: choose between 1 and {}", n.saturating_sub(1)),
+            });
+        }
+        if let Some(p) = a.iter().position(|v| !v.is_finite() || *v < 0.0) {
+            return Err(GeometryError::InvalidParameter {
+                name: "affinity".into(),
+                reason: format!(
+                    "entry ({}, {}) is {}: an affinity must be finite and non-negative",
+                    p / n,
+                    p % n,
+                    a[p]
+                ),
+            });
+        }
+        let sqrt_degree = normalise_in_place(&mut a, n);
+        let mut rng = seeded_rng(seed);
+        let start: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Ok(SpectralProblem { matrix: a, n, dims, sqrt_degree, start })
     }
-    if let Some(p) = a.iter().position(|v| !v.is_finite() || *v < 0.0) {
-        return Err(GeometryError::InvalidParameter {
-            name: "affinity".into(),
-            reason: format!(
-                "entry ({}, {}) is {}: an affinity must be finite and non-negative",
-                p / n,
-                p % n,
-                a[p]
-            ),
-        });
+
+    /// A Lanczos run for the `dims` largest eigenpairs of `M` from the seeded start.
+    pub fn lanczos(&self) -> Lanczos {
+        Lanczos::new(self.n, self.dims, self.start.clone())
     }
-    let sqrt_degree = normalise_in_place(&mut a, n);
-    let matvec = |v: &[f64], out: &mut [f64]| symmetric_matvec(&a, n, v, out);
-    let mut rng = seeded_rng(seed);
-    let start: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let ritz = lanczos_largest(&matvec, n, dims, start, progress);
-    let mut coordinates = vec![0f64; n * dims];
-    for (k, vector) in ritz.vectors.chunks(n).enumerate() {
-        let mut column: Vec<f64> = vector.iter().zip(&sqrt_degree).map(|(u, s)| u / s).collect();
-        flip_sign_to_largest_positive(&mut column);
-        for (i, v) in column.into_iter().enumerate() {
-            coordinates[i * dims + k] = v;
+
+    /// The coordinates from converged Ritz pairs: `u_k / sqrt(d)`, signs fixed.
+    pub fn embedding(&self, ritz: Ritz, progress: &mut dyn FnMut(f64)) -> SpectralEmbedding {
+        let (n, dims) = (self.n, self.dims);
+        let mut coordinates = vec![0f64; n * dims];
+        for (k, vector) in ritz.vectors.chunks(n).enumerate() {
+            let mut column: Vec<f64> = vector.iter().zip(&self.sqrt_degree).map(|(u, s)| u / s).collect();
+            flip_sign_to_largest_positive(&mut column);
+            for (i, v) in column.into_iter().enumerate() {
+                coordinates[i * dims + k] = v;
+            }
+        }
+        progress(1.0);
+        SpectralEmbedding {
+            coordinates,
+            dims,
+            eigenvalues: ritz.values,
+            max_residual: ritz.max_residual,
+            lanczos_steps: ritz.steps,
         }
     }
-    progress(1.0);
-    Ok(SpectralEmbedding {
-        coordinates,
-        dims,
-        eigenvalues: ritz.values,
-        max_residual: ritz.max_residual,
-        lanczos_steps: ritz.steps,
-    })
 }
 
 /// Spectral clustering of the affinity `a` (n x n, consumed) into `params.n_clusters` clusters:
@@ -202,8 +239,8 @@ fn dot_f32_f64(a: &[f32], b: &[f64]) -> f64 {
     sum
 }
 
-/// Ritz pairs from [`lanczos_largest`].
-struct Ritz {
+/// Ritz pairs from [`Lanczos`].
+pub struct Ritz {
     values: Vec<f64>,
     /// `count x n` row-major.
     vectors: Vec<f64>,
@@ -211,69 +248,117 @@ struct Ritz {
     steps: usize,
 }
 
-/// The `count` largest eigenpairs of the symmetric operator `matvec` (n x n) by Lanczos with full
-/// reorthogonalisation (classical Gram-Schmidt, twice) from `start` (Golub & Van Loan 10.1): the
-/// Krylov basis grows until the residual `|beta_m s_mi|` of each wanted Ritz pair is below
-/// [`LANCZOS_TOL`], or the basis spans the space (then the pairs are exact). An invariant subspace
-/// found early is continued from a fresh vector orthogonal to the basis.
-fn lanczos_largest(matvec: &dyn Fn(&[f64], &mut [f64]), n: usize, count: usize, start: Vec<f64>, progress: &mut dyn FnMut(f64)) -> Ritz {
-    let max_steps = n;
-    let mut basis: Vec<Vec<f64>> = Vec::new();
-    let mut alpha: Vec<f64> = Vec::new();
-    let mut beta: Vec<f64> = Vec::new();
-    let mut q = start;
-    normalise(&mut q);
-    let mut w = vec![0f64; n];
-    let mut fresh = 1u64;
-    let check_every = 5;
-    let last = loop {
-        matvec(&q, &mut w);
+/// The `count` largest eigenpairs of a symmetric n x n operator by Lanczos with full
+/// reorthogonalisation (classical Gram-Schmidt, twice) from a start vector (Golub & Van Loan
+/// 10.1), driven from outside: [`Lanczos::wanted`] gives the vector whose product `M q` is needed
+/// next, [`Lanczos::supply`] takes it (reverse communication, so that the products may come from
+/// a GPU, asynchronously). The Krylov basis grows until the residual `|beta_m s_mi|` of each
+/// wanted Ritz pair is below [`LANCZOS_TOL`], or the basis spans the space (then the pairs are
+/// exact). An invariant subspace found early is continued from a fresh vector orthogonal to the
+/// basis.
+pub struct Lanczos {
+    n: usize,
+    count: usize,
+    basis: Vec<Vec<f64>>,
+    alpha: Vec<f64>,
+    beta: Vec<f64>,
+    q: Vec<f64>,
+    fresh: u64,
+    done: Option<(Vec<f64>, Vec<f64>, f64)>,
+}
+
+impl Lanczos {
+    /// Steps between convergence checks.
+    const CHECK_EVERY: usize = 5;
+
+    pub fn new(n: usize, count: usize, start: Vec<f64>) -> Lanczos {
+        let mut q = start;
+        normalise(&mut q);
+        Lanczos { n, count, basis: Vec::new(), alpha: Vec::new(), beta: Vec::new(), q, fresh: 1, done: None }
+    }
+
+    /// The vector `q` whose product `M q` is wanted next (unit norm), or `None` once converged.
+    pub fn wanted(&self) -> Option<&[f64]> {
+        if self.done.is_some() {
+            None
+        } else {
+            Some(&self.q)
+        }
+    }
+
+    /// Steps taken (products supplied).
+    pub fn steps(&self) -> usize {
+        self.basis.len()
+    }
+
+    /// Takes `w = M q` for the vector [`Lanczos::wanted`] gave, and extends the basis.
+    pub fn supply(&mut self, product: &[f64], progress: &mut dyn FnMut(f64)) {
+        if self.done.is_some() {
+            return;
+        }
+        let (n, count) = (self.n, self.count);
+        let max_steps = n;
+        let mut w = product.to_vec();
+        let q = std::mem::take(&mut self.q);
         let a = dot(&q, &w);
-        basis.push(q.clone());
-        alpha.push(a);
+        self.basis.push(q);
+        self.alpha.push(a);
         for _ in 0..2 {
-            reorthogonalise(&mut w, &basis);
+            reorthogonalise(&mut w, &self.basis);
         }
         let b = norm(&w);
-        let m = basis.len();
-        let converged_check = m >= count + 1 && (m % check_every == 0 || m == max_steps);
+        let m = self.basis.len();
+        let converged_check = m >= count + 1 && (m % Self::CHECK_EVERY == 0 || m == max_steps);
         if converged_check || m == max_steps {
-            let ritz = ritz_pairs(&alpha, &beta, b, count);
+            let ritz = ritz_pairs(&self.alpha, &self.beta, b, count);
             let done = ritz.2 <= LANCZOS_TOL || m == max_steps;
             progress((LANCZOS_TOL.ln() / ritz.2.max(LANCZOS_TOL).ln()).clamp(0.0, 0.99));
             if done {
-                break ritz;
+                self.done = Some(ritz);
+                return;
             }
         }
-        if b <= 1e-12 * alpha.iter().map(|v| v.abs()).fold(1e-300, f64::max) {
+        if b <= 1e-12 * self.alpha.iter().map(|v| v.abs()).fold(1e-300, f64::max) {
             // Invariant subspace: restart the recurrence from a vector orthogonal to the basis.
-            let mut rng = seeded_rng(0x5eed ^ fresh);
-            fresh += 1;
+            let mut rng = seeded_rng(0x5eed ^ self.fresh);
+            self.fresh += 1;
             let mut v: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
             for _ in 0..2 {
-                reorthogonalise(&mut v, &basis);
+                reorthogonalise(&mut v, &self.basis);
             }
             normalise(&mut v);
-            beta.push(0.0);
-            q = v;
+            self.beta.push(0.0);
+            self.q = v;
         } else {
-            beta.push(b);
-            q = w.iter().map(|v| v / b).collect();
+            self.beta.push(b);
+            self.q = w.iter().map(|v| v / b).collect();
         }
-    };
-    let (values, small_vectors, max_residual) = last;
-    let m = basis.len();
-    let mut vectors = vec![0f64; count * n];
-    for (k, s) in small_vectors.chunks(m).enumerate() {
-        let x = &mut vectors[k * n..(k + 1) * n];
-        for (coefficient, b) in s.iter().zip(&basis) {
-            for (xi, bi) in x.iter_mut().zip(b) {
-                *xi += coefficient * bi;
-            }
-        }
-        normalise(x);
     }
-    Ritz { values, vectors, max_residual, steps: m }
+
+    /// The Ritz pairs (call once [`Lanczos::wanted`] is `None`; before that, the pairs of the
+    /// basis so far).
+    pub fn finish(self) -> Ritz {
+        let n = self.n;
+        let count = self.count;
+        let (values, small_vectors, max_residual) = match self.done {
+            Some(r) => r,
+            None if self.alpha.is_empty() => (Vec::new(), Vec::new(), f64::INFINITY),
+            None => ritz_pairs(&self.alpha, &self.beta, 0.0, count),
+        };
+        let m = self.basis.len();
+        let count = values.len();
+        let mut vectors = vec![0f64; count * n];
+        for (k, s) in small_vectors.chunks(m.max(1)).enumerate() {
+            let x = &mut vectors[k * n..(k + 1) * n];
+            for (coefficient, b) in s.iter().zip(&self.basis) {
+                for (xi, bi) in x.iter_mut().zip(b) {
+                    *xi += coefficient * bi;
+                }
+            }
+            normalise(x);
+        }
+        Ritz { values, vectors, max_residual, steps: m }
+    }
 }
 
 /// The `count` largest eigenvalues of the Lanczos tridiagonal (descending), their eigenvectors

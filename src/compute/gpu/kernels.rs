@@ -493,6 +493,41 @@ impl GpuContext {
         pending.await
     }
 
+    /// `y = A v` for A kept on the GPU and `v` rounded to f32 (the products of the iterative
+    /// eigensolvers): one workgroup per row, f32 partial sums and a tree, returned as f64. Its
+    /// error is f32 rounding: the vector's (relative `6e-8`) and the sums' (about `6e-8 sqrt(cols
+    /// / 256)` of `sum |a_ij v_j|` for random signs), where the CPU's f64 sums err by `1e-16`.
+    /// (A compensated version, two-sum and fma-recovered products, was tried: shader compilers
+    /// simplify its error terms away, lavapipe and SwiftShader alike, so it is not offered.)
+    pub async fn matvec(&self, a: &GpuMatrix, v: &[f64]) -> Result<Vec<f64>, GpuError> {
+        expect_len(v.len(), a.cols, 1, "matvec vector")?;
+        self.check_lost()?;
+        if a.rows == 0 {
+            return Ok(Vec::new());
+        }
+        if a.cols == 0 {
+            return Ok(vec![0.0; a.rows]);
+        }
+        let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        let cols = to_u32(a.cols, "columns")?;
+        let scopes = self.begin()?;
+        let xb = self.upload("the vector", &v32)?;
+        let yb = self.storage("the product", a.rows as u64 * 4, wgpu::BufferUsages::COPY_SRC)?;
+        let mut enc = self.encoder();
+        let max = self.max_groups() as usize;
+        for (abuf, r0, rows) in &a.blocks {
+            let gx = (*rows).min(max);
+            let gy = rows.div_ceil(gx);
+            let u = self.uniform(&[to_u32(*rows, "rows")?, cols, to_u32(*r0, "first row")?, gx as u32]);
+            self.dispatch(&mut enc, &self.matvec, &[&u, abuf, &xb, &yb], (gx as u32, to_u32(gy, "row groups")?))?;
+        }
+        let bytes = a.rows as u64 * 4;
+        let staging = self.staging(bytes)?;
+        enc.copy_buffer_to_buffer(&yb, 0, &staging, 0, bytes);
+        let parts: Vec<Vec<f32>> = self.submit(scopes, enc, vec![staging]).await?;
+        Ok(parts[0][..a.rows].iter().map(|&p| p as f64).collect())
+    }
+
     /// For each of the m rows of `q` (m x d), the `k` rows of `p` (n x d) nearest in squared
     /// Euclidean distance, ascending (ties: lower index first). Returns (indices, distances),
     /// each m x k. With `exclude_self`, q and p are the same points and j == i is skipped.

@@ -129,6 +129,7 @@ pub struct GpuContext {
     pub(crate) cooc_bits: Kernel,
     pub(crate) sqdist: Kernel,
     pub(crate) cluster_sums: Kernel,
+    pub(crate) matvec: Kernel,
 }
 
 /// The two error scopes around one batch of GPU work.
@@ -207,6 +208,7 @@ impl GpuContext {
         );
         let cooc = Self::make_kernel(&device, "cooccurrence", include_str!("cooccurrence.wgsl"));
         let cooc_bits = Self::make_kernel(&device, "cooccurrence_bits", include_str!("cooccurrence_bits.wgsl"));
+        let matvec = Self::make_kernel(&device, "matvec", include_str!("matvec.wgsl"));
         let v = val.pop();
         let o = oom.pop();
         if let Some(e) = v.await {
@@ -230,6 +232,7 @@ impl GpuContext {
             cooc_bits,
             sqdist,
             cluster_sums,
+            matvec,
         })
     }
 
