@@ -233,6 +233,42 @@ async fn matrix_product_row(gpu: Option<&GpuContext>, n: usize, b: usize, repeat
     })
 }
 
+/// A resident `n x n` matrix times one vector, `repeats` times, each product read back (the
+/// pattern of the spectral embedding's Lanczos): the CPU's is the f64-accumulating product the
+/// CPU Lanczos uses ([`crate::geometry::spectral::symmetric_matvec`], threaded).
+async fn matvec_row(gpu: Option<&GpuContext>, n: usize, repeats: usize, seed: u64, input_note: &str) -> KernelRow {
+    let a = random(n * n, seed);
+    let v: Vec<f64> = random(n, seed + 1).into_iter().map(f64::from).collect();
+    let (cpu_ms, reference) = timed_cpu(|| {
+        let mut out = vec![0f64; n];
+        for _ in 0..repeats {
+            crate::geometry::spectral::symmetric_matvec(&a, n, &v, &mut out);
+        }
+        out
+    });
+    let g = match gpu {
+        Some(g) => Some(
+            timed(async {
+                let resident = g.upload_matrix(&a, n, n)?;
+                let mut r = Vec::new();
+                for _ in 0..repeats {
+                    r = g.matvec(&resident, &v).await?;
+                }
+                Ok(r)
+            })
+            .await,
+        ),
+        None => None,
+    };
+    let work = 2.0 * (n * n) as f64 * repeats as f64;
+    let shape = format!("{n} x {n} times a vector, {repeats} times");
+    let input = format!("random (seed {seed}){input_note}");
+    row("matvec", shape, &input, work, "GFLOP/s", cpu_ms, g, PRODUCT_TOLERANCE, |y: &Vec<f64>| {
+        let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+        (relative_error(&y32, &reference), true)
+    })
+}
+
 async fn nearest_row(gpu: Option<&GpuContext>, x: &[f32], n: usize, d: usize, k: usize, input: &str) -> KernelRow {
     let (cpu_ms, (index, distance)) = timed_cpu(|| kernels::nearest_neighbours(x, n, d, k));
     let g = match gpu {
@@ -356,8 +392,8 @@ pub async fn run_suite(
     }
     let mut rows = Vec::new();
     let total = match (mode, real.is_some()) {
-        (SuiteMode::Check, with_real) => 15.0 + if with_real { 3.0 } else { 0.0 },
-        (_, with_real) => 9.0 + if with_real { 2.0 } else { 1.0 },
+        (SuiteMode::Check, with_real) => 17.0 + if with_real { 3.0 } else { 0.0 },
+        (_, with_real) => 10.0 + if with_real { 2.0 } else { 1.0 },
     };
     let mut step = |rows: &mut Vec<KernelRow>, r: KernelRow| {
         rows.push(r);
@@ -370,6 +406,7 @@ pub async fn run_suite(
             step(&mut rows, gram_rows_row(gpu, &x[..130 * 77], 130, 77, "random (seed 1)").await);
             step(&mut rows, matmul_row(gpu, (37, 129, 65), 2).await);
             step(&mut rows, matrix_product_row(gpu, 300, 7, 3, 3).await);
+            step(&mut rows, matvec_row(gpu, 517, 3, 8, "").await);
             let p = random(700 * 50, 4);
             step(&mut rows, nearest_row(gpu, &p, 700, 50, 10, "random (seed 4)").await);
             step(&mut rows, cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (500, 301, 20), 5).await);
@@ -386,6 +423,8 @@ pub async fn run_suite(
             step(&mut rows, tiled(gram_columns_row(gpu, &y[..513 * 100], 513, 100, tiled_input).await));
             step(&mut rows, tiled(gram_rows_row(gpu, &y[..200 * 70], 200, 70, tiled_input).await));
             step(&mut rows, tiled(matmul_row(gpu, (1000, 20, 33), 8).await));
+            // 31-row blocks of the matrix (517 x 4 bytes a row).
+            step(&mut rows, tiled(matvec_row(gpu, 517, 2, 9, ", 64 KiB tiles").await));
             step(&mut rows, tiled(nearest_row(gpu, &y[..513 * 30], 513, 30, 5, tiled_input).await));
             step(&mut rows, tiled(cooccurrence_row(gpu, CooccurrenceMethod::Pairs, (400, 257, 30), 7).await));
             // 63-row blocks of H (not a multiple of the 64-row tile) and two word blocks.
@@ -418,6 +457,7 @@ pub async fn run_suite(
             step(&mut rows, matmul_row(gpu, (mm, mm, mm), 12).await);
             let mp = if paper { 16384 } else { 2048 };
             step(&mut rows, matrix_product_row(gpu, mp, 8, 10, 13).await);
+            step(&mut rows, matvec_row(gpu, mp, 10, 19, "").await);
             let p = random(5000 * 100, 14);
             step(&mut rows, nearest_row(gpu, &p, 5000, 100, 10, "random (seed 14)").await);
             let (f, c) = if paper { (16384, 20000) } else { (4096, 20000) };

@@ -212,8 +212,9 @@ fn normalise_in_place(a: &mut [f32], n: usize) -> Vec<f64> {
     sqrt_degree
 }
 
-/// `out = a v` for the dense symmetric f32 matrix `a`, accumulated in f64, rows in parallel.
-fn symmetric_matvec(a: &[f32], n: usize, v: &[f64], out: &mut [f64]) {
+/// `out = a v` for the dense (symmetric) `n x n` f32 matrix `a`, accumulated in f64, rows in
+/// parallel: the CPU's Lanczos product.
+pub fn symmetric_matvec(a: &[f32], n: usize, v: &[f64], out: &mut [f64]) {
     const ROWS: usize = 128;
     let mut blocks: Vec<&mut [f64]> = out.chunks_mut(ROWS).collect();
     par::for_each_mut(&mut blocks, |b, block| {

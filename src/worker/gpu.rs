@@ -8,13 +8,13 @@ use wasm_bindgen::JsValue;
 
 use super::{load, post, ProgressPoster, LOAD_SHARE};
 use crate::analysis::crystals::{crystal_analysis_given, raw_differences, CrystalData, CrystalParams};
-use crate::analysis::lobes::{counted_firings, lobes_from_bytes_with};
+use crate::analysis::lobes::{counted_firings, lobes_from_bytes_with, lobes_from_embeddings, read_lobes_inputs, LobesRun};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
 use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
-use crate::compute::offload::{galaxy_covariances, silhouette_score, OffloadError};
+use crate::compute::offload::{galaxy_covariances, lobe_embeddings, silhouette_score, OffloadError};
 use crate::compute::suite::{now_ms, run_suite};
 use crate::formats::{self, LoadedMatrix};
 use crate::geometry::galaxy::GalaxyParams;
@@ -181,20 +181,47 @@ where
     }
 }
 
-/// The co-occurrence histogram of a lobes job's bundle counted on the GPU when `choice` asks for
-/// it: the counts (for [`crate::analysis::lobes::lobes_from_bytes_with`]) and what ran. `None`
-/// counts (the CPU counts them) when the input is a histogram file, unreadable (the CPU path
-/// reports why), or the GPU is missing or fails (the reason is in the backend line).
-pub(crate) async fn lobes_histogram(choice: BackendChoice, bytes: &[u8], name: &str) -> (Option<Vec<u32>>, BackendUsed) {
-    let Ok(Some((n_features, indptr, indices))) = counted_firings(bytes, name) else {
-        return (None, BackendUsed::cpu(None));
+/// A lobes run on `choice`'s backend: the co-occurrence histogram (of a bundle's firings) and
+/// the spectral embeddings' Lanczos products on the GPU when it asks for one and there is one,
+/// the rest on the CPU; all of it on the CPU otherwise, or after a GPU failure (the reason is in
+/// the backend line).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn lobes_on(
+    choice: BackendChoice,
+    decoder: (&[u8], &str, Option<&str>),
+    cooccurrence: (&[u8], &str),
+    affinities: &[Affinity],
+    ks: &[usize],
+    params: &LobeParams,
+    with_map: bool,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(LobesRun, BackendUsed), ErrorReport> {
+    let firings = counted_firings(cooccurrence.0, cooccurrence.1).ok().flatten();
+    let what = if firings.is_some() {
+        "the co-occurrence histogram and the spectral embeddings' products"
+    } else {
+        "the spectral embeddings' products"
     };
-    let counted = part_on_gpu(choice, "the co-occurrence histogram", |gpu| async move {
-        Ok(gpu.cooccurrence(&indptr, &indices, n_features).await?)
+    let k_max = ks.iter().copied().max().unwrap_or(params.k);
+    let on_gpu: &mut dyn FnMut(&str, f64) = &mut *progress;
+    let (done, used) = part_on_gpu(choice, what, |gpu| async move {
+        let histogram = match firings {
+            Some((n, indptr, indices)) => Some(gpu.cooccurrence(&indptr, &indices, n).await?),
+            None => None,
+        };
+        let inputs = read_lobes_inputs(decoder, cooccurrence, histogram, with_map, on_gpu)?;
+        let embedded = lobe_embeddings(&gpu, &inputs, affinities, k_max, params.seed, on_gpu).await?;
+        Ok((inputs, embedded))
     })
-    .await;
-    // The pairs are checked on the CPU before any GPU work, so no input error comes back here.
-    counted.unwrap_or_else(|e| (None, cpu_used(choice, Some(e.message))))
+    .await?;
+    let run = match done {
+        Some((inputs, embedded)) => {
+            lobes_from_embeddings(inputs, embedded, affinities, ks, params, (decoder.1, cooccurrence.1), progress)
+        }
+        None => lobes_from_bytes_with(decoder, cooccurrence, None, affinities, ks, params, with_map, progress),
+    }
+    .map_err(report)?;
+    Ok((run, used))
 }
 
 /// The silhouette of a crystal analysis's raw difference vectors (its largest step, `O(N^2 d)`)
@@ -331,18 +358,17 @@ async fn other_scales(
         for &choice in choices {
             progress.report("lobes", 0.9);
             let t0 = now_ms();
-            let (histogram, used) = lobes_histogram(choice, &bundle_bytes, bundle.name()).await;
-            let run = lobes_from_bytes_with(
+            let (run, used) = lobes_on(
+                choice,
                 (&decoder_bytes, decoder.name(), None),
                 (&bundle_bytes, bundle.name()),
-                histogram,
                 &[Affinity::Phi],
                 &[3],
                 &params,
                 false,
                 &mut |_, _| {},
             )
-            .map_err(report)?;
+            .await?;
             let ami = run.reports.first().map_or(f64::NAN, |r| r.agreement.ami);
             timings.push(ScaleTiming { scale: "lobes".into(), backend: used.describe(), ms: now_ms() - t0, quantity: "AMI".into(), value: ami });
         }

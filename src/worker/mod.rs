@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::lobes::{lobes_from_bytes_with, tsne_layout_from_bytes};
+use crate::analysis::lobes::tsne_layout_from_bytes;
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_analysis_given, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
@@ -176,20 +176,20 @@ async fn handle(data: JsValue) {
             };
             let t1 = js_sys::Date::now();
             progress.report("co-occurrence histogram", LOAD_SHARE);
-            let (histogram, used) = gpu::lobes_histogram(backend, &cooccurrence_bytes, cooccurrence.name()).await;
-            let result = lobes_from_bytes_with(
+            let result = gpu::lobes_on(
+                backend,
                 (&decoder_bytes, decoder.name(), tensor.as_deref()),
                 (&cooccurrence_bytes, cooccurrence.name()),
-                histogram,
                 &affinities,
                 &ks,
                 &params,
                 with_map,
                 &mut |stage, fraction| progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction),
-            );
+            )
+            .await;
             let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
             post(&match result {
-                Ok(mut run) => {
+                Ok((mut run, used)) => {
                     if brief {
                         for r in &mut run.reports {
                             r.agreement.labels_cooccurrence.clear();
@@ -198,7 +198,7 @@ async fn handle(data: JsValue) {
                     }
                     Response::LobesDone { job, run: Box::new(run), timings, backend: used.describe() }
                 }
-                Err(e) => failed(job, &e),
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::Tsne { job, decoder, tensor, seed, pca_dims } => {
