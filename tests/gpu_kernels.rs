@@ -514,9 +514,27 @@ fn spectral_embedding_on_the_gpu() {
     assert_eq!(cluster_embedding(&cpu, dims, 10, 0).unwrap(), cluster_embedding(&gpu, dims, 10, 0).unwrap());
 }
 
-/// The lobe scale of the bundled layer-3 decoder and its co-occurrence bundle with the spectral
-/// embeddings' products on the GPU: the same labels, AMI and nearest features as the CPU run,
-/// eigenvalues within 1e-8.
+/// The angular affinity with its cosines on the GPU (f32) against the CPU's (f64 products): within
+/// 1e-5 on rows that are not nearly parallel, a zero row's similarities exactly 1/2.
+#[test]
+fn angular_affinity_on_the_gpu() {
+    use sae_geometry::compute::offload;
+    use sae_geometry::geometry::affinity::angular_affinity;
+    let c = capped(64 * 1024);
+    let (n, d) = (333, 47);
+    let mut x: Vec<f64> = Lcg(81).vec(n * d).into_iter().map(f64::from).collect();
+    x[5 * d..6 * d].iter_mut().for_each(|v| *v = 0.0);
+    let cpu = angular_affinity(&x, n, d);
+    let gpu = block_on(offload::angular_affinity(&c, &x, n, d)).unwrap();
+    let worst = cpu.iter().zip(&gpu).enumerate().filter(|(i, _)| i / n != i % n).fold(0f32, |m, (_, (a, b))| m.max((a - b).abs()));
+    eprintln!("angular affinity: largest difference off the diagonal {worst:.3e}");
+    assert!(worst <= 1e-5);
+    assert!((0..n).all(|j| gpu[5 * n + j] == 0.5 && gpu[j * n + 5] == 0.5));
+}
+
+/// The lobe scale of the bundled layer-3 decoder and its co-occurrence bundle with the angular
+/// affinity's product and the spectral embeddings' products on the GPU: the same labels, AMI and
+/// nearest features as the CPU run, eigenvalues within 1e-8.
 #[test]
 fn lobes_with_embeddings_on_the_gpu() {
     use sae_geometry::analysis::lobes::{lobes_from_bytes, lobes_from_embeddings, read_lobes_inputs};

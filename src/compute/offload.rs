@@ -6,7 +6,7 @@
 
 use super::gpu::{GpuContext, GpuError};
 use crate::analysis::lobes::{LobesEmbedded, LobesInputs, NEAREST};
-use crate::geometry::affinity::{angular_affinity, cooccurrence_affinity, Affinity};
+use crate::geometry::affinity::{angular_similarity, cooccurrence_affinity, unit_rows, Affinity};
 use crate::geometry::lobes::most_similar;
 use crate::geometry::spectral::{SpectralEmbedding, SpectralProblem};
 use crate::geometry::entropy::{neighbours_listed, sample_projection, EntropyParams};
@@ -271,9 +271,24 @@ pub async fn spectral_embedding(
     Ok(problem.embedding(lanczos.finish(), progress))
 }
 
-/// The spectral embeddings of a lobes run with their Lanczos products on the GPU
-/// ([`spectral_embedding`]): the geometric one (the angular affinity and each feature's nearest
-/// features on the CPU) and one per affinity of `affinities`, each into `dims` dimensions.
+/// [`crate::geometry::affinity::angular_affinity`] with the cosines of the unit rows,
+/// `U U^T` (`O(n^2 d)`, the lobe scale's largest product), on the GPU ([`GpuContext::gram_rows`],
+/// f32) and the arccos on the CPU. Error: the f32 rounding of the unit rows and of the sums, about
+/// `1e-7` in a cosine, so about `3e-8 / sqrt(1 - cos^2)` in a similarity (larger only for nearly
+/// parallel rows, cos > 0.9999, where the arccos is steep).
+pub async fn angular_affinity(gpu: &GpuContext, x: &[f64], n: usize, d: usize) -> Result<Vec<f32>, GpuError> {
+    let unit: Vec<f32> = unit_rows(x, d).into_iter().map(|v| v as f32).collect();
+    let mut a = gpu.gram_rows(&unit, n, d).await?;
+    for v in &mut a {
+        *v = angular_similarity(*v as f64);
+    }
+    Ok(a)
+}
+
+/// The spectral embeddings of a lobes run with the angular affinity's product
+/// ([`angular_affinity`]) and the Lanczos products ([`spectral_embedding`]) on the GPU: the
+/// geometric one (each feature's nearest features from the same affinity) and one per affinity
+/// of `affinities`, each into `dims` dimensions.
 /// `progress(stage, fraction)` as the CPU path reports it.
 pub async fn lobe_embeddings(
     gpu: &GpuContext,
@@ -284,7 +299,7 @@ pub async fn lobe_embeddings(
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<LobesEmbedded, OffloadError> {
     let (n, d) = (inputs.n, inputs.d);
-    let a = angular_affinity(&inputs.x, n, d);
+    let a = angular_affinity(gpu, &inputs.x, n, d).await?;
     let nearest = most_similar(&a, n, NEAREST);
     let geometry = spectral_embedding(gpu, a, n, dims, seed, &mut |f| progress("geometric lobes (WebGPU)", f)).await?;
     let mut cooccurrence = Vec::with_capacity(affinities.len());

@@ -9,7 +9,7 @@ use super::kernels;
 use crate::matrix::Matrix;
 
 /// A seeded LCG in `[-1, 1)`: the suite's random inputs (the same on every backend and run).
-fn random(len: usize, seed: u64) -> Vec<f32> {
+pub fn random(len: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {

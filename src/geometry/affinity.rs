@@ -122,13 +122,7 @@ pub fn cooccurrence_affinity(h: &Cooccurrence, kind: Affinity, for_clustering: b
 /// with `cos` the cosine of rows `i` and `j` (paper section 2, geometric clustering). A zero row
 /// has cosine 0 with everything (similarity 1/2). Returns n x n, row-major, f32.
 pub fn angular_affinity(x: &[f64], n: usize, d: usize) -> Vec<f32> {
-    let mut unit = x.to_vec();
-    for row in unit.chunks_mut(d.max(1)) {
-        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
-    }
+    let unit = unit_rows(x, d);
     let mut out = vec![0f32; n * n];
     const ROWS: usize = 64;
     let mut blocks: Vec<&mut [f32]> = out.chunks_mut(ROWS * n.max(1)).collect();
@@ -156,10 +150,27 @@ pub fn angular_affinity(x: &[f64], n: usize, d: usize) -> Vec<f32> {
             );
         }
         for (value, c) in block.iter_mut().zip(&cos) {
-            *value = (1.0 - c.clamp(-1.0, 1.0).acos() / std::f64::consts::PI) as f32;
+            *value = angular_similarity(*c);
         }
     });
     out
+}
+
+/// The rows of `x` (`d` columns) scaled to unit Euclidean norm (a zero row stays zero).
+pub fn unit_rows(x: &[f64], d: usize) -> Vec<f64> {
+    let mut unit = x.to_vec();
+    for row in unit.chunks_mut(d.max(1)) {
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+    unit
+}
+
+/// Angular similarity from a cosine: `1 - arccos(clip(cos, -1, 1)) / pi`.
+pub fn angular_similarity(cos: f64) -> f32 {
+    (1.0 - cos.clamp(-1.0, 1.0).acos() / std::f64::consts::PI) as f32
 }
 
 #[cfg(test)]
