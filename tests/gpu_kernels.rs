@@ -404,9 +404,10 @@ fn device_loss_is_an_error_not_a_number() {
     ));
 }
 
-/// The galaxy scale with its covariances and its entropies' k-NN on the GPU: the entropies equal
-/// the CPU's (the lists are recomputed exactly in f64 from the GPU's candidates), the slope within
-/// 1e-6 relative.
+/// The galaxy scale with its covariances, its entropy samples' covariances and their k-NN on the
+/// GPU: the entropies within 1e-6 relative of the CPU's (f32 covariance: the principal axes move by
+/// ~1e-6 over the eigenvalue gaps; the lists are recomputed exactly in f64 from the GPU's
+/// candidates), the slope within 1e-6 relative.
 #[test]
 fn galaxy_with_entropy_neighbours_on_the_gpu() {
     use sae_geometry::compute::{offload, suite::random_matrix};
@@ -427,8 +428,8 @@ fn galaxy_with_entropy_neighbours_on_the_gpu() {
     let (ge, ce) = (gpu.entropy.unwrap(), cpu.entropy.unwrap());
     let (gi, ci) = (gpu.isotropic_entropy.unwrap(), cpu.isotropic_entropy.unwrap());
     eprintln!("entropy GPU {} CPU {}; isotropic GPU {} CPU {}", ge.clustering, ce.clustering, gi.clustering, ci.clustering);
-    assert!((ge.clustering - ce.clustering).abs() <= 1e-9 * ce.clustering.abs().max(1.0));
-    assert!((gi.clustering - ci.clustering).abs() <= 1e-9 * ci.clustering.abs().max(1.0));
+    assert!((ge.clustering - ce.clustering).abs() <= 1e-6 * ce.clustering.abs().max(1.0));
+    assert!((gi.clustering - ci.clustering).abs() <= 1e-6 * ci.clustering.abs().max(1.0));
     let (gs, cs) = (gpu.power_law.slope, cpu.power_law.slope);
     assert!((gs - cs).abs() <= 1e-6 * cs.abs(), "slope {gs} vs {cs}");
     let (gi, ci) = (gpu.isotropic_slope.unwrap(), cpu.isotropic_slope.unwrap());

@@ -9,7 +9,7 @@ use crate::analysis::lobes::{LobesEmbedded, LobesInputs, NEAREST};
 use crate::geometry::affinity::{angular_similarity, cooccurrence_affinity, unit_rows, Affinity};
 use crate::geometry::lobes::most_similar;
 use crate::geometry::spectral::{SpectralEmbedding, SpectralProblem};
-use crate::geometry::entropy::{neighbours_listed, sample_projection, EntropyParams};
+use crate::geometry::entropy::{entropy_sample, neighbours_listed, project_rows, EntropyParams};
 use crate::geometry::galaxy::{isotropic_entropy_cloud, GalaxyParams, GivenNeighbours, IsotropicRows, Precomputed};
 use crate::geometry::knn::lists_from_candidates;
 use crate::geometry::silhouette::{silhouette_subset, ClusterOrder};
@@ -187,21 +187,27 @@ pub async fn galaxy_covariances(
     Ok(Precomputed { data, isotropic, entropy, isotropic_entropy })
 }
 
-/// The clustering entropy's projected sample of `m` (on the CPU: z-scoring and PCA,
-/// [`sample_projection`]) and its neighbour lists with the `k`-NN on the GPU
+/// The clustering entropy's projected sample of `m` (the sample's covariance on the GPU,
+/// [`covariance`]; z-scoring, eigenvectors and projection on the CPU, [`project_rows`]) and its
+/// neighbour lists with the `k`-NN on the GPU
 /// ([`GpuContext::nearest`] selects each point's nearest others in `f32`; their distances are then
 /// recomputed in `f64` and sorted, [`lists_from_candidates`]). `None` when the lists are longer
 /// than the GPU's top-k allows (the CPU finds them).
 ///
-/// Against the CPU's lists: the same unless an `f32` distance ties with the last listed one to
-/// within its rounding, which moves only the end of a list, rarely reached by a resample.
+/// Against the CPU: the f32 covariance (relative error about `1e-6`) moves the principal axes by
+/// about `1e-6` over the eigenvalue gaps, hence the projected points and their distances; the
+/// lists are the same unless two distances tie to within that, so the entropy agrees to about
+/// `1e-7` relative (the tests ask `1e-6`).
 pub async fn entropy_neighbours(
     gpu: &GpuContext,
     m: &Matrix,
     params: &EntropyParams,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Option<GivenNeighbours>, OffloadError> {
-    let projected = sample_projection(m, params, &mut |f| progress(0.7 * f))?;
+    let sample = entropy_sample(m, params)?;
+    let c = covariance(gpu, &sample, &mut |f| progress(0.3 * f)).await?;
+    let projected = project_rows(&sample, params.pcs, Some(c), &mut |f| progress(0.3 + 0.4 * f))?;
+    drop(sample);
     let (s, pcs) = (projected.rows, projected.pcs);
     let l = neighbours_listed(params).min(s.saturating_sub(1));
     if l > super::gpu::MAX_TOP_K {

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::knn::{distance, neighbour_lists, NeighbourLists};
 use super::linalg::symmetric_eigenvalues_desc;
-use super::pca::pca_standardized;
+use super::pca::{pca_standardized, pca_standardized_given};
 use super::stats::{seeded_rng, student_t_quantile};
 use super::GeometryError;
 use crate::compute::cpu;
@@ -358,18 +358,46 @@ pub struct SampleProjection {
 }
 
 fn project_sample(m: &Matrix, sample: &[usize], pcs: usize, progress: &mut dyn FnMut(f64)) -> Result<SampleProjection, GeometryError> {
+    project_rows(&gather_rows(m, sample)?, pcs, None, progress)
+}
+
+fn gather_rows(m: &Matrix, sample: &[usize]) -> Result<Matrix, GeometryError> {
     let d_in = m.cols();
     let mut rows = Vec::with_capacity(sample.len() * d_in);
     for &r in sample {
         rows.extend_from_slice(m.row(r));
     }
-    let sub = Matrix::new(sample.len(), d_in, rows).map_err(|e| GeometryError::InvalidParameter {
+    Matrix::new(sample.len(), d_in, rows).map_err(|e| GeometryError::InvalidParameter {
         name: "sample".into(),
         reason: e.to_string(),
-    })?;
-    let pca = pca_standardized(&sub, pcs, progress)?;
-    let y = pca.transform(&sub)?;
-    Ok(SampleProjection { y, rows: sample.len(), pcs, explained_variance: pca.explained_variance })
+    })
+}
+
+/// The sampled rows of `m` z-scored and projected on their top `pcs` principal axes, with their
+/// covariance computed elsewhere when `covariance` is `Some` ([`pca_standardized_given`]).
+pub fn project_rows(
+    sub: &Matrix,
+    pcs: usize,
+    covariance: Option<Vec<f64>>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<SampleProjection, GeometryError> {
+    let pca = match covariance {
+        Some(c) => pca_standardized_given(sub, pcs, c, progress)?,
+        None => pca_standardized(sub, pcs, progress)?,
+    };
+    let y = pca.transform(sub)?;
+    Ok(SampleProjection { y, rows: sub.rows(), pcs, explained_variance: pca.explained_variance })
+}
+
+/// The rows of `m` an entropy samples (same checks and seeded draw as [`clustering_entropy`]),
+/// for a backend that computes their covariance elsewhere ([`project_rows`]).
+pub fn entropy_sample(m: &Matrix, params: &EntropyParams) -> Result<Matrix, GeometryError> {
+    if let Some((row, col)) = m.first_non_finite() {
+        return Err(GeometryError::NonFinite { row, col });
+    }
+    params.validate(m.rows(), m.cols())?;
+    let (sample, _) = draw_indices(m.rows(), params);
+    gather_rows(m, &sample)
 }
 
 /// Neighbours each point of the projected sample needs listed (nearest first) for
@@ -381,12 +409,7 @@ pub fn neighbours_listed(params: &EntropyParams) -> usize {
 /// Steps 1-2 of [`clustering_entropy`] (same checks, same seeded sample): the projected sample
 /// whose neighbour lists ([`neighbours_listed`] per point) a GPU can find.
 pub fn sample_projection(m: &Matrix, params: &EntropyParams, progress: &mut dyn FnMut(f64)) -> Result<SampleProjection, GeometryError> {
-    if let Some((row, col)) = m.first_non_finite() {
-        return Err(GeometryError::NonFinite { row, col });
-    }
-    params.validate(m.rows(), m.cols())?;
-    let (sample, _) = draw_indices(m.rows(), params);
-    project_sample(m, &sample, params.pcs, progress)
+    project_rows(&entropy_sample(m, params)?, params.pcs, None, progress)
 }
 
 /// [`clustering_entropy`] of an `rows x cols` matrix from the projected sample of

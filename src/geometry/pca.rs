@@ -246,7 +246,7 @@ fn check_pca_input(m: &Matrix, n_components: usize) -> Result<(), GeometryError>
 /// Errors: `NonFinite`, `TooFewRows` (fewer than 2 rows), `InvalidParameter` (`n_components`
 /// zero or above `min(N, d)`).
 pub fn pca(m: &Matrix, n_components: usize, progress: &mut dyn FnMut(f64)) -> Result<Pca, GeometryError> {
-    fit(m, n_components, None, progress)
+    fit(m, n_components, None, None, progress)
 }
 
 /// PCA of the z-scored rows: `PCA(n_components, svd_solver='full').fit(StandardScaler()
@@ -261,21 +261,46 @@ pub fn pca_standardized(
 ) -> Result<Pca, GeometryError> {
     check_pca_input(m, n_components)?;
     let scaler = StandardScaler::fit(m)?;
-    fit(m, n_components, Some(scaler), progress)
+    fit(m, n_components, Some(scaler), None, progress)
+}
+
+/// [`pca_standardized`] with the sample covariance of `m` (`np.cov(m, rowvar=False)`, d x d,
+/// unscaled) computed elsewhere (a GPU): the scaling, eigenvectors and everything after are the
+/// same.
+pub fn pca_standardized_given(
+    m: &Matrix,
+    n_components: usize,
+    covariance: Vec<f64>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Pca, GeometryError> {
+    check_pca_input(m, n_components)?;
+    let d = m.cols();
+    if covariance.len() != d * d {
+        return Err(GeometryError::InvalidParameter {
+            name: "covariance".into(),
+            reason: format!("{} values given for a {d} x {d} covariance", covariance.len()),
+        });
+    }
+    let scaler = StandardScaler::fit(m)?;
+    fit(m, n_components, Some(scaler), Some(covariance), progress)
 }
 
 fn fit(
     m: &Matrix,
     n_components: usize,
     scaler: Option<StandardScaler>,
+    given: Option<Vec<f64>>,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Pca, GeometryError> {
     check_pca_input(m, n_components)?;
     let (n, d) = (m.rows(), m.cols());
     // Calibrated like galaxy::StageWeights (covariance 0.25 n d^2, one-stage reduction ~1.0 d^3).
-    let (cw, ew) = (0.25 * n as f64 * (d * d) as f64, (d * d * d) as f64);
+    let (cw, ew) = (if given.is_some() { 0.0 } else { 0.25 * n as f64 * (d * d) as f64 }, (d * d * d) as f64);
     let share = cw / (cw + ew);
-    let mut c = cpu::covariance(m, &mut |f| progress(share * f));
+    let mut c = match given {
+        Some(c) => c,
+        None => cpu::covariance(m, &mut |f| progress(share * f)),
+    };
     let (mean, scale) = match scaler {
         Some(s) => {
             for i in 0..d {
