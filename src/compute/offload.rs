@@ -1,8 +1,9 @@
 //! The steps of the scales that run on the GPU backend ([`super::gpu`]) when there is one: the
-//! covariance matrices, entropy neighbours of the galaxy scale, the silhouette sums of the atom
-//! scale, the spectral embeddings' products of the lobe scale. Each is the CPU function's formula with the `O(N d^2)`
-//! product on the GPU and the cheap `O(N d)` / `O(d^2)` parts (means, centring, scaling) in `f64`
-//! on the CPU.
+//! galaxy scale's covariance matrices and its entropy samples' covariances and neighbours, the
+//! atom scale's silhouette sums, the lobe scale's angular affinity and Lanczos products. Each is
+//! the CPU function's formula with the heavy product (`O(N d^2)`, `O(N^2 d)`, `O(N^2)` per
+//! Lanczos step) on the GPU and the cheap parts (means, centring, scaling, the eigenproblems) in
+//! `f64` on the CPU.
 
 use super::gpu::{GpuContext, GpuError};
 use crate::analysis::lobes::{LobesEmbedded, LobesInputs, NEAREST};
