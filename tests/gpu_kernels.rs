@@ -566,3 +566,32 @@ fn lobes_with_embeddings_on_the_gpu() {
     assert_eq!(cpu.map.unwrap().nearest, gpu.map.unwrap().nearest);
 }
 
+
+/// The crystals of the bundled GloVe set (7,297 pairs, 10 tasks) with every silhouette on the GPU
+/// (the raw differences and each LDA prefix): each within 1e-5 of the CPU's, the LDA and the
+/// quads equal; the sampled silhouettes use the same subset.
+#[test]
+fn crystal_silhouettes_on_the_gpu() {
+    use sae_geometry::analysis::crystals::{crystal_analysis, crystal_analysis_from_fit, crystal_fit, read_crystal_set, CrystalParams};
+    use sae_geometry::compute::offload;
+    let c = ctx();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public/data");
+    let bytes = std::fs::read(data.join("crystals-glove-6b-50d.safetensors")).unwrap();
+    let words = std::fs::read_to_string(data.join("crystals-glove-6b-50d-words.json")).unwrap();
+    let set = read_crystal_set(&bytes, "crystals-glove-6b-50d.safetensors", &words).unwrap();
+    for sample in [None, Some(2000)] {
+        let params = CrystalParams { silhouette_sample: sample, ..CrystalParams::default() };
+        let cpu = crystal_analysis(&set, "glove", &params, false, &mut |_, _| {}).unwrap();
+        let fit = crystal_fit(&set, &params, &mut |_, _| {}).unwrap();
+        let given = block_on(offload::crystal_silhouettes(&c, &fit, &params, &mut |_| {})).unwrap();
+        let (gpu, _) = crystal_analysis_from_fit(&set, fit, "glove", &params, false, None, Some(given), &mut |_, _| {}).unwrap();
+        eprintln!("sample {sample:?}: raw CPU {} GPU {}", cpu.silhouette_raw, gpu.silhouette_raw);
+        assert!((cpu.silhouette_raw - gpu.silhouette_raw).abs() <= 1e-5);
+        assert_eq!(cpu.silhouette_lda.keys().collect::<Vec<_>>(), gpu.silhouette_lda.keys().collect::<Vec<_>>());
+        for (m, v) in &cpu.silhouette_lda {
+            assert!((v - gpu.silhouette_lda[m]).abs() <= 1e-5, "LDA {m}: {v} vs {}", gpu.silhouette_lda[m]);
+        }
+        assert_eq!(cpu.lda, gpu.lda);
+        assert_eq!(cpu.parallelogram, gpu.parallelogram);
+    }
+}

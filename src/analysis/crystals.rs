@@ -372,64 +372,66 @@ pub fn crystal_analysis(
     with_points: bool,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<CrystalReport, AnalysisError> {
-    analysis_and_lda(data, input, params, with_points, None, progress).map(|(report, _)| report)
+    analysis_and_lda(data, input, params, with_points, progress).map(|(report, _)| report)
 }
 
-/// The difference vectors of the selected tasks (`n x d`, row-major) and each one's task index:
-/// the raw points whose silhouette [`crystal_analysis`] reports, for a backend that computes that
-/// silhouette elsewhere ([`crate::compute::offload::silhouette_score`] with the parameters'
-/// `silhouette_sample` and `seed`), then hands it to [`crystal_analysis_given`].
-pub fn raw_differences(data: &CrystalData, params: &CrystalParams) -> Result<(Vec<f64>, usize, usize, Vec<usize>), AnalysisError> {
-    let tasks = selected_tasks(data, params)?;
-    let diff = differences(data, &tasks)?;
-    let n = diff.pairs.len();
-    Ok((diff.values, n, diff.d, diff.labels))
+/// The first half of [`crystal_analysis`]: the selected tasks' difference vectors, the LDA fitted
+/// to them and their projection, i.e. every point set whose silhouette the report gives, for a
+/// backend that computes those silhouettes elsewhere ([`crate::compute::offload::silhouette_score`]
+/// with the parameters' `silhouette_sample` and `seed`) and hands them to
+/// [`crystal_analysis_from_fit`].
+pub struct CrystalFit<'a> {
+    tasks: Vec<&'a TaskPairs>,
+    diff: Differences,
+    lda: Lda,
+    /// `n x max_components`, row-major.
+    projected: Vec<f64>,
+    max_components: usize,
 }
 
-/// [`crystal_analysis`] (with the crystal view of `view_tasks` when given, as
-/// [`crystal_analysis_with_view`]) where the silhouette of the raw differences was computed
-/// elsewhere (`Some`: used as it is; `None`: computed here).
-pub fn crystal_analysis_given(
-    data: &CrystalData,
-    input: &str,
+impl CrystalFit<'_> {
+    /// Points (difference vectors).
+    pub fn points(&self) -> usize {
+        self.diff.pairs.len()
+    }
+
+    /// Each point's task index (its silhouette label).
+    pub fn labels(&self) -> &[usize] {
+        &self.diff.labels
+    }
+
+    /// The raw difference vectors, `n x d` row-major, and `d`.
+    pub fn raw(&self) -> (&[f64], usize) {
+        (&self.diff.values, self.diff.d)
+    }
+
+    /// The LDA dimensions whose silhouettes the report gives: `2..=M` (just 1 when M = 1).
+    pub fn lda_dims(&self) -> std::ops::RangeInclusive<usize> {
+        self.max_components.min(2)..=self.max_components
+    }
+
+    /// The first `m` LDA coordinates of every point, `n x m` row-major.
+    pub fn lda_prefix(&self, m: usize) -> Vec<f64> {
+        let m = m.min(self.max_components);
+        self.projected.chunks_exact(self.max_components.max(1)).flat_map(|r| r[..m].iter().copied()).collect()
+    }
+}
+
+/// The silhouettes of a [`CrystalFit`], computed elsewhere: of the raw differences and of each
+/// LDA prefix of [`CrystalFit::lda_dims`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silhouettes {
+    pub raw: f64,
+    pub lda: BTreeMap<usize, f64>,
+}
+
+/// Selects the tasks, makes the differences, fits the LDA and projects (the first half of
+/// [`crystal_analysis`]; `progress` covers it with fractions 0 to 0.1).
+pub fn crystal_fit<'a>(
+    data: &'a CrystalData,
     params: &CrystalParams,
-    with_points: bool,
-    view_tasks: Option<&[String]>,
-    silhouette_raw: Option<f64>,
     progress: &mut dyn FnMut(&str, f64),
-) -> Result<(CrystalReport, Option<CrystalView>), AnalysisError> {
-    let (report, lda) = analysis_and_lda(data, input, params, with_points, silhouette_raw, progress)?;
-    let view = match view_tasks {
-        Some(tasks) => Some(place_words(data, &lda, report.parallelogram_components, tasks)?),
-        None => None,
-    };
-    Ok((report, view))
-}
-
-/// [`crystal_analysis`] and the crystal view of `view_tasks` from the same LDA fit (as
-/// [`crystal_view`] would give it, without fitting again).
-pub fn crystal_analysis_with_view(
-    data: &CrystalData,
-    input: &str,
-    params: &CrystalParams,
-    with_points: bool,
-    view_tasks: &[String],
-    progress: &mut dyn FnMut(&str, f64),
-) -> Result<(CrystalReport, CrystalView), AnalysisError> {
-    let (report, lda) = analysis_and_lda(data, input, params, with_points, None, progress)?;
-    let view = place_words(data, &lda, report.parallelogram_components, view_tasks)?;
-    Ok((report, view))
-}
-
-/// The analysis and the LDA it fitted.
-fn analysis_and_lda(
-    data: &CrystalData,
-    input: &str,
-    params: &CrystalParams,
-    with_points: bool,
-    silhouette_raw: Option<f64>,
-    progress: &mut dyn FnMut(&str, f64),
-) -> Result<(CrystalReport, Lda), AnalysisError> {
+) -> Result<CrystalFit<'a>, AnalysisError> {
     let tasks = selected_tasks(data, params)?;
     let diff = differences(data, &tasks)?;
     let (n, d) = (diff.pairs.len(), diff.d);
@@ -454,7 +456,71 @@ fn analysis_and_lda(
     // Rank-deficient data may give fewer discriminant axes than asked.
     let max_components = max_components.min(lda.n_output());
     let projected = lda.transform(&diff.values, n, max_components)?;
+    Ok(CrystalFit { tasks, diff, lda, projected, max_components })
+}
 
+/// [`crystal_analysis`] from a [`crystal_fit`] (with the crystal view of `view_tasks` when given,
+/// as [`crystal_analysis_with_view`]), with the silhouettes computed elsewhere when `silhouettes`
+/// is `Some` (used as they are; `None`: computed here). `progress` covers fractions 0.1 to 1.
+#[allow(clippy::too_many_arguments)]
+pub fn crystal_analysis_from_fit(
+    data: &CrystalData,
+    fit: CrystalFit,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    view_tasks: Option<&[String]>,
+    silhouettes: Option<Silhouettes>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, Option<CrystalView>), AnalysisError> {
+    let (report, lda) = report_from_fit(data, fit, input, params, with_points, silhouettes, progress)?;
+    let view = match view_tasks {
+        Some(tasks) => Some(place_words(data, &lda, report.parallelogram_components, tasks)?),
+        None => None,
+    };
+    Ok((report, view))
+}
+
+/// [`crystal_analysis`] and the crystal view of `view_tasks` from the same LDA fit (as
+/// [`crystal_view`] would give it, without fitting again).
+pub fn crystal_analysis_with_view(
+    data: &CrystalData,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    view_tasks: &[String],
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, CrystalView), AnalysisError> {
+    let (report, lda) = analysis_and_lda(data, input, params, with_points, progress)?;
+    let view = place_words(data, &lda, report.parallelogram_components, view_tasks)?;
+    Ok((report, view))
+}
+
+/// The analysis and the LDA it fitted.
+fn analysis_and_lda(
+    data: &CrystalData,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, Lda), AnalysisError> {
+    let fit = crystal_fit(data, params, progress)?;
+    report_from_fit(data, fit, input, params, with_points, None, progress)
+}
+
+/// The second half of the analysis: silhouettes (unless given), quads, word length, the report.
+fn report_from_fit(
+    data: &CrystalData,
+    fit: CrystalFit,
+    input: &str,
+    params: &CrystalParams,
+    with_points: bool,
+    given: Option<Silhouettes>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<(CrystalReport, Lda), AnalysisError> {
+    let CrystalFit { tasks, diff, lda, projected, max_components } = fit;
+    let (n, d) = (diff.pairs.len(), diff.d);
+    let classes = tasks.len();
     let mut silhouette = |x: &[f64], dims: usize, stage: &str, lo: f64, hi: f64| -> Result<f64, GeometryError> {
         let mut p = |f: f64| progress(stage, lo + (hi - lo) * f);
         match params.silhouette_sample {
@@ -462,18 +528,30 @@ fn analysis_and_lda(
             _ => silhouette_score(x, n, dims, &diff.labels, &mut p),
         }
     };
-    let silhouette_raw = match silhouette_raw {
-        Some(given) => given,
-        None => silhouette(&diff.values, d, "silhouette (raw differences)", 0.1, 0.45)?,
-    };
-    let mut silhouette_lda = BTreeMap::new();
     let first = max_components.min(2);
-    let steps = (max_components - first + 1) as f64;
-    for m in first..=max_components {
-        let sub: Vec<f64> = projected.chunks_exact(max_components).flat_map(|r| r[..m].iter().copied()).collect();
-        let at = 0.45 + 0.15 * (m - first) as f64 / steps;
-        silhouette_lda.insert(m, silhouette(&sub, m, "silhouette (LDA)", at, at + 0.15 / steps)?);
-    }
+    let (silhouette_raw, silhouette_lda) = match given {
+        Some(g) => {
+            if !g.lda.keys().copied().eq(first..=max_components) {
+                return Err(GeometryError::InvalidParameter {
+                    name: "silhouettes".into(),
+                    reason: format!("given for LDA dimensions {:?}; the fit has {first}..={max_components}", g.lda.keys().collect::<Vec<_>>()),
+                }
+                .into());
+            }
+            (g.raw, g.lda)
+        }
+        None => {
+            let raw = silhouette(&diff.values, d, "silhouette (raw differences)", 0.1, 0.45)?;
+            let mut lda_scores = BTreeMap::new();
+            let steps = (max_components - first + 1) as f64;
+            for m in first..=max_components {
+                let sub: Vec<f64> = projected.chunks_exact(max_components).flat_map(|r| r[..m].iter().copied()).collect();
+                let at = 0.45 + 0.15 * (m - first) as f64 / steps;
+                lda_scores.insert(m, silhouette(&sub, m, "silhouette (LDA)", at, at + 0.15 / steps)?);
+            }
+            (raw, lda_scores)
+        }
+    };
 
     let mut parallelogram = BTreeMap::new();
     let mut edges_after = Vec::with_capacity(n * max_components);

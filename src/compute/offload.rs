@@ -6,6 +6,7 @@
 //! `f64` on the CPU.
 
 use super::gpu::{GpuContext, GpuError};
+use crate::analysis::crystals::{CrystalFit, CrystalParams, Silhouettes};
 use crate::analysis::lobes::{LobesEmbedded, LobesInputs, NEAREST};
 use crate::geometry::affinity::{angular_similarity, cooccurrence_affinity, unit_rows, Affinity};
 use crate::geometry::lobes::most_similar;
@@ -317,4 +318,32 @@ pub async fn lobe_embeddings(
         cooccurrence.push(spectral_embedding(gpu, a, n, dims, seed, &mut |f| progress(&stage, (i as f64 + f) / share)).await?);
     }
     Ok(LobesEmbedded { geometry, nearest, cooccurrence })
+}
+
+/// The silhouettes a crystal analysis reports, on the GPU ([`silhouette_score`] each, with the
+/// analysis's `silhouette_sample` and `seed`): of the raw differences (`O(N^2 d)`) and of every
+/// LDA prefix of [`CrystalFit::lda_dims`] (`O(N^2 m)` each). Error as [`silhouette_score`]'s:
+/// about `1e-9`, `1e-5` is tested. `progress(fraction)` after each.
+pub async fn crystal_silhouettes(
+    gpu: &GpuContext,
+    fit: &CrystalFit<'_>,
+    params: &CrystalParams,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Silhouettes, OffloadError> {
+    let n = fit.points();
+    let sample = params.silhouette_sample.filter(|&s| s < n);
+    let (raw, d) = fit.raw();
+    // Work shares: the raw points have d coordinates, each prefix m.
+    let dims: Vec<usize> = fit.lda_dims().collect();
+    let total = (d + dims.iter().sum::<usize>()) as f64;
+    let raw_score = silhouette_score(gpu, raw, n, d, fit.labels(), sample, params.seed).await?;
+    let mut done = d as f64;
+    progress(done / total);
+    let mut lda = std::collections::BTreeMap::new();
+    for m in dims {
+        lda.insert(m, silhouette_score(gpu, &fit.lda_prefix(m), n, m, fit.labels(), sample, params.seed).await?);
+        done += m as f64;
+        progress(done / total);
+    }
+    Ok(Silhouettes { raw: raw_score, lda })
 }

@@ -7,14 +7,14 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::{load, post, ProgressPoster, LOAD_SHARE};
-use crate::analysis::crystals::{crystal_analysis_given, raw_differences, CrystalData, CrystalParams};
+use crate::analysis::crystals::{crystal_analysis_from_fit, crystal_fit, CrystalData, CrystalParams, CrystalReport, CrystalView};
 use crate::analysis::lobes::{counted_firings, lobes_from_bytes_with, lobes_from_embeddings, read_lobes_inputs, LobesRun};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
 use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
-use crate::compute::offload::{galaxy_covariances, lobe_embeddings, silhouette_score, OffloadError};
+use crate::compute::offload::{crystal_silhouettes, galaxy_covariances, lobe_embeddings, OffloadError};
 use crate::compute::suite::{now_ms, run_suite};
 use crate::formats::{self, LoadedMatrix};
 use crate::geometry::galaxy::GalaxyParams;
@@ -224,21 +224,28 @@ pub(crate) async fn lobes_on(
     Ok((run, used))
 }
 
-/// The silhouette of a crystal analysis's raw difference vectors (its largest step, `O(N^2 d)`)
-/// on the GPU when `choice` asks for it, with the analysis's sample and seed: the score (for
-/// [`crate::analysis::crystals::crystal_analysis_given`]) and what ran.
-pub(crate) async fn crystal_silhouette(
+/// A crystal analysis on `choice`'s backend: the LDA fit on the CPU, then its silhouettes (of
+/// the raw differences, `O(N^2 d)`, and of each LDA prefix) on the GPU when it asks for one and
+/// there is one, the rest on the CPU; all of it on the CPU otherwise, or after a GPU failure (the
+/// reason is in the backend line).
+pub(crate) async fn crystals_on(
     choice: BackendChoice,
     data: &CrystalData,
+    input: &str,
     params: &CrystalParams,
-) -> Result<(Option<f64>, BackendUsed), ErrorReport> {
-    // The differences are made only when a GPU will take them (the CPU path makes its own).
-    part_on_gpu(choice, "the silhouette of the raw differences", |gpu| async move {
-        let (x, n, d, labels) = raw_differences(data, params)?;
-        let sample = params.silhouette_sample.filter(|&s| s < n);
-        silhouette_score(&gpu, &x, n, d, &labels, sample, params.seed).await
+    with_points: bool,
+    view_tasks: Option<&[String]>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<((CrystalReport, Option<CrystalView>), BackendUsed), ErrorReport> {
+    let fit = crystal_fit(data, params, progress).map_err(report)?;
+    let fit_ref = &fit;
+    let on_gpu: &mut dyn FnMut(&str, f64) = &mut *progress;
+    let (given, used) = part_on_gpu(choice, "the silhouettes", |gpu| async move {
+        crystal_silhouettes(&gpu, fit_ref, params, &mut |f| on_gpu("silhouettes (WebGPU)", 0.1 + 0.5 * f)).await
     })
-    .await
+    .await?;
+    let done = crystal_analysis_from_fit(data, fit, input, params, with_points, view_tasks, given, progress).map_err(report)?;
+    Ok((done, used))
 }
 
 /// Loads `source` and runs the galaxy analysis on `choice`'s backend, with timings.
@@ -379,8 +386,7 @@ async fn other_scales(
         for &choice in choices {
             progress.report("crystals", 0.95);
             let t0 = now_ms();
-            let (given, used) = crystal_silhouette(choice, &crystal, &params).await?;
-            let (r, _) = crystal_analysis_given(&crystal, vectors.name(), &params, false, None, given, &mut |_, _| {}).map_err(report)?;
+            let ((r, _), used) = crystals_on(choice, &crystal, vectors.name(), &params, false, None, &mut |_, _| {}).await?;
             timings.push(ScaleTiming {
                 scale: "crystals".into(),
                 backend: used.describe(),

@@ -15,7 +15,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::analysis::lobes::tsne_layout_from_bytes;
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
-    crystal_analysis_given, crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
+    crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
 };
 use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
@@ -220,24 +220,21 @@ async fn handle(data: JsValue) {
                 Err(error) => return post(&Response::Failed { job, error }),
             };
             let t1 = js_sys::Date::now();
-            progress.report("silhouette (raw differences)", LOAD_SHARE);
-            let (given, used) = match gpu::crystal_silhouette(backend, &crystal, &params).await {
-                Ok(r) => r,
-                Err(error) => return post(&Response::Failed { job, error }),
-            };
-            let result = crystal_analysis_given(&crystal, vectors.name(), &params, true, view.as_deref(), given, &mut |stage, f| {
+            progress.report("LDA", LOAD_SHARE);
+            let result = gpu::crystals_on(backend, &crystal, vectors.name(), &params, true, view.as_deref(), &mut |stage, f| {
                 progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * f)
-            });
+            })
+            .await;
             let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
             post(&match result {
-                Ok((report, view)) => Response::CrystalsDone {
+                Ok(((report, view), used)) => Response::CrystalsDone {
                     job,
                     report: Box::new(report),
                     view: view.map(Box::new),
                     timings,
                     backend: used.describe(),
                 },
-                Err(e) => failed(job, &e),
+                Err(error) => Response::Failed { job, error },
             });
         }
         Request::CrystalView { job, vectors, tensor, words, params, view } => {
