@@ -412,9 +412,14 @@ impl CrystalFit<'_> {
 
     /// The first `m` LDA coordinates of every point, `n x m` row-major.
     pub fn lda_prefix(&self, m: usize) -> Vec<f64> {
-        let m = m.min(self.max_components);
-        self.projected.chunks_exact(self.max_components.max(1)).flat_map(|r| r[..m].iter().copied()).collect()
+        leading_columns(&self.projected, self.max_components, m)
     }
+}
+
+/// The first `m` of the `cols` columns of a row-major matrix.
+fn leading_columns(x: &[f64], cols: usize, m: usize) -> Vec<f64> {
+    let m = m.min(cols);
+    x.chunks_exact(cols.max(1)).flat_map(|r| r[..m].iter().copied()).collect()
 }
 
 /// The silhouettes of a [`CrystalFit`], computed elsewhere: of the raw differences and of each
@@ -545,7 +550,7 @@ fn report_from_fit(
             let mut lda_scores = BTreeMap::new();
             let steps = (max_components - first + 1) as f64;
             for m in first..=max_components {
-                let sub: Vec<f64> = projected.chunks_exact(max_components).flat_map(|r| r[..m].iter().copied()).collect();
+                let sub = leading_columns(&projected, max_components, m);
                 let at = 0.45 + 0.15 * (m - first) as f64 / steps;
                 lda_scores.insert(m, silhouette(&sub, m, "silhouette (LDA)", at, at + 0.15 / steps)?);
             }
