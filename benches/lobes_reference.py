@@ -34,6 +34,24 @@ def affinity(H, n, kind):
     return a + 1 if kind == "phi" else a
 
 
+def histogram(f, chunks, n):
+    """H = F^T F over the given chunks, F the chunks x n 0/1 matrix of firings, formed densely a block
+    of chunks at a time (float32 products are exact below 2^24 counts), as numpy code does it. The
+    bundle stores F as bits (`bits`) or as CSR (`indptr`, `indices`)."""
+    H = np.zeros((n, n), dtype=np.float32)
+    for s in range(0, len(chunks), 4096):
+        block = chunks[s : s + 4096]
+        if "bits" in f:
+            F = np.unpackbits(f["bits"][block], axis=1, bitorder="little")[:, :n].astype(np.float32)
+        else:
+            indptr, indices = f["indptr"].astype(np.int64), f["indices"]
+            F = np.zeros((len(block), n), dtype=np.float32)
+            for r, c in enumerate(block):
+                F[r, indices[indptr[c] : indptr[c + 1]]] = 1
+        H += F.T @ F
+    return H.round().astype(np.int64)
+
+
 def balanced_accuracy(X, labels, split):
     clf = LogisticRegression(max_iter=1000).fit(X[:split], labels[:split])
     return balanced_accuracy_score(labels[split:], clf.predict(X[split:]))
@@ -50,15 +68,13 @@ def main():
     seconds = {}
     t = time.perf_counter()
     f = load_file(a.firings)
-    fired = np.unpackbits(f["bits"], axis=1, bitorder="little").astype(np.float32)
-    train = ~f["doc_heldout"].astype(bool)[f["chunk_doc"]]
+    train = np.flatnonzero(~f["doc_heldout"].astype(bool)[f["chunk_doc"]])
     W = load_file(a.decoder)["W_dec"].astype(np.float64)
     N = W.shape[0]
-    F = fired[train][:, :N]
-    H = (F.T @ F).round().astype(np.int64)
+    H, n_train = histogram(f, train, N), len(train)
     seconds["histogram"] = time.perf_counter() - t
     t = time.perf_counter()
-    A = affinity(H, F.shape[0], a.affinity)
+    A = affinity(H, n_train, a.affinity)
     lc = SpectralClustering(n_clusters=a.k, affinity="precomputed", assign_labels="kmeans", random_state=42).fit(A).labels_
     seconds["cooccurrence lobes"] = time.perf_counter() - t
     t = time.perf_counter()

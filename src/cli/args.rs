@@ -38,6 +38,40 @@ pub enum BenchCommand {
     /// Every GPU kernel against its CPU oracle, timed on both (needs a build with `--features
     /// gpu` and a Vulkan or Metal GPU); prints a table, then the JSON rows with `--json`.
     Kernels(BenchKernelsArgs),
+    /// Every scale at the paper's sizes (seeded workloads written once into --dir): the reference
+    /// Python pipeline, this CLI and the app in headless Chromium on the same files, one after the
+    /// other; answers, wall times, peak memory, then the ratios. Run from the repository root (it
+    /// calls benches/*_reference.py and benches/paper_browser.mjs).
+    Paper(BenchPaperArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPaperArgs {
+    /// Workloads, comma-separated: galaxy-16k, galaxy-65k, lobes-20k, lobes-200k, crystals.
+    #[arg(long, default_value = "galaxy-16k,crystals,lobes-20k,galaxy-65k,lobes-200k")]
+    pub workloads: String,
+    /// Runners, comma-separated: python, native, browser.
+    #[arg(long, default_value = "python,native,browser")]
+    pub runners: String,
+    /// Where the workloads are written (once) and read.
+    #[arg(long, default_value = ".cache/bench-paper")]
+    pub dir: PathBuf,
+    /// Seed of the workloads.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Null trials of the lobes workloads (each trial of the classifier null refits the logistic
+    /// regression on all features: the paper's 100 multiply the lobes' time by about 10).
+    #[arg(long, default_value_t = 10)]
+    pub null_trials: usize,
+    /// Word-pair task files of the crystals workload.
+    #[arg(long, default_value = "../shared/data/word-pairs")]
+    pub word_pairs: PathBuf,
+    /// Python with numpy, scipy, scikit-learn and safetensors.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Node with playwright-core (scripts/setup.sh --test), for the browser runner.
+    #[arg(long, default_value = "node")]
+    pub node: String,
 }
 
 /// Shapes of the kernel suite.

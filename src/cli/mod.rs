@@ -7,6 +7,8 @@ mod bench;
 mod args;
 mod convert;
 mod crystals;
+mod paper_bench;
+mod paper_workloads;
 mod precompute;
 
 use std::process::ExitCode;
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Convert(ConvertCommand::Sae(a)) => convert::sae(&a),
         Command::Convert(ConvertCommand::Histogram(a)) => convert::histogram(&a),
         Command::Bench(BenchCommand::Kernels(a)) => bench::kernels(&a),
+        Command::Bench(BenchCommand::Paper(a)) => paper_bench::paper(&a),
     }
 }
 
