@@ -129,3 +129,36 @@ fn the_spectrum_is_drawn_on_a_canvas() {
     assert!(blue > 200, "{blue} blue pixels");
     assert!(red > 100, "{red} red pixels");
 }
+
+/// The wasm32 `dgemm` (packed, f64x2 SIMD kernel) against the plain product, with sizes that cut
+/// every block short, and one row times one column summed bit for bit in order of k (per block of
+/// `KC`, as the native oracle of the kernel in src/compute/gemm.rs).
+#[wasm_bindgen_test]
+fn simd_dgemm_in_the_browser_is_the_product() {
+    use sae_geometry::compute::gemm::{dgemm, KC};
+    let values = |len: usize, seed: usize| -> Vec<f64> { (0..len).map(|i| (((i * 7919 + seed * 104_729) % 1009) as f64 - 504.0) / 97.0).collect() };
+    for &(m, k, n) in &[(5usize, 3usize, 7usize), (67, 300, 9), (130, 513, 70)] {
+        let (a, b) = (values(m * k, 1), values(k * n, 2));
+        let mut c = vec![f64::NAN; m * n];
+        unsafe { dgemm(m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1) };
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert!((c[i * n + j] - want).abs() <= 1e-12 * (1.0 + want.abs()), "{m} {k} {n} at {i},{j}");
+            }
+        }
+    }
+    let k = 700;
+    let (a, b) = (values(k, 4), values(k, 5));
+    let mut c = [0f64];
+    unsafe { dgemm(1, k, 1, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), 1, 1, 0.0, c.as_mut_ptr(), 1, 1) };
+    let (mut want, mut block) = (0.0, 0.0);
+    for p in 0..k {
+        block += a[p] * b[p];
+        if p % KC == KC - 1 || p == k - 1 {
+            want += block;
+            block = 0.0;
+        }
+    }
+    assert_eq!(c[0], want);
+}

@@ -323,6 +323,10 @@ fn run_browser(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) ->
     })
 }
 
+/// Answers that depend on random draws (the isotropic Gaussian cloud, the entropy's samples and
+/// resamples), which numpy and this crate make with different generators.
+const RANDOM_ANSWERS: &[&str] = &["isotropic_slope", "clustering_entropy", "isotropic_clustering_entropy"];
+
 fn mb(b: Option<u64>) -> String {
     b.map_or("-".into(), |b| format!("{:.0}", b as f64 / 1e6))
 }
@@ -368,20 +372,34 @@ pub fn paper(a: &BenchPaperArgs) -> Result<(), CliError> {
 
 fn print_report(results: &[(Workload, Vec<(Runner, Result<Measured, String>)>)], a: &BenchPaperArgs) {
     println!();
-    println!("## Answers (each runner on the same files)");
+    println!("## Answers (each runner on the same files; in brackets the relative difference from the Python reference)");
     for (w, row) in results {
         println!("{}:", w.name());
+        let reference = row.iter().find(|(r, _)| *r == Runner::Python).and_then(|(_, m)| m.as_ref().ok());
         for (r, m) in row {
             match m {
                 Ok(m) => println!(
                     "  {:<8} {}",
                     r.name(),
-                    m.answers.iter().map(|(k, v)| format!("{k} {v:.6}")).collect::<Vec<_>>().join(", ")
+                    m.answers
+                        .iter()
+                        .map(|(k, v)| {
+                            let rel = reference
+                                .filter(|_| *r != Runner::Python)
+                                .and_then(|p| p.answers.iter().find(|(pk, _)| pk == k))
+                                .map(|(_, p)| format!(" [{:.1e}]", (v - p).abs() / p.abs().max(f64::MIN_POSITIVE)))
+                                .unwrap_or_default();
+                            let rng = if RANDOM_ANSWERS.contains(&k.as_str()) { "*" } else { "" };
+                            format!("{k}{rng} {v:.6}{rel}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Err(e) => println!("  {:<8} failed: {e}", r.name()),
             }
         }
     }
+    println!("  (* drawn with random numbers: numpy's generators differ from ours, so these agree only up to sampling noise)");
     println!();
     println!("## Time and peak memory (whole process; browser: from the click, the renderer process)");
     println!("{:<12} {:<8} {:>10} {:>10}  notes", "workload", "runner", "seconds", "peak MB");

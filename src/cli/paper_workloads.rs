@@ -76,7 +76,7 @@ pub fn planted_firings(n_features: usize, chunks: usize, seed: u64) -> Firings {
     const P_IN: f64 = 0.04;
     const P_OUT: f64 = 0.01;
     let n_docs = chunks.div_ceil(CHUNKS_PER_DOC);
-    let topic = |doc: usize| (doc * 2_654_435_761usize >> 7) % PLANTED_LOBES;
+    let topic = |doc: usize| ((doc * 2_654_435_761usize) >> 7) % PLANTED_LOBES;
     const BLOCK: usize = 512;
     let mut blocks: Vec<Vec<Vec<u32>>> = (0..chunks.div_ceil(BLOCK)).map(|b| vec![Vec::new(); BLOCK.min(chunks - b * BLOCK)]).collect();
     crate::compute::par::for_each_mut(&mut blocks, |b, block| {

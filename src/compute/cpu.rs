@@ -157,7 +157,7 @@ fn gram_panel(block: &[f64], rows: usize, d: usize, i0: usize, panel: &mut [f64]
         // k < rows, i < m <= d - i0; B reads block[k * d + i0 + j] with j < ncols = d - i0;
         // C writes panel[i * d + i0 + j] with i < m, j < ncols. `panel` does not alias `block`.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 m,
                 rows,
                 ncols,

@@ -36,7 +36,7 @@ pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
         // SAFETY: a is m x k, b is k x n, c is m x n, all row-major with the strides given;
         // c is a fresh buffer.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1,
             );
         }

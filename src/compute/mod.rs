@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod cpu;
+pub mod gemm;
 pub mod kernels;
 pub mod par;
 pub mod simd;

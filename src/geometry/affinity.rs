@@ -137,7 +137,7 @@ pub fn angular_affinity(x: &[f64], n: usize, d: usize) -> Vec<f32> {
         let mut cos = vec![0f64; rows * width];
         // cos = U[first..first+rows] U[first..]^T, one dgemm per block.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 d,
                 width,

@@ -447,7 +447,7 @@ fn gram_matrix(x: &[f64], m: usize, d: usize) -> Vec<f64> {
         // SAFETY: A reads x[(r0 + r) * d + c] (r < rows, r0 + rows <= m, c < d), B(c, j) =
         // x[j * d + c] (j < m), C writes dst[r * m + j]: all in bounds; dst is not aliased.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 d,
                 m,
@@ -486,7 +486,7 @@ fn gram_times(gram: &[f64], m: usize, w: &[f64], k: usize) -> Vec<f64> {
         // SAFETY: A reads gram[(r0 + r) * m + c] (r < rows, r0 + rows <= m, c < m), B reads
         // w[c * k + j] (c < m, j < k), C writes dst[r * k + j]: all in bounds; no aliasing.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 m,
                 k,

@@ -384,7 +384,7 @@ fn apply_q(a: &[f64], n: usize, taus: &[f64], z: &mut [f64], m: usize) {
         // SAFETY: A = V^T reads v[i * rows + r] (i < kb, r < rows), B = V reads v[c * rows + r];
         // C writes vtv[i * kb + c] (i, c < kb). No aliasing (vtv is separate).
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 kb,
                 rows,
                 kb,
@@ -423,7 +423,7 @@ fn apply_q(a: &[f64], n: usize, taus: &[f64], z: &mut [f64], m: usize) {
         // SAFETY: A = V^T as above; B(r, c) = z[c * n + j0 + 1 + r] with r < rows = n - j0 - 1,
         // c < m: in bounds. C = w (kb x m), separate.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 kb,
                 rows,
                 m,
@@ -458,7 +458,7 @@ fn apply_q(a: &[f64], n: usize, taus: &[f64], z: &mut [f64], m: usize) {
         // SAFETY: A = V (rows x kb) reads v[i * rows + r]; B = tw (kb x m) row-major; C(r, c) =
         // z[c * n + j0 + 1 + r], r < rows, c < m: in bounds; z does not alias v or tw.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 kb,
                 m,

@@ -147,7 +147,7 @@ fn block_lists(
         // B(c, j) = points[j * d + c] (j < n), C writes gram[r * n + j]: all in bounds; gram is
         // a fresh buffer.
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 d,
                 n,

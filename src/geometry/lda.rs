@@ -875,7 +875,7 @@ unsafe fn gemm_sub(
     if m == 0 || k == 0 || n == 0 {
         return;
     }
-    matrixmultiply::dgemm(m, k, n, -1.0, a, rsa, csa, b, rsb, csb, 1.0, c, rsc, 1);
+    crate::compute::gemm::dgemm(m, k, n, -1.0, a, rsa, csa, b, rsb, csb, 1.0, c, rsc, 1);
 }
 
 /// Cholesky factorisation `A = L L^T` in place (row-major `n x n`; the lower triangle of `a` is

@@ -192,7 +192,7 @@ impl Pca {
             // SAFETY: A reads block[r * d + c] (r < rows, c < d), B(c, j) = flat[j * d + c] (j < k),
             // C writes dst[r * k + j]: all within their slices; no aliasing.
             unsafe {
-                matrixmultiply::dgemm(
+                crate::compute::gemm::dgemm(
                     rows,
                     d,
                     k,

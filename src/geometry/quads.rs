@@ -244,7 +244,7 @@ impl Block {
             // (j < cols = q - start), both inside `a` (q - start rows of d); C writes
             // gram[r * cols + j] inside `gram`; no aliasing.
             unsafe {
-                matrixmultiply::dgemm(
+                crate::compute::gemm::dgemm(
                     rows,
                     d,
                     cols,

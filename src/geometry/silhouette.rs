@@ -528,7 +528,7 @@ impl Data<'_> {
             // SAFETY: A = x[i0..i0 + bi] (bi x d, rows of x), B(c, q) = x[(j0 + q) * d + c]
             // (q < bj, j0 + bj <= n), C = out (bi x bj, a fresh buffer): all in bounds.
             unsafe {
-                matrixmultiply::dgemm(
+                crate::compute::gemm::dgemm(
                     bi,
                     d,
                     bj,

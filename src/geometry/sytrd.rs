@@ -306,7 +306,7 @@ fn syr2k_lower(a: &mut [f64], n: usize, off: usize, z: &[f64], ldz: usize) {
         // C(r, jj) = cols[jj * n + off + c0 + r] with off + c0 + r < n, jj < pb: within this panel.
         // `cols` is this item's own &mut (no aliasing with other panels or with z).
         unsafe {
-            matrixmultiply::dgemm(
+            crate::compute::gemm::dgemm(
                 rows,
                 2 * NB,
                 pb,

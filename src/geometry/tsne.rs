@@ -499,7 +499,7 @@ fn project(x: &[f64], n: usize, d: usize, mean: &[f64], vt: &[f64], b: usize, y:
     // SAFETY: A = x (n x d, rsa = d, csa = 1), B(c, j) = vt[j * d + c] (d x b, rsb = 1, csb = d),
     // C = y (n x b, rsc = b, csc = 1): all indices in bounds of the slices (lengths n d, b d, n b).
     unsafe {
-        matrixmultiply::dgemm(
+        crate::compute::gemm::dgemm(
             n,
             d,
             b,
@@ -531,7 +531,7 @@ fn back_project(x: &[f64], n: usize, d: usize, mean: &[f64], y: &[f64], b: usize
     // SAFETY: A(j, r) = y[r * b + j] (b x n, rsa = 1, csa = b), B = x (n x d, rsb = d, csb = 1),
     // C = vt (b x d, rsc = d, csc = 1): in bounds (lengths n b, n d, b d).
     unsafe {
-        matrixmultiply::dgemm(
+        crate::compute::gemm::dgemm(
             b,
             n,
             d,

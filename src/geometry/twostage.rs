@@ -78,7 +78,7 @@ unsafe fn gemm(
     }
     // SAFETY: forwarded to the caller.
     unsafe {
-        matrixmultiply::dgemm(
+        crate::compute::gemm::dgemm(
             m,
             k,
             n,
