@@ -161,23 +161,8 @@ pub fn angular_affinity(x: &[f64], n: usize, d: usize) -> Vec<f32> {
             }
         }
     });
-    mirror_upper(&mut out, n);
+    super::linalg::mirror_upper_to_lower(&mut out, n);
     out
-}
-
-/// Copies the strict upper triangle of the n x n row-major `a` onto its lower triangle, a tile at
-/// a time (cache-friendly transposition).
-pub fn mirror_upper(a: &mut [f32], n: usize) {
-    const TILE: usize = 64;
-    for bi in (0..n).step_by(TILE) {
-        for bj in (bi..n).step_by(TILE) {
-            for i in bi..(bi + TILE).min(n) {
-                for j in bj.max(i + 1)..(bj + TILE).min(n) {
-                    a[j * n + i] = a[i * n + j];
-                }
-            }
-        }
-    }
 }
 
 /// The rows of `x` (`d` columns) scaled to unit Euclidean norm (a zero row stays zero).

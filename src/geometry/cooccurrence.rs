@@ -102,7 +102,7 @@ pub fn cooccurrence_histogram<'a>(
     } else {
         lower_by_pairs(n_features, chunks, progress)
     };
-    mirror_lower(&mut counts, n_features);
+    super::linalg::mirror_lower_to_upper(&mut counts, n_features);
     progress(1.0);
     Ok(Cooccurrence { n_features, n_chunks: chunks.len() as u64, counts })
 }
@@ -187,20 +187,6 @@ fn lower_by_bitsets(n: usize, chunks: &[&[u32]], words: usize, progress: &mut dy
     out
 }
 
-/// Copies the lower triangle onto the upper one, a tile at a time (cache-friendly transposition).
-fn mirror_lower(counts: &mut [u32], n: usize) {
-    const TILE: usize = 64;
-    for bi in (0..n).step_by(TILE) {
-        for bj in (0..=bi).step_by(TILE) {
-            for i in bi..(bi + TILE).min(n) {
-                for j in bj..(bj + TILE).min(i) {
-                    counts[j * n + i] = counts[i * n + j];
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,10 +210,10 @@ mod tests {
         for threads in [1, 2, 3] {
             par::with_threads(threads, || {
                 let mut pairs = lower_by_pairs(n, &refs, &mut |_| {});
-                mirror_lower(&mut pairs, n);
+                super::super::linalg::mirror_lower_to_upper(&mut pairs, n);
                 assert_eq!(pairs, direct, "by pairs, {threads} threads");
                 let mut bits = lower_by_bitsets(n, &refs, refs.len().div_ceil(64), &mut |_| {});
-                mirror_lower(&mut bits, n);
+                super::super::linalg::mirror_lower_to_upper(&mut bits, n);
                 assert_eq!(bits, direct, "by bitsets, {threads} threads");
             });
         }

@@ -69,13 +69,26 @@ pub fn symmetric_eigenvalues_desc_with_progress(
 }
 
 /// `a[i][j] = a[j][i]` for `j > i` (row-major `n x n`), by 32 x 32 tiles to stay in cache.
-pub(crate) fn mirror_lower_to_upper(a: &mut [f64], n: usize) {
-    const T: usize = 32;
-    for bi in (0..n).step_by(T) {
-        for bj in (bi..n).step_by(T) {
-            for i in bi..(bi + T).min(n) {
-                for j in bj.max(i + 1)..(bj + T).min(n) {
-                    a[i * n + j] = a[j * n + i];
+pub(crate) fn mirror_lower_to_upper<T: Copy>(a: &mut [T], n: usize) {
+    mirror_tiles(a, n, true)
+}
+
+/// `a[j][i] = a[i][j]` for `j > i` (row-major `n x n`), by 32 x 32 tiles to stay in cache.
+pub(crate) fn mirror_upper_to_lower<T: Copy>(a: &mut [T], n: usize) {
+    mirror_tiles(a, n, false)
+}
+
+fn mirror_tiles<T: Copy>(a: &mut [T], n: usize, lower_to_upper: bool) {
+    const TILE: usize = 32;
+    for bi in (0..n).step_by(TILE) {
+        for bj in (bi..n).step_by(TILE) {
+            for i in bi..(bi + TILE).min(n) {
+                for j in bj.max(i + 1)..(bj + TILE).min(n) {
+                    if lower_to_upper {
+                        a[i * n + j] = a[j * n + i];
+                    } else {
+                        a[j * n + i] = a[i * n + j];
+                    }
                 }
             }
         }

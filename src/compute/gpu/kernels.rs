@@ -86,14 +86,6 @@ fn row_blocks(total: usize, per: usize) -> Vec<(usize, usize)> {
     v
 }
 
-fn mirror_upper(c: &mut [f32], n: usize) {
-    for i in 1..n {
-        for j in 0..i {
-            c[i * n + j] = c[j * n + i];
-        }
-    }
-}
-
 /// How the GPU counts a co-occurrence histogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CooccurrenceMethod {
@@ -271,7 +263,7 @@ impl GpuContext {
             .await?
             .remove(0);
         c.truncate(dd);
-        mirror_upper(&mut c, d);
+        crate::geometry::linalg::mirror_upper_to_lower(&mut c, d);
         Ok(c)
     }
 
@@ -351,7 +343,7 @@ impl GpuContext {
         }
         let mut g: Vec<f32> = self.join_row_blocks(scopes, enc, stagings, &blocks, n).await?;
         if sym {
-            mirror_upper(&mut g, n);
+            crate::geometry::linalg::mirror_upper_to_lower(&mut g, n);
         }
         Ok(g)
     }
