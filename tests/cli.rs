@@ -486,3 +486,19 @@ fn crystal_search_lists_clusters_and_refuses_bad_subsets() {
         assert!(!out.stderr.is_empty());
     }
 }
+
+/// `bench paper` refuses an unknown workload or runner before writing or running anything, naming
+/// the ones it has.
+#[test]
+fn bench_paper_names_its_workloads_and_runners() {
+    let dir = std::env::temp_dir().join("sae-geometry-bench-paper-refusal");
+    let d = dir.display().to_string();
+    let out = sae_geometry(&["bench", "paper", "--workloads", "galaxy-16k,nope", "--dir", &d]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"nope\"") && err.contains("galaxy-16k, galaxy-65k, lobes-20k, lobes-200k, crystals"), "{err}");
+    let out = sae_geometry(&["bench", "paper", "--runners", "native,gpu", "--dir", &d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("python, native, browser"));
+    assert!(!dir.exists(), "nothing written before the arguments are checked");
+}
