@@ -327,6 +327,9 @@ fn run_browser(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) ->
 /// resamples), which numpy and this crate make with different generators.
 const RANDOM_ANSWERS: &[&str] = &["isotropic_slope", "clustering_entropy", "isotropic_clustering_entropy"];
 
+/// Each workload's row: what each runner measured, or why it failed.
+type Results = Vec<(Workload, Vec<(Runner, Result<Measured, String>)>)>;
+
 fn mb(b: Option<u64>) -> String {
     b.map_or("-".into(), |b| format!("{:.0}", b as f64 / 1e6))
 }
@@ -347,7 +350,7 @@ pub fn paper(a: &BenchPaperArgs) -> Result<(), CliError> {
     let files = WorkloadFiles { dir: a.dir.canonicalize().unwrap_or_else(|_| a.dir.clone()) };
     let root = std::env::current_dir().map_err(|e| CliError::Other(e.to_string()))?;
     let mut log = |s: &str| eprintln!("[bench paper] {s}");
-    let mut results: Vec<(Workload, Vec<(Runner, Result<Measured, String>)>)> = Vec::new();
+    let mut results: Results = Vec::new();
     for &w in &workloads {
         let inputs = prepare(w, &files, a, &mut log)?;
         let mut row = Vec::new();
@@ -370,7 +373,7 @@ pub fn paper(a: &BenchPaperArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print_report(results: &[(Workload, Vec<(Runner, Result<Measured, String>)>)], a: &BenchPaperArgs) {
+fn print_report(results: &Results, a: &BenchPaperArgs) {
     println!();
     println!("## Answers (each runner on the same files; in brackets the relative difference from the Python reference)");
     for (w, row) in results {

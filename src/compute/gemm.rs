@@ -55,8 +55,10 @@ pub unsafe fn dgemm(
     }
 }
 
-/// The packed, register-blocked `dgemm` (the wasm32 one; natively only tested). Safety as
-/// [`dgemm`].
+/// The packed, register-blocked `dgemm` (the wasm32 one; natively only tested).
+///
+/// # Safety
+/// As [`dgemm`].
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn packed_dgemm(
     m: usize,
