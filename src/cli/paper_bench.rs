@@ -159,10 +159,12 @@ struct Inputs {
     decoder: Option<PathBuf>,
     firings: Option<PathBuf>,
     crystals: Option<PathBuf>,
+    /// The crystal set's words file.
+    words: Option<PathBuf>,
 }
 
 fn prepare(w: Workload, files: &WorkloadFiles, a: &BenchPaperArgs, log: &mut dyn FnMut(&str)) -> Result<Inputs, CliError> {
-    let mut inputs = Inputs { decoder: None, firings: None, crystals: None };
+    let mut inputs = Inputs { decoder: None, firings: None, crystals: None, words: None };
     match w {
         Workload::Galaxy16k => inputs.decoder = Some(ensure_decoder(files, 16384, a.seed, log)?),
         Workload::Galaxy65k => inputs.decoder = Some(ensure_decoder(files, 65536, a.seed, log)?),
@@ -171,7 +173,10 @@ fn prepare(w: Workload, files: &WorkloadFiles, a: &BenchPaperArgs, log: &mut dyn
             inputs.decoder = Some(ensure_decoder(files, 16384, a.seed, log)?);
             inputs.firings = Some(ensure_firings(files, 16384, chunks, a.seed, log)?);
         }
-        Workload::Crystals => inputs.crystals = Some(ensure_crystals(files, &a.word_pairs, a.seed, log)?),
+        Workload::Crystals => {
+            inputs.crystals = Some(ensure_crystals(files, &a.word_pairs, a.seed, log)?);
+            inputs.words = Some(files.crystal_words());
+        }
     }
     Ok(inputs)
 }
@@ -239,29 +244,30 @@ fn run_python(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) -> 
                 &trials,
             ])?;
             let v = last_json(&run.stdout, "lobes_reference.py")?;
-            let stages = v["seconds"]
-                .as_object()
-                .map(|m| m.iter().filter(|(k, _)| *k != "total").map(|(k, s)| format!("{k} {:.1}", s.as_f64().unwrap_or(0.0))).collect::<Vec<_>>().join(", "))
-                .unwrap_or_default();
-            Ok(Measured { seconds: run.seconds, peak_bytes: run.peak_bytes, answers: answers(&v, LOBES_REF), note: stages })
+            Ok(Measured { seconds: run.seconds, peak_bytes: run.peak_bytes, answers: answers(&v, LOBES_REF), note: stage_seconds(&v) })
         }
         Workload::Crystals => {
             let vectors = path_arg(&inputs.crystals);
-            let words = words_file(inputs)?;
+            let words = path_arg(&inputs.words);
             let run = py(&["benches/crystals_reference.py", &vectors, &words])?;
             let v = last_json(&run.stdout, "crystals_reference.py")?;
-            let stages = v["seconds"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, s)| format!("{k} {:.1}", s.as_f64().unwrap_or(0.0))).collect::<Vec<_>>().join(", "))
-                .unwrap_or_default();
-            Ok(Measured { seconds: run.seconds, peak_bytes: run.peak_bytes, answers: answers(&v, CRYSTALS_REF), note: stages })
+            Ok(Measured { seconds: run.seconds, peak_bytes: run.peak_bytes, answers: answers(&v, CRYSTALS_REF), note: stage_seconds(&v) })
         }
     }
 }
 
-fn words_file(inputs: &Inputs) -> Result<String, CliError> {
-    let vectors = inputs.crystals.as_ref().ok_or_else(|| CliError::Other("no crystal set".into()))?;
-    Ok(vectors.with_file_name(format!("crystals-d{}-words.json", super::paper_workloads::PAPER_D)).display().to_string())
+/// A reference script's `seconds` object as "stage 1.2, ...", without its total.
+fn stage_seconds(v: &Value) -> String {
+    v["seconds"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| *k != "total")
+                .map(|(k, s)| format!("{k} {:.1}", s.as_f64().unwrap_or(0.0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 fn run_native(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) -> Result<Measured, CliError> {
@@ -298,11 +304,8 @@ fn run_native(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) -> 
 
 fn run_browser(w: Workload, inputs: &Inputs, a: &BenchPaperArgs, root: &Path) -> Result<Measured, CliError> {
     let mut args = vec!["benches/paper_browser.mjs".to_string(), w.name().to_string()];
-    for p in [&inputs.decoder, &inputs.firings, &inputs.crystals].into_iter().flatten() {
+    for p in [&inputs.decoder, &inputs.firings, &inputs.crystals, &inputs.words].into_iter().flatten() {
         args.push(p.display().to_string());
-    }
-    if matches!(w, Workload::Crystals) {
-        args.push(words_file(inputs)?);
     }
     args.push(format!("--null-trials={}", a.null_trials));
     let run = run_timed(&a.node, &args, root)?;

@@ -166,6 +166,10 @@ impl WorkloadFiles {
     pub fn crystals(&self) -> PathBuf {
         self.dir.join(format!("crystals-d{PAPER_D}.safetensors"))
     }
+    /// The crystal set's words file (named in the vectors' metadata, beside them).
+    pub fn crystal_words(&self) -> PathBuf {
+        self.dir.join(format!("crystals-d{PAPER_D}-words.json"))
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
@@ -212,8 +216,9 @@ pub fn ensure_crystals(files: &WorkloadFiles, word_pairs: &Path, seed: u64, log:
         let tasks = crate::pipeline::crystals::read_tasks(word_pairs).map_err(|e| CliError::Other(e.to_string()))?;
         let mut set = build_set(&format!("sae-geometry bench paper: crystal_vectors seed {seed}"), &tasks, &|w| w.to_string(), &|_| true);
         set.last_token = set.words.clone();
-        let words_file = format!("crystals-d{PAPER_D}-words.json");
-        write(&files.dir.join(&words_file), (serde_json::to_string(&set).unwrap_or_default() + "\n").as_bytes())?;
+        let words_path = files.crystal_words();
+        let words_file = super::file_name(&words_path);
+        write(&words_path, (serde_json::to_string(&set).unwrap_or_default() + "\n").as_bytes())?;
         let values = crystal_vectors(&set, PAPER_D, seed);
         let meta = BTreeMap::from([
             ("kind".to_string(), "crystals".to_string()),
