@@ -162,3 +162,40 @@ fn simd_dgemm_in_the_browser_is_the_product() {
     }
     assert_eq!(c[0], want);
 }
+
+/// A tensor of 512 MiB or more (here 2^29 + 8 bytes of u8, as large in bits as 2^32 + 64) is read
+/// on wasm32, whose `usize` is 32 bits: the `safetensors` crate's validation overflowed there
+/// (a 65536 x 2304 f32 decoder is 604 MB). And headers declaring 1.5 GB and 3 GB are
+/// checked without their data.
+#[wasm_bindgen_test]
+fn a_safetensors_tensor_over_512_mib_is_read_on_wasm32() {
+    use sae_geometry::formats::{safetensors, ArrayData, Dtype};
+    use std::collections::BTreeMap;
+    let len = (1usize << 29) + 8;
+    let mut file = safetensors::header_bytes(&[("big", Dtype::U8, &[len])], &BTreeMap::new()).unwrap();
+    let start = file.len();
+    file.resize(start + len, 0);
+    file[start + 7] = 7;
+    file[start + len - 1] = 255;
+    let array = safetensors::read(&file, "big").unwrap();
+    assert_eq!(array.shape, vec![len]);
+    match &array.data {
+        ArrayData::U8(v) => assert_eq!((v.len(), v[7], v[len - 1], v[len - 2]), (len, 7, 255, 0)),
+        _ => panic!("expected u8 data, got {:?}", array.dtype),
+    }
+    drop(array);
+    drop(file);
+    // Header-only checks: a 1.5 GB tensor (163840 x 2304 f32) is accepted; one of 3 GB cannot be
+    // held in a wasm32 Vec (isize::MAX bytes) and is refused as too large, not overflowed.
+    for (rows, ok) in [(163_840u64, true), (327_680, false)] {
+        let bytes = rows * 2304 * 4;
+        let json = format!(r#"{{"decoder":{{"dtype":"F32","shape":[{rows},2304],"data_offsets":[0,{bytes}]}}}}"#);
+        let mut header = (json.len() as u64).to_le_bytes().to_vec();
+        header.extend_from_slice(json.as_bytes());
+        let total = header.len() as u64 + bytes;
+        match safetensors::read_header(&header, total) {
+            Ok((entries, _)) => assert!(ok && entries[0].shape == vec![rows as usize, 2304]),
+            Err(e) => assert!(!ok && e.kind() == "too-large", "{rows} rows: {e}"),
+        }
+    }
+}

@@ -1,11 +1,13 @@
-//! Hugging Face `.safetensors` files, read and written through the `safetensors` crate.
+//! Hugging Face `.safetensors` files, read and written here.
 //!
-//! Before the crate sees a file, the header is checked here so each malformed case gets a precise
-//! [`FormatError`] (offsets beyond the file, sizes that disagree with shapes, overflow, ...).
+//! The header is parsed and checked here so each malformed case gets a precise [`FormatError`]
+//! (offsets beyond the file, sizes that disagree with shapes, overflow, ...), and tensors are read
+//! straight from the checked offsets. Not through the `safetensors` crate: its validation counts a
+//! tensor's size in *bits* in a `usize`, which overflows on wasm32 for any tensor of 512 MiB or
+//! more (a 65536 x 2304 f32 decoder is 604 MB). The crate stays a dev-dependency: the tests check
+//! that it and this module read each other's files alike.
 
 use std::collections::BTreeMap;
-
-use ::safetensors::SafeTensors;
 
 use super::array::{byte_count, decode_le, encode_le, show_bytes, Array, Dtype};
 use super::error::{shape_x, FormatError};
@@ -55,14 +57,7 @@ pub fn list_all(bytes: &[u8]) -> Result<Vec<RawEntry>, FormatError> {
 
 /// The free-form `__metadata__` string map (empty when the file has none).
 pub fn metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>, FormatError> {
-    parse_header(bytes)?;
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(crate_error)?;
-    Ok(meta
-        .metadata()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect())
+    Ok(parse_header(bytes)?.1)
 }
 
 /// Reads tensor `name`: F16, BF16, F32, F64, I32, I64, U8, U16 or U32 (f16/bf16 decode to f32).
@@ -78,12 +73,19 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array, FormatError> {
         format: "safetensors",
         dtype: entry.dtype.clone(),
     })?;
-    let file = SafeTensors::deserialize(bytes).map_err(crate_error)?;
-    let view = file.tensor(name).map_err(crate_error)?;
+    // parse_header checked the offsets against the file's length and the shape, so this slice
+    // exists and holds exactly the tensor's bytes.
+    let data_start = header_end(bytes)? as usize;
+    let (start, end) = entry.data_offsets;
+    let data = bytes.get(data_start + start..data_start + end).ok_or_else(|| FormatError::Truncated {
+        what: format!("safetensors tensor '{name}'"),
+        needed: (data_start + end) as u64,
+        available: bytes.len() as u64,
+    })?;
     Ok(Array {
         dtype,
-        shape: view.shape().to_vec(),
-        data: decode_le(dtype, view.data()),
+        shape: entry.shape.clone(),
+        data: decode_le(dtype, data),
     })
 }
 
@@ -381,10 +383,6 @@ fn bad(reason: String) -> FormatError {
     }
 }
 
-fn crate_error(e: ::safetensors::SafeTensorError) -> FormatError {
-    bad(format!("{e} (reported by the safetensors library)"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -654,5 +652,45 @@ mod tests {
         assert_eq!(read(&file, "b").unwrap().data, ArrayData::I32(b));
         assert_eq!(metadata(&file).unwrap(), meta);
         assert!(header_bytes(&[("a", Dtype::F32, &[1]), ("a", Dtype::F32, &[1])], &meta).is_err());
+    }
+
+    /// The Hugging Face crate and this module read each other's files alike: every dtype, shapes
+    /// of rank 0 to 3, metadata.
+    #[test]
+    fn interop_with_the_safetensors_crate() {
+        use ::safetensors::tensor::{serialize, Dtype as StDtype, TensorView};
+        let f32s: Vec<u8> = (0..24).flat_map(|i| (i as f32 * 0.5 - 3.0).to_le_bytes()).collect();
+        let i64s: Vec<u8> = (0..3).flat_map(|i| (i as i64 - 7).to_le_bytes()).collect();
+        let f16s: Vec<u8> = [1.0f32, -2.5, 0.125].iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect();
+        let one: Vec<u8> = 9.75f64.to_le_bytes().to_vec();
+        let views = vec![
+            ("cube", TensorView::new(StDtype::F32, vec![2, 3, 4], &f32s).unwrap()),
+            ("ints", TensorView::new(StDtype::I64, vec![3], &i64s).unwrap()),
+            ("halves", TensorView::new(StDtype::F16, vec![1, 3], &f16s).unwrap()),
+            ("scalar", TensorView::new(StDtype::F64, vec![], &one).unwrap()),
+        ];
+        let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
+        let theirs = serialize(views, Some(meta)).unwrap();
+        let cube = read(&theirs, "cube").unwrap();
+        assert_eq!(cube.shape, vec![2, 3, 4]);
+        assert_eq!(cube.to_f32_vec(), (0..24).map(|i| i as f32 * 0.5 - 3.0).collect::<Vec<_>>());
+        assert_eq!(read(&theirs, "ints").unwrap().data, ArrayData::I64(vec![-7, -6, -5]));
+        assert_eq!(read(&theirs, "halves").unwrap().to_f32_vec(), vec![1.0, -2.5, 0.125]);
+        let scalar = read(&theirs, "scalar").unwrap();
+        assert!(scalar.shape.is_empty());
+        assert_eq!(scalar.data, ArrayData::F64(vec![9.75]));
+        assert_eq!(metadata(&theirs).unwrap()["format"], "pt");
+
+        let ours = sample();
+        let parsed = ::safetensors::SafeTensors::deserialize(&ours).unwrap();
+        for (name, _, shape) in list(&ours).unwrap() {
+            let view = parsed.tensor(&name).unwrap();
+            assert_eq!(view.shape(), shape.as_slice(), "{name}");
+            let start = header_end(&ours).unwrap() as usize;
+            let entry = list_all(&ours).unwrap().into_iter().find(|e| e.name == name).unwrap();
+            assert_eq!(view.data(), &ours[start + entry.data_offsets.0..start + entry.data_offsets.1]);
+        }
+        let (_, their_meta) = ::safetensors::SafeTensors::read_metadata(&ours).unwrap();
+        assert_eq!(their_meta.metadata().as_ref().unwrap()["model"], "tiny");
     }
 }
