@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod compute;
 pub mod formats;
 pub mod geometry;
+pub mod link;
 pub mod matrix;
 pub mod protocol;
 pub mod sae;

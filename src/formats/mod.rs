@@ -14,6 +14,7 @@ mod load;
 pub mod manifest;
 pub mod npy;
 pub mod npz;
+pub mod partial;
 mod pyliteral;
 pub mod safetensors;
 pub mod wordpairs;

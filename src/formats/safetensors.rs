@@ -192,12 +192,31 @@ pub fn read_header(
             found: show_bytes(bytes),
         });
     }
+    let (entries, metadata) = parse_json(header)?;
+    let data_len = total - 8 - n as u64;
+    check_extents(&entries, data_len)?;
+    Ok((entries, metadata))
+}
+
+/// The length of the data section as the header in `prefix` declares it (the end of its last
+/// tensor), for a file whose length the reader was not told. `prefix` holds the whole header.
+pub fn declared_data_len(prefix: &[u8]) -> Result<u64, FormatError> {
+    let end = header_end(prefix)?;
+    let header = usize::try_from(end).ok().and_then(|end| prefix.get(8..end)).ok_or(FormatError::Truncated {
+        what: "safetensors header".into(),
+        needed: end.saturating_sub(8),
+        available: prefix.len().saturating_sub(8) as u64,
+    })?;
+    let (entries, _) = parse_json(header)?;
+    Ok(entries.iter().map(|e| e.data_offsets.1 as u64).max().unwrap_or(0))
+}
+
+/// The header's JSON: the tensors in offset order and the metadata.
+fn parse_json(header: &[u8]) -> Result<(Vec<RawEntry>, BTreeMap<String, String>), FormatError> {
     let text =
         std::str::from_utf8(header).map_err(|e| bad(format!("the header is not valid UTF-8 ({e})")))?;
     let json: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(text).map_err(|e| bad(format!("the header is not a JSON object ({e})")))?;
-
-    let data_len = total - 8 - n as u64;
     let mut metadata = BTreeMap::new();
     let mut entries = Vec::new();
     for (name, value) in json {
@@ -216,9 +235,14 @@ pub fn read_header(
         entries.push(parse_entry(name, &value)?);
     }
     entries.sort_by_key(|e| e.data_offsets);
+    Ok((entries, metadata))
+}
 
+/// Checks that the tensors tile a data section of `data_len` bytes exactly, each as long as its
+/// shape and dtype say.
+fn check_extents(entries: &[RawEntry], data_len: u64) -> Result<(), FormatError> {
     let mut expected_start = 0usize;
-    for e in &entries {
+    for e in entries {
         let (start, end) = e.data_offsets;
         if start > end {
             return Err(bad(format!(
@@ -263,7 +287,7 @@ pub fn read_header(
             actual: data_len,
         });
     }
-    Ok((entries, metadata))
+    Ok(())
 }
 
 fn parse_entry(name: String, value: &serde_json::Value) -> Result<RawEntry, FormatError> {

@@ -258,7 +258,7 @@ pub(crate) async fn galaxy_job(
     progress: &mut ProgressPoster,
 ) -> Result<(GalaxyReport, Timings, BackendUsed), ErrorReport> {
     let t0 = js_sys::Date::now();
-    let bytes = load::bytes(source, data, progress).await?;
+    let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
     let t1 = js_sys::Date::now();
     progress.report("parsing", LOAD_SHARE);
     let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;

@@ -4,9 +4,10 @@ use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStreamDefaultReader};
+use web_sys::{Blob, Headers, ReadableStreamDefaultReader, RequestInit};
 
 use super::{scope, ProgressPoster, LOAD_SHARE};
+use crate::formats::partial::{parse_content_range, plan_matrix_read, MatrixPlan, FIRST_BYTES, MAX_BROWSER_BYTES};
 use crate::protocol::{ErrorReport, Source};
 
 fn fetch_error(url: &str, detail: String) -> ErrorReport {
@@ -54,37 +55,175 @@ pub(crate) async fn bytes(
     }
 }
 
-async fn fetch(url: &str, progress: &mut ProgressPoster) -> Result<Vec<u8>, ErrorReport> {
+/// The bytes of the one matrix a job reads from `source` (`tensor`, or the default choice of
+/// [`crate::formats::read_matrix`]). A URL is read with HTTP range requests where its server
+/// allows them: its first 64 kB, the rest of a safetensors header if longer, then only the chosen
+/// tensor, behind a header of its own (so a SAELens file's encoder is never downloaded). A server
+/// that ignores ranges sends the whole file, which is read as it comes. A `File` is read whole.
+pub(crate) async fn matrix_bytes(
+    source: &Source,
+    tensor: Option<&str>,
+    message: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<Vec<u8>, ErrorReport> {
+    match source {
+        Source::Url { url, name } => fetch_matrix(url, name, tensor, progress).await,
+        Source::File { .. } => bytes(source, message, progress).await,
+    }
+}
+
+async fn fetch_matrix(
+    url: &str,
+    name: &str,
+    tensor: Option<&str>,
+    progress: &mut ProgressPoster,
+) -> Result<Vec<u8>, ErrorReport> {
     progress.report("downloading", 0.0);
-    let response = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| {
+    let first = request(url, Some((0, FIRST_BYTES - 1))).await?;
+    if first.status() != 206 {
+        // The server ignored the range and is sending the whole file.
+        return read_body(url, first, progress, "downloading").await;
+    }
+    let total = header(&first, "content-range")
+        .and_then(|v| parse_content_range(&v))
+        .and_then(|(_, _, total)| total);
+    let mut prefix = read_body(url, first, &mut ProgressPoster::silent(), "").await?;
+    loop {
+        let plan = plan_matrix_read(&prefix, total, name, tensor).map_err(|e| ErrorReport {
+            kind: e.kind().into(),
+            message: format!("{name}: {e}"),
+        })?;
+        match plan {
+            MatrixPlan::MoreHeader { end } => {
+                let rest = range(url, prefix.len() as u64, end, &mut ProgressPoster::silent(), "").await?;
+                prefix.extend_from_slice(&rest);
+            }
+            MatrixPlan::Whole => {
+                let have = prefix.len() as u64;
+                // The first answer was the whole file when the server said so, or sent less than asked.
+                if total.map_or(have < FIRST_BYTES, |t| have >= t) {
+                    return Ok(prefix);
+                }
+                if let Some(t) = total.filter(|t| *t > MAX_BROWSER_BYTES) {
+                    return Err(too_large(name, "the file", t));
+                }
+                let end = total.unwrap_or(u64::MAX);
+                let rest = range(url, have, end, progress, "downloading").await?;
+                prefix.extend_from_slice(&rest);
+                return Ok(prefix);
+            }
+            MatrixPlan::Tensor { tensor, range: span, mut header } => {
+                let len = span.end - span.start;
+                if len > MAX_BROWSER_BYTES {
+                    return Err(too_large(name, &format!("its tensor '{tensor}'"), len));
+                }
+                let data = if span.end <= prefix.len() as u64 {
+                    prefix[span.start as usize..span.end as usize].to_vec()
+                } else {
+                    drop(prefix);
+                    range(url, span.start, span.end, progress, &format!("downloading {tensor}")).await?
+                };
+                if data.len() as u64 != len {
+                    return Err(fetch_error(url, format!("the server sent {} bytes of tensor '{tensor}', not {len}", data.len())));
+                }
+                header.extend_from_slice(&data);
+                return Ok(header);
+            }
+        }
+    }
+}
+
+fn too_large(name: &str, what: &str, bytes: u64) -> ErrorReport {
+    ErrorReport {
+        kind: "too-large".into(),
+        message: format!(
+            "{name}: {what} is {:.1} MB and this tab analyses at most {:.1} MB: save a subset of the \
+             rows (e.g. 16k features) or the decoder alone in f16, and load that",
+            bytes as f64 / 1e6,
+            MAX_BROWSER_BYTES as f64 / 1e6
+        ),
+    }
+}
+
+fn header(response: &web_sys::Response, name: &str) -> Option<String> {
+    response.headers().get(name).ok().flatten()
+}
+
+/// GETs `url`, asking for bytes `first..=last` when given; fails on anything but 200 and 206.
+async fn request(url: &str, bytes: Option<(u64, u64)>) -> Result<web_sys::Response, ErrorReport> {
+    let init = RequestInit::new();
+    if let Some((first, last)) = bytes {
+        let headers = Headers::new().map_err(|e| fetch_error(url, js_text(&e)))?;
+        let value = if last == u64::MAX { format!("bytes={first}-") } else { format!("bytes={first}-{last}") };
+        headers.set("Range", &value).map_err(|e| fetch_error(url, js_text(&e)))?;
+        init.set_headers(&headers);
+    }
+    let response = JsFuture::from(scope().fetch_with_str_and_init(url, &init)).await.map_err(|e| {
         fetch_error(
             url,
             format!(
                 "{} (the network is down, or the server refused the request; a file on another site \
-                 must allow cross-origin requests)",
+                 must allow cross-origin requests: Access-Control-Allow-Origin)",
                 js_text(&e)
             ),
         )
     })?;
     let response: web_sys::Response = response.unchecked_into();
-    if !response.ok() {
-        return Err(fetch_error(
-            url,
-            format!("HTTP {} {}", response.status(), response.status_text()),
-        ));
+    match response.status() {
+        200 | 206 => Ok(response),
+        404 => Err(fetch_error(url, "HTTP 404 Not Found: there is no file at this address".into())),
+        status => Err(fetch_error(url, format!("HTTP {status} {}", response.status_text()))),
     }
-    let total: Option<f64> = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
+}
+
+/// Bytes `start..end` of `url` (`end` = u64::MAX: to the end of the file). A server that answers
+/// with the whole file instead is read whole and cut.
+async fn range(
+    url: &str,
+    start: u64,
+    end: u64,
+    progress: &mut ProgressPoster,
+    stage: &str,
+) -> Result<Vec<u8>, ErrorReport> {
+    let last = if end == u64::MAX { u64::MAX } else { end - 1 };
+    let response = request(url, Some((start, last))).await?;
+    let whole = response.status() == 200;
+    let mut bytes = read_body(url, response, progress, stage).await?;
+    if whole {
+        let end = (end.min(bytes.len() as u64)) as usize;
+        bytes = bytes.get(start as usize..end).map(<[u8]>::to_vec).unwrap_or_default();
+    }
+    Ok(bytes)
+}
+
+async fn fetch(url: &str, progress: &mut ProgressPoster) -> Result<Vec<u8>, ErrorReport> {
+    progress.report("downloading", 0.0);
+    let response = request(url, None).await?;
+    read_body(url, response, progress, "downloading").await
+}
+
+/// Reads `response`'s body, reporting `stage` with the megabytes read (and of how many, when the
+/// server said) on the loading share of `progress`. Refuses a body the server declares larger
+/// than a tab can analyse before reading it.
+async fn read_body(
+    url: &str,
+    response: web_sys::Response,
+    progress: &mut ProgressPoster,
+    stage: &str,
+) -> Result<Vec<u8>, ErrorReport> {
+    let total: Option<f64> = header(&response, "content-length")
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v > 0.0);
+    if let Some(t) = total.filter(|t| *t > MAX_BROWSER_BYTES as f64) {
+        let name = url.rsplit('/').next().unwrap_or(url);
+        return Err(too_large(name, "the file", t as u64));
+    }
     let Some(body) = response.body() else {
         return Ok(Vec::new());
     };
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut out: Vec<u8> = Vec::with_capacity(total.unwrap_or(0.0).min(1.0e9) as usize);
+    let mut shown = 0.0;
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
@@ -99,11 +238,25 @@ async fn fetch(url: &str, progress: &mut ProgressPoster) -> Result<Vec<u8>, Erro
         if let Ok(value) = Reflect::get(&chunk, &JsValue::from_str("value")) {
             let bytes: Uint8Array = value.unchecked_into();
             let start = out.len();
+            if start as u64 + bytes.length() as u64 > MAX_BROWSER_BYTES {
+                let name = url.rsplit('/').next().unwrap_or(url);
+                return Err(too_large(name, "the file", start as u64 + bytes.length() as u64));
+            }
             out.resize(start + bytes.length() as usize, 0);
             bytes.copy_to(&mut out[start..]);
         }
-        if let Some(total) = total {
-            progress.report("downloading", LOAD_SHARE * (out.len() as f64 / total).min(1.0));
+        // Once per 0.5% of the download (or 4 MB when its size is unknown): the text changes with
+        // every chunk, and each report is a message to the UI.
+        let mb = out.len() as f64 / 1e6;
+        let fraction = total.map(|t| (out.len() as f64 / t).min(1.0));
+        let step = fraction.map_or(mb - shown >= 4.0, |f| f - shown >= 0.005);
+        if step && !stage.is_empty() {
+            shown = fraction.unwrap_or(mb);
+            let text = match total {
+                Some(t) => format!("{stage} ({mb:.1} of {:.1} MB)", t / 1e6),
+                None => format!("{stage} ({mb:.1} MB)"),
+            };
+            progress.report(&text, LOAD_SHARE * fraction.unwrap_or(0.0));
         }
     }
     Ok(out)

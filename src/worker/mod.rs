@@ -54,11 +54,17 @@ pub(crate) struct ProgressPoster {
     prefix: String,
     base: f64,
     span: f64,
+    quiet: bool,
 }
 
 impl ProgressPoster {
     pub(crate) fn new(job: u32) -> Self {
         Self::scoped(job, "", 0.0, 1.0)
+    }
+
+    /// A poster that posts nothing (small reads of a file's header).
+    pub(crate) fn silent() -> Self {
+        Self { quiet: true, ..Self::new(0) }
     }
 
     pub(crate) fn scoped(job: u32, prefix: &str, base: f64, span: f64) -> Self {
@@ -69,11 +75,12 @@ impl ProgressPoster {
             prefix: prefix.to_string(),
             base,
             span,
+            quiet: false,
         }
     }
 
     pub(crate) fn report(&mut self, stage: &str, fraction: f64) {
-        if stage != self.stage || fraction - self.last >= 0.01 || fraction >= 1.0 {
+        if !self.quiet && (stage != self.stage || fraction - self.last >= 0.01 || fraction >= 1.0) {
             self.stage = stage.to_string();
             self.last = fraction;
             post(&Response::Progress {
@@ -154,7 +161,7 @@ async fn handle(data: JsValue) {
         }
         Request::Cloud { job, source, tensor, seed } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&source, &data, &mut progress, |bytes, p| {
+            let result = load_and_run(&source, tensor.as_deref(), &data, &mut progress, |bytes, p| {
                 cloud_from_bytes(bytes, source.name(), tensor.as_deref(), seed, p)
             })
             .await;
@@ -203,7 +210,7 @@ async fn handle(data: JsValue) {
         }
         Request::Tsne { job, decoder, tensor, seed, pca_dims } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&decoder, &data, &mut progress, |bytes, p| {
+            let result = load_and_run(&decoder, tensor.as_deref(), &data, &mut progress, |bytes, p| {
                 tsne_layout_from_bytes(bytes, decoder.name(), tensor.as_deref(), seed, pca_dims, p)
             })
             .await;
@@ -249,7 +256,7 @@ async fn handle(data: JsValue) {
         }
         Request::CrystalSearch { job, decoder, tensor, features, params } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&decoder, &data, &mut progress, |bytes, p| {
+            let result = load_and_run(&decoder, tensor.as_deref(), &data, &mut progress, |bytes, p| {
                 crystal_search_from_bytes(bytes, decoder.name(), tensor.as_deref(), &features, &params, p, &|| false)
             })
             .await;
@@ -277,16 +284,17 @@ async fn handle(data: JsValue) {
     }
 }
 
-/// Loads `source`'s bytes (the first [`LOAD_SHARE`] of `progress`), runs `analysis` on them (the
-/// rest), frees the bytes, and returns the result with its timings.
+/// Loads the bytes of `source`'s matrix `tensor` (the first [`LOAD_SHARE`] of `progress`), runs
+/// `analysis` on them (the rest), frees the bytes, and returns the result with its timings.
 async fn load_and_run<T>(
     source: &Source,
+    tensor: Option<&str>,
     data: &JsValue,
     progress: &mut ProgressPoster,
     analysis: impl FnOnce(&[u8], &mut dyn FnMut(&str, f64)) -> Result<T, AnalysisError>,
 ) -> Result<(T, Timings), ErrorReport> {
     let t0 = js_sys::Date::now();
-    let bytes = load::bytes(source, data, progress).await?;
+    let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
     let t1 = js_sys::Date::now();
     let result = analysis(&bytes, &mut |stage, fraction| {
         progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)

@@ -1,0 +1,195 @@
+//! The app's shareable state as the query of its address: which data, which page, and every
+//! parameter that changes a number shown, so that opening a copied link reproduces the same
+//! numbers and view. Pure (no browser), so the encoding is tested natively.
+//!
+//! ```text
+//! ?dataset=minilm-l6-topk4096-layer3&page=galaxy&ranks=11-150&seed=0&entropy=5000,100,30,1
+//! ?data=https://example.org/sae/params.safetensors&tensor=W_dec&embed=1
+//! ```
+
+use crate::geometry::entropy::EntropyParams;
+use crate::geometry::galaxy::{GalaxyParams, RankRange};
+
+/// Where the data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSource {
+    /// A dataset of the app's `data/manifest.json`, by id.
+    Bundled(String),
+    /// A file on the web (`?data=URL`), read with range requests where its server allows them.
+    Remote(String),
+}
+
+impl LinkSource {
+    /// The name a remote file is shown and reported under: the last segment of its path.
+    pub fn remote_name(url: &str) -> String {
+        let path = url.split(['?', '#']).next().unwrap_or(url);
+        let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+        if last.is_empty() { url.to_string() } else { last.to_string() }
+    }
+}
+
+/// The state a link carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub source: Option<LinkSource>,
+    /// The tensor read from npz/safetensors files (`None`: the default choice).
+    pub tensor: Option<String>,
+    /// The page shown: "galaxy", "lobes", "crystals" or "compute".
+    pub page: String,
+    /// The galaxy scale's parameters.
+    pub galaxy: GalaxyParams,
+    /// One plot with minimal chrome, for an iframe.
+    pub embed: bool,
+}
+
+/// The pages a link may name.
+pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
+
+impl Link {
+    /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
+    pub fn new(galaxy: GalaxyParams) -> Self {
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, embed: false }
+    }
+
+    /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
+    /// alone; values that cannot be read are skipped, each with a message for the user.
+    pub fn parse(query: &str, defaults: &Link) -> (Link, Vec<String>) {
+        let mut link = defaults.clone();
+        let mut problems = Vec::new();
+        let query = query.strip_prefix('?').unwrap_or(query);
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = value.trim().to_string();
+            let mut bad = |why: &str| problems.push(format!("the link's {key}={value} was ignored: {why}"));
+            match key.as_ref() {
+                "dataset" if !value.is_empty() => link.source = Some(LinkSource::Bundled(value)),
+                "data" if !value.is_empty() => link.source = Some(LinkSource::Remote(value)),
+                "tensor" => link.tensor = Some(value).filter(|t| !t.is_empty()),
+                "page" => match PAGES.iter().find(|p| **p == value) {
+                    Some(p) => link.page = p.to_string(),
+                    None => bad(&format!("the pages are {}", PAGES.join(", "))),
+                },
+                "ranks" => match parse_ranks(&value) {
+                    Some(ranks) => link.galaxy.ranks = ranks,
+                    None => bad("write the fit's first and last rank as FIRST-LAST, e.g. 11-150"),
+                },
+                "seed" => match value.parse() {
+                    Ok(seed) => link.galaxy.seed = seed,
+                    Err(_) => bad("the seed is a whole number"),
+                },
+                "entropy" => match parse_entropy(&value, link.galaxy.seed) {
+                    Some(entropy) => link.galaxy.entropy = entropy,
+                    None => bad("write off, or SAMPLES,PCS,RESAMPLES,K, e.g. 5000,100,30,1"),
+                },
+                "embed" => link.embed = matches!(value.as_str(), "" | "1" | "true" | "yes"),
+                _ => {}
+            }
+        }
+        // The entropy draws with the analysis's seed (the page and the CLI pass one seed to both).
+        if let Some(e) = link.galaxy.entropy.as_mut() {
+            e.seed = link.galaxy.seed;
+        }
+        (link, problems)
+    }
+
+    /// The query for this state, `?` included, keys in a fixed order.
+    pub fn to_query(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        match &self.source {
+            Some(LinkSource::Bundled(id)) => {
+                q.append_pair("dataset", id);
+            }
+            Some(LinkSource::Remote(url)) => {
+                q.append_pair("data", url);
+            }
+            None => {}
+        }
+        if let Some(t) = &self.tensor {
+            q.append_pair("tensor", t);
+        }
+        q.append_pair("page", &self.page);
+        let RankRange { first, last } = self.galaxy.ranks;
+        q.append_pair("ranks", &format!("{first}-{last}"));
+        q.append_pair("seed", &self.galaxy.seed.to_string());
+        q.append_pair(
+            "entropy",
+            &match &self.galaxy.entropy {
+                None => "off".to_string(),
+                Some(e) => format!("{},{},{},{}", e.samples, e.pcs, e.bootstrap, e.k),
+            },
+        );
+        if self.embed {
+            q.append_pair("embed", "1");
+        }
+        format!("?{}", q.finish())
+    }
+}
+
+/// `FIRST-LAST` (or `FIRST..LAST`), 1 <= FIRST < LAST.
+fn parse_ranks(text: &str) -> Option<RankRange> {
+    let (a, b) = text.split_once("..").or_else(|| text.split_once('-'))?;
+    let (first, last) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (first >= 1 && first < last).then_some(RankRange { first, last })
+}
+
+/// `off`, or `SAMPLES,PCS,RESAMPLES,K` (each at least 1; the worker checks them against the data).
+fn parse_entropy(text: &str, seed: u64) -> Option<Option<EntropyParams>> {
+    if text == "off" {
+        return Some(None);
+    }
+    let parts: Vec<usize> = text.split(',').map(|p| p.trim().parse().ok().filter(|v| *v >= 1)).collect::<Option<_>>()?;
+    let [samples, pcs, bootstrap, k] = parts[..] else { return None };
+    Some(Some(EntropyParams { samples, pcs, bootstrap, k, seed, ..EntropyParams::default() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Link {
+        Link::new(GalaxyParams { entropy: Some(EntropyParams::default()), ..GalaxyParams::default() })
+    }
+
+    #[test]
+    fn a_link_reads_back_as_itself() {
+        let mut link = defaults();
+        link.source = Some(LinkSource::Remote("https://example.org/a b/params.safetensors?x=1&y=2".into()));
+        link.tensor = Some("W_dec".into());
+        link.page = "lobes".into();
+        link.galaxy.ranks = RankRange { first: 5, last: 77 };
+        link.galaxy.seed = 9;
+        link.galaxy.entropy = Some(EntropyParams { samples: 3000, pcs: 50, bootstrap: 10, k: 2, seed: 9, ..EntropyParams::default() });
+        link.embed = true;
+        let query = link.to_query();
+        assert!(query.starts_with("?data=https%3A%2F%2Fexample.org"), "{query}");
+        assert_eq!(Link::parse(&query, &defaults()), (link.clone(), vec![]));
+        link.source = Some(LinkSource::Bundled("minilm-l6-topk4096-layer3".into()));
+        link.galaxy.entropy = None;
+        link.embed = false;
+        let query = link.to_query();
+        assert_eq!(query, "?dataset=minilm-l6-topk4096-layer3&tensor=W_dec&page=lobes&ranks=5-77&seed=9&entropy=off");
+        assert_eq!(Link::parse(&query, &defaults()).0, link);
+    }
+
+    #[test]
+    fn an_empty_query_is_the_defaults_and_bad_values_are_named() {
+        assert_eq!(Link::parse("", &defaults()), (defaults(), vec![]));
+        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed", &defaults());
+        assert_eq!(link.galaxy, defaults().galaxy);
+        assert_eq!(link.page, "galaxy");
+        assert!(link.embed);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].contains("ranks=150-11") && problems[0].contains("11-150"), "{problems:?}");
+        assert!(problems[2].contains("galaxy, lobes, crystals, compute"), "{problems:?}");
+        // The entropy takes the analysis's seed, wherever the seed stands in the query.
+        let (link, _) = Link::parse("entropy=100,10,5,1&seed=4&ranks=2..40", &defaults());
+        assert_eq!(link.galaxy.entropy.unwrap().seed, 4);
+        assert_eq!(link.galaxy.ranks, RankRange { first: 2, last: 40 });
+    }
+
+    #[test]
+    fn remote_names() {
+        assert_eq!(LinkSource::remote_name("https://h.org/x/params.npz?download=1"), "params.npz");
+        assert_eq!(LinkSource::remote_name("data/a.safetensors"), "a.safetensors");
+        assert_eq!(LinkSource::remote_name("https://h.org/dir/"), "dir");
+    }
+}
