@@ -19,4 +19,5 @@ step "3/3 end to end (trunk build, then Playwright drives Chromium against the s
 trunk build --release
 cargo build --release --bin sae-geometry
 node tests/e2e/run.mjs
+node tests/e2e/share.mjs
 printf '\n\033[1mall tests passed\033[0m\n'

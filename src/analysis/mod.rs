@@ -283,5 +283,6 @@ fn to_points(projected: &[f64], k: usize) -> Vec<[f32; 3]> {
         })
         .collect()
 }
+pub mod export;
 pub mod crystals;
 pub mod lobes;

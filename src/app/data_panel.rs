@@ -10,14 +10,14 @@ use super::bridge;
 use super::state::{AppState, Datasets, InspectState, Selection};
 use super::status::error_line;
 use crate::formats::manifest::{self, DatasetEntry};
+use crate::formats::partial::MAX_BROWSER_BYTES;
 use crate::protocol::{ErrorReport, Source};
 
 /// Where the app finds its bundled datasets (relative to the page, so sub-paths work).
 pub const MANIFEST_URL: &str = "data/manifest.json";
 
-/// Files larger than this are refused before reading: a wasm32 tab holds at most 4 GiB, and the
-/// analysis needs the file, the f32 matrix and its workspace at once.
-pub const MAX_FILE_BYTES: f64 = 1.5 * 1024.0 * 1024.0 * 1024.0;
+/// Files larger than this are refused before reading (see [`MAX_BROWSER_BYTES`]).
+const MAX_FILE_BYTES: f64 = MAX_BROWSER_BYTES as f64;
 
 /// Fetches and parses the manifest into `state.datasets`.
 pub fn load_manifest(state: AppState) {
@@ -55,11 +55,11 @@ fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1.0e6)
 }
 
-/// Selects a bundled dataset and analyses it.
-fn choose_bundled(state: AppState, entry: DatasetEntry) {
+/// Selects a bundled dataset and analyses its `tensor` (`None`: the one the manifest names).
+pub(super) fn choose_bundled(state: AppState, entry: DatasetEntry, tensor: Option<String>) {
     state.notice.set(None);
     state.local_file.set(None);
-    state.tensor.set(entry.tensor.clone());
+    state.tensor.set(tensor.unwrap_or_else(|| entry.tensor.clone()));
     state.selection.set(Some(Selection::Bundled(entry)));
     start_galaxy(state);
 }
@@ -159,9 +159,13 @@ pub fn DataPanel() -> impl IntoView {
                 <span>"Drop a .npy, .npz (Gemma Scope params.npz) or .safetensors (SAELens) decoder here, or click to choose one. It stays on your machine."</span>
                 <input type="file" accept=".npy,.npz,.safetensors" data-testid="file-input" on:change=on_choose />
             </label>
+            <RemoteForm />
             {move || match state.selection.get() {
                 Some(Selection::Local { name, bytes }) => {
                     view! { <p class="local-file">"Local file: " <code>{name}</code> " (" {megabytes(bytes as f64)} ")"</p> }.into_any()
+                }
+                Some(Selection::Remote { url, .. }) => {
+                    view! { <p class="local-file" data-testid="remote-file">"From the web: " <code>{url}</code></p> }.into_any()
                 }
                 _ => ().into_any(),
             }}
@@ -187,7 +191,7 @@ fn DatasetItem(entry: DatasetEntry) -> impl IntoView {
     let source = entry.source.clone();
     view! {
         <li class="dataset" class:selected=selected>
-            <button data-testid=testid on:click=move |_| choose_bundled(state, entry.clone())>
+            <button data-testid=testid on:click=move |_| choose_bundled(state, entry.clone(), None)>
                 <span class="title">{title}</span>
                 <span class="shape">{shape}</span>
             </button>
@@ -222,7 +226,7 @@ fn DatasetGroup(name: String, members: Vec<DatasetEntry>) -> impl IntoView {
                     let is_selected = move || matches!(state.selection.get(), Some(Selection::Bundled(ref d)) if d.id == id);
                     view! {
                         <button class="layer" class:selected=is_selected data-testid=format!("dataset-{}", entry.id)
-                            on:click=move |_| choose_bundled(state, entry.clone())>{label}</button>
+                            on:click=move |_| choose_bundled(state, entry.clone(), None)>{label}</button>
                     }
                 }).collect_view()}
             </div>
@@ -264,5 +268,28 @@ fn OtherBundles(entries: Vec<DatasetEntry>) -> impl IntoView {
                 }.into_any(),
             }}
         </details>
+    }
+}
+
+/// A box for the address of a file on the web: read with range requests where its server allows
+/// (only the decoder tensor of a safetensors file is downloaded); the server must allow
+/// cross-origin requests.
+#[component]
+fn RemoteForm() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let url = RwSignal::new(String::new());
+    let load = move || {
+        let text = url.get_untracked().trim().to_string();
+        if !text.is_empty() {
+            super::url_sync::choose_remote(state, text);
+        }
+    };
+    view! {
+        <form class="remote" on:submit=move |ev| { ev.prevent_default(); load(); }>
+            <label for="remote-url"><strong>"A file on the web"</strong></label>
+            <input id="remote-url" type="url" placeholder="https://…/params.safetensors" data-testid="remote-url"
+                prop:value=url on:input=move |ev| url.set(event_target_value(&ev)) />
+            <button type="submit" data-testid="remote-load">"Load"</button>
+        </form>
     }
 }

@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 
 use super::bridge;
-use super::plots::spectrum::{draw_spectrum, RankAxis};
+use super::export::{provenance, svg_of, ExportBar};
+use super::plots::spectrum::{draw_spectrum, spectrum_chart, RankAxis};
+use crate::analysis::export::{galaxy_spectrum_csv, result_json};
+use crate::analysis::GalaxyReport;
 use super::state::{AppState, RunState, Selection};
 use super::status::{error_line, progress_line};
 use crate::geometry::entropy::EntropyParams;
@@ -22,6 +25,7 @@ pub fn selection_source(state: AppState) -> Option<(Source, Option<web_sys::File
             None,
         )),
         Selection::Local { name, .. } => Some((Source::File { name }, state.local_file.get_untracked())),
+        Selection::Remote { url, name } => Some((Source::Url { url, name }, None)),
     }
 }
 
@@ -36,6 +40,24 @@ pub fn start_galaxy(state: AppState) {
     };
     let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
     bridge::run_galaxy(source, file, tensor, state.galaxy_params.get_untracked());
+}
+
+/// `f` of the galaxy result shown, or why there is none.
+fn with_report(state: AppState, f: impl FnOnce(&GalaxyReport) -> Result<String, String>) -> Result<String, String> {
+    match state.galaxy.get_untracked() {
+        RunState::Done { report, .. } => f(&report),
+        _ => Err("there is no result to export yet".into()),
+    }
+}
+
+/// The exported files' name: the data's file name without its extension, then "-spectrum".
+fn export_stem(state: AppState) -> String {
+    let input = match state.galaxy.get() {
+        RunState::Done { report, .. } => report.input.input.clone(),
+        _ => "galaxy".into(),
+    };
+    let base = input.rsplit(['/', '\\']).next().unwrap_or(&input);
+    format!("{}-spectrum", base.split('.').next().unwrap_or(base))
 }
 
 fn fmt(v: f64, digits: usize) -> String {
@@ -187,6 +209,11 @@ pub fn GalaxyPage() -> impl IntoView {
                     on:mousedown=move |ev| drag_from.set_value(canvas_x(&ev))
                     on:mouseup=on_drag_end></canvas>
                 <p class="muted">"Drag across the plot to fit over other ranks."</p>
+                <ExportBar testid="spectrum-export" stem=Signal::derive(move || export_stem(state))
+                    canvas=canvas
+                    svg=move |_| with_report(state, |r| svg_of(|root| spectrum_chart(root, r, 1.0).map(|_| ())))
+                    csv=move |_| with_report(state, |r| Ok(galaxy_spectrum_csv(r, &provenance(state))))
+                    json=move |_| with_report(state, |r| Ok(result_json(r, &provenance(state)))) />
                 {move || match state.galaxy.get() {
                     RunState::Done { report, timings, backend, cached } => {
                         let fit = report.spectrum.power_law.clone();

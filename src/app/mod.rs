@@ -6,12 +6,14 @@ mod cloud_view;
 mod compute_page;
 mod crystals_page;
 mod data_panel;
+mod export;
 mod galaxy_page;
 mod layer_sweep;
 mod lobes_page;
 pub mod plots;
 mod state;
 mod status;
+mod url_sync;
 
 use leptos::prelude::*;
 
@@ -28,10 +30,16 @@ pub fn mount() {
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
+    let (linked, problems) = url_sync::read_address(state);
     bridge::install(state);
     data_panel::load_manifest(state);
+    if let Some(source) = linked {
+        url_sync::choose_linked(state, source, problems);
+    }
+    url_sync::follow_state(state);
 
     view! {
+        <div class="app" class:embed=move || state.embed.get()>
         <header class="top">
             <h1>"sae-geometry"</h1>
             <p class="tagline">
@@ -44,6 +52,7 @@ pub fn App() -> impl IntoView {
                 }).collect_view()}
             </nav>
             <compute_page::BackendSelect />
+            <url_sync::CopyLink />
         </header>
         <main class="layout">
             <data_panel::DataPanel />
@@ -54,5 +63,10 @@ pub fn App() -> impl IntoView {
                 <div class:hidden=move || state.page.get() != Page::Compute><compute_page::ComputePage /></div>
             </div>
         </main>
+        {move || state.embed.get().then(|| {
+            let full = url_sync::link_address(&crate::link::Link { embed: false, ..url_sync::current_link(state) });
+            view! { <a class="embed-credit" data-testid="embed-credit" href=full target="_blank" rel="noopener">"open in sae-geometry ↗"</a> }
+        })}
+        </div>
     }
 }

@@ -18,13 +18,15 @@ pub enum Selection {
     Bundled(DatasetEntry),
     /// A file the user dropped or chose; the `File` handle is in [`AppState::local_file`].
     Local { name: String, bytes: u64 },
+    /// A file on the web (`?data=URL` or the URL box), read with range requests where allowed.
+    Remote { url: String, name: String },
 }
 
 impl Selection {
     pub fn name(&self) -> String {
         match self {
             Selection::Bundled(d) => d.title.clone(),
-            Selection::Local { name, .. } => name.clone(),
+            Selection::Local { name, .. } | Selection::Remote { name, .. } => name.clone(),
         }
     }
 }
@@ -177,6 +179,8 @@ pub struct AppState {
     pub backend: RwSignal<BackendChoice>,
     /// The kernel suite's last run (the Compute page).
     pub kernels: RwSignal<Job<Box<KernelsResult>>>,
+    /// Embedded in another page (`?embed=1`): one plot, minimal chrome.
+    pub embed: RwSignal<bool>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -214,6 +218,7 @@ impl AppState {
             notice: RwSignal::new(None),
             backend: RwSignal::new(BackendChoice::Auto),
             kernels: RwSignal::new(Job::Idle),
+            embed: RwSignal::new(false),
         }
     }
 }

@@ -1,6 +1,7 @@
 // What the end-to-end test and the browser benchmark share: a static server for the built app
 // (dist/) under a sub-path, as a project page would serve it, and headless Debian Chromium.
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { statSync, createReadStream } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -42,4 +43,55 @@ export function launch({ webgpu = false } = {}) {
     args: ['--no-sandbox', ...(webgpu ? WEBGPU_FLAGS : ['--disable-gpu']), '--disable-dev-shm-usage',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/// The CLI the end-to-end tests compare the page with (SAE_GEOMETRY_CLI overrides the path).
+export const CLI = process.env.SAE_GEOMETRY_CLI || join(ROOT, 'target/debug/sae-geometry');
+
+/// Runs the CLI with `args` and parses its JSON output.
+export function cli(args) {
+  return JSON.parse(execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
+}
+
+/// Counts and prints checks; `finish()` exits non-zero when any failed.
+export function checker(name) {
+  let failures = 0;
+  const check = (ok, what, detail = '') => {
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` (${detail})` : ''}`);
+    if (!ok) failures += 1;
+  };
+  const finish = () => {
+    if (failures) {
+      console.error(`\n${failures} ${name} check(s) failed`);
+      process.exit(1);
+    }
+    console.log(`\n${name}: all checks passed`);
+  };
+  return { check, finish };
+}
+
+/// |a - b| <= rtol * max(|a|, |b|).
+export const relClose = (a, b, rtol) => Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), 1e-300);
+
+/// Waits for the galaxy page's result and reads its numbers (from data-value attributes).
+export async function waitForResult(page, timeout = 240_000) {
+  await page.getByTestId('summary').waitFor({ timeout });
+  const slope = page.getByTestId('slope');
+  return {
+    slope: Number(await slope.getAttribute('data-value')),
+    shown: (await slope.textContent()).trim(),
+    low: Number(await page.getByTestId('ci95').getAttribute('data-low')),
+    high: Number(await page.getByTestId('ci95').getAttribute('data-high')),
+    logVolume: Number(await page.getByTestId('log-volume').getAttribute('data-value')),
+    clustering: await page.getByTestId('clustering').count()
+      ? Number(await page.getByTestId('clustering').getAttribute('data-value')) : null,
+    isotropicClustering: await page.getByTestId('isotropic-clustering').count()
+      ? Number(await page.getByTestId('isotropic-clustering').getAttribute('data-value')) : null,
+  };
+}
+
+// Waits until the summary shown is for `file` (a previous dataset's summary may still be up).
+export async function waitForCurrent(page, file, timeout = 240_000) {
+  await page.locator(`[data-testid=summary][data-input="${file}"]`).waitFor({ timeout });
+  return waitForResult(page, timeout);
 }

@@ -6,50 +6,17 @@
 // the slope, interval and log-volume shown equal the CLI's on the same file; cancel works and the
 // app stays usable; every malformed file gives its error kind in the page; screenshots are saved in
 // tests/e2e/artifacts/.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, serve, baseUrl, launch } from './harness.mjs';
+import { ROOT, serve, baseUrl, launch, cli, checker, relClose, waitForResult, waitForCurrent } from './harness.mjs';
 
 const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
-const CLI = process.env.SAE_GEOMETRY_CLI || join(ROOT, 'target/debug/sae-geometry');
 const BUNDLED_ID = 'minilm-l6-token-embeddings';
 const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
 const MALFORMED = join(ROOT, 'tests/fixtures/malformed');
 
-let failures = 0;
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` (${detail})` : ''}`);
-  if (!ok) failures += 1;
-}
-const relClose = (a, b, rtol) => Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b), 1e-300);
-
-function cli(args) {
-  return JSON.parse(execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
-}
-
-async function waitForResult(page, timeout = 240_000) {
-  await page.getByTestId('summary').waitFor({ timeout });
-  const slope = page.getByTestId('slope');
-  return {
-    slope: Number(await slope.getAttribute('data-value')),
-    shown: (await slope.textContent()).trim(),
-    low: Number(await page.getByTestId('ci95').getAttribute('data-low')),
-    high: Number(await page.getByTestId('ci95').getAttribute('data-high')),
-    logVolume: Number(await page.getByTestId('log-volume').getAttribute('data-value')),
-    clustering: await page.getByTestId('clustering').count()
-      ? Number(await page.getByTestId('clustering').getAttribute('data-value')) : null,
-    isotropicClustering: await page.getByTestId('isotropic-clustering').count()
-      ? Number(await page.getByTestId('isotropic-clustering').getAttribute('data-value')) : null,
-  };
-}
-
-// Waits until the summary shown is for `file` (a previous dataset's summary may still be up).
-async function waitForCurrent(page, file, timeout = 240_000) {
-  await page.locator(`[data-testid=summary][data-input="${file}"]`).waitFor({ timeout });
-  return waitForResult(page, timeout);
-}
+const { check, finish } = checker('end-to-end');
 
 function compareWithCli(ui, ref, label) {
   // Same code, same f16 file; only the order of floating-point sums differs (wasm scalar vs native SIMD).
@@ -584,8 +551,4 @@ try {
   await gpuBrowser.close();
   server.close();
 }
-if (failures) {
-  console.error(`\n${failures} end-to-end check(s) failed`);
-  process.exit(1);
-}
-console.log('\nend-to-end: all checks passed');
+finish();

@@ -1,0 +1,171 @@
+//! The page's address follows the app's state ([`crate::link::Link`]): on opening, the query
+//! chooses the data, page and parameters (and runs the analysis); afterwards every change is
+//! written back with `history.replaceState`, so the address is always a link to what is shown.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::data_panel::choose_bundled;
+use super::galaxy_page::start_galaxy;
+use super::state::{AppState, Datasets, Page, Selection};
+use crate::link::{Link, LinkSource};
+use crate::protocol::ErrorReport;
+
+fn page_name(page: Page) -> &'static str {
+    match page {
+        Page::Galaxy => "galaxy",
+        Page::Lobes => "lobes",
+        Page::Crystals => "crystals",
+        Page::Compute => "compute",
+    }
+}
+
+fn page_from_name(name: &str) -> Page {
+    match name {
+        "lobes" => Page::Lobes,
+        "crystals" => Page::Crystals,
+        "compute" => Page::Compute,
+        _ => Page::Galaxy,
+    }
+}
+
+/// The link to what `state` shows now (a local file cannot be linked: no source then).
+pub fn current_link(state: AppState) -> Link {
+    let source = match state.selection.get() {
+        Some(Selection::Bundled(entry)) => Some(LinkSource::Bundled(entry.id)),
+        Some(Selection::Remote { url, .. }) => Some(LinkSource::Remote(url)),
+        Some(Selection::Local { .. }) | None => None,
+    };
+    Link {
+        source,
+        tensor: Some(state.tensor.get()).filter(|t| !t.trim().is_empty()),
+        page: page_name(state.page.get()).to_string(),
+        galaxy: state.galaxy_params.get(),
+        embed: state.embed.get(),
+    }
+}
+
+fn location() -> Option<web_sys::Location> {
+    web_sys::window().map(|w| w.location())
+}
+
+/// The address of `link`: this page's own address with `link`'s query.
+pub fn link_address(link: &Link) -> String {
+    let base = location()
+        .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
+        .unwrap_or_default();
+    format!("{base}{}", link.to_query())
+}
+
+/// Reads the address's query into `state` (before the pages are built, so that their inputs start
+/// from it) and returns the data it names, to be chosen once the dataset list is in, with what in
+/// the query could not be read (shown by [`choose_linked`]).
+pub fn read_address(state: AppState) -> (Option<LinkSource>, Vec<String>) {
+    let query = location().and_then(|l| l.search().ok()).unwrap_or_default();
+    let (link, problems) = Link::parse(&query, &current_link_untracked(state));
+    state.page.set(page_from_name(&link.page));
+    state.tensor.set(link.tensor.clone().unwrap_or_default());
+    state.galaxy_params.set(link.galaxy.clone());
+    state.embed.set(link.embed);
+    show_problems(state, &problems);
+    (link.source, problems)
+}
+
+fn show_problems(state: AppState, problems: &[String]) {
+    if !problems.is_empty() {
+        state.notice.set(Some(ErrorReport { kind: "link".into(), message: problems.join("; ") }));
+    }
+}
+
+fn current_link_untracked(state: AppState) -> Link {
+    untrack(|| current_link(state))
+}
+
+/// Chooses the data the address named: a remote file at once, a bundled dataset when the list
+/// has loaded (or says why it cannot); then shows the link's `problems` again (choosing data
+/// clears the page's notice).
+pub fn choose_linked(state: AppState, source: LinkSource, problems: Vec<String>) {
+    match source {
+        LinkSource::Remote(url) => {
+            choose_remote(state, url);
+            show_problems(state, &problems);
+        }
+        LinkSource::Bundled(id) => {
+            let tensor = state.tensor.get_untracked();
+            Effect::new(move |done: Option<bool>| {
+                if done == Some(true) {
+                    return true;
+                }
+                match state.datasets.get() {
+                    Datasets::Loading => false,
+                    Datasets::Failed(_) => true,
+                    Datasets::Loaded(list) => {
+                        match list.into_iter().find(|e| e.id == id) {
+                            // The link's tensor, else the manifest's.
+                            Some(entry) if entry.kind == "points" => {
+                                choose_bundled(state, entry, Some(tensor.clone()).filter(|t| !t.is_empty()));
+                                show_problems(state, &problems);
+                            }
+                            Some(entry) => state.selection.set(Some(Selection::Bundled(entry))),
+                            None => state.notice.set(Some(ErrorReport {
+                                kind: "link".into(),
+                                message: format!("the link names the dataset '{id}', which this app does not bundle; choose one on the left"),
+                            })),
+                        }
+                        true
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Selects the file at `url` (read with range requests where its server allows) and analyses it.
+pub fn choose_remote(state: AppState, url: String) {
+    let name = LinkSource::remote_name(&url);
+    state.notice.set(None);
+    state.local_file.set(None);
+    state.selection.set(Some(Selection::Remote { url, name }));
+    start_galaxy(state);
+}
+
+/// Keeps the address equal to [`current_link`] (replacing, not pushing: one history entry).
+pub fn follow_state(state: AppState) {
+    Effect::new(move |_| {
+        let query = current_link(state).to_query();
+        let Some(window) = web_sys::window() else { return };
+        if window.location().search().ok().as_deref() == Some(query.as_str()) {
+            return;
+        }
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+        }
+    });
+}
+
+/// A "Copy link" button: copies the address of what is shown, and shows it for copying by hand
+/// (a browser may refuse the clipboard).
+#[component]
+pub fn CopyLink() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let shown = RwSignal::new(None::<String>);
+    let copy = move |_| {
+        let address = link_address(&untrack(|| current_link(state)));
+        if let Some(window) = web_sys::window() {
+            let clipboard = window.navigator().clipboard();
+            let _ = clipboard.write_text(&address);
+        }
+        shown.set(Some(address));
+    };
+    let local = move || matches!(state.selection.get(), Some(Selection::Local { .. }));
+    view! {
+        <div class="copy-link">
+            <button data-testid="copy-link" on:click=copy title="Copy a link to this view: the data, page and parameters">"Copy link"</button>
+            {move || shown.get().map(|address| view! {
+                <input type="text" readonly class="link-text" data-testid="link-text" prop:value=address.clone()
+                    on:focus=|ev| { if let Some(i) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { i.select(); } } />
+                {local().then(|| view! { <span class="muted">" A dropped file stays on your machine: the link names no data."</span> })}
+            })}
+        </div>
+    }
+}

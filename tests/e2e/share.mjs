@@ -1,0 +1,260 @@
+// End-to-end test of loading from the web and of links (issue 9), against the built app (dist/)
+// served from a sub-path, in Debian's headless Chromium driven by Playwright. Run by scripts/test.sh
+// after run.mjs.
+//
+// A second local server, on another port (so every request is cross-origin, as from a real data
+// host), serves a SAELens-style safetensors file (a 50 MB encoder before the real 3 MB decoder of
+// a bundled SAE) three ways: with range requests and CORS, without ranges (the whole file, slowly,
+// so that the byte progress can be seen), and without CORS; and answers 404 for anything else.
+// Checks: `?data=URL` reads only the decoder from the ranged server and gives the CLI's numbers on
+// the same file; the server without ranges gives the same numbers from the whole file, with byte
+// progress; refusals (CORS, 404) are named in the page; the URL box loads a file; a shared link
+// reproduces the data, parameters and numbers, and the address follows what is shown; a bad value in
+// a link is named; embed mode shows the plot alone, sized to its frame.
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, serve, baseUrl, launch, cli, checker, relClose, waitForCurrent } from './harness.mjs';
+
+const { check, finish } = checker('links and remote files');
+const DECODER_SOURCE = join(ROOT, 'public/data/minilm-l6-topk4096-layer0.safetensors');
+const BUNDLED_ID = 'minilm-l6-topk4096-layer1';
+const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
+
+/// A safetensors file laid out as SAELens writes one: W_enc (d, N) f32 first, then W_dec (the
+/// bundled SAE's decoder, as stored), b_enc, b_dec.
+function saelensFile(path) {
+  const src = readFileSync(DECODER_SOURCE);
+  const headerLen = Number(src.readBigUInt64LE(0));
+  const header = JSON.parse(src.subarray(8, 8 + headerLen).toString('utf8'));
+  const [name] = Object.keys(header).filter((k) => k !== '__metadata__');
+  const { dtype, shape, data_offsets: [s, e] } = header[name];
+  const decoder = src.subarray(8 + headerLen + s, 8 + headerLen + e);
+  const [n, d] = shape;
+  const encN = 32768; // a wide encoder: 50 MB of f32, which the page must not download
+  const parts = [
+    ['W_enc', 'F32', [d, encN], Buffer.alloc(d * encN * 4, 1)],
+    ['W_dec', dtype, shape, decoder],
+    ['b_enc', 'F32', [n], Buffer.alloc(n * 4)],
+    ['b_dec', 'F32', [d], Buffer.alloc(d * 4)],
+  ];
+  const json = { __metadata__: { format: 'pt', hook_name: 'blocks.0.hook_resid_post' } };
+  let offset = 0;
+  for (const [key, dt, sh, bytes] of parts) {
+    json[key] = { dtype: dt, shape: sh, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+  }
+  let text = JSON.stringify(json);
+  while (text.length % 8) text += ' ';
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(text.length));
+  const file = Buffer.concat([len, Buffer.from(text), ...parts.map((p) => p[3])]);
+  writeFileSync(path, file);
+  return file;
+}
+
+/// The data host: /ranged/NAME (ranges + CORS), /plain/NAME (whole file, 1 MB every 10 ms, CORS),
+/// /nocors/NAME (no CORS headers); NAME may be anything ending in .safetensors but "missing...".
+/// Counts the bytes sent per path.
+function dataHost(file) {
+  const sent = {};
+  const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-range, content-length' };
+  const server = createServer((req, res) => {
+    const [, mode, name = ''] = req.url.split('/');
+    const withCors = mode !== 'nocors';
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, withCors ? { ...cors, 'access-control-allow-headers': 'range', 'access-control-allow-methods': 'GET' } : {}).end();
+      return;
+    }
+    if (!['ranged', 'plain', 'nocors'].includes(mode) || !name.endsWith('.safetensors') || name.startsWith('missing')) {
+      res.writeHead(404, withCors ? cors : {}).end('not found');
+      return;
+    }
+    const count = (n) => { sent[req.url] = (sent[req.url] || 0) + n; };
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
+    if (mode === 'ranged' && range) {
+      const start = Number(range[1]);
+      const end = Math.min(range[2] ? Number(range[2]) : file.length - 1, file.length - 1);
+      if (start >= file.length) { res.writeHead(416, { ...cors, 'content-range': `bytes */${file.length}` }).end(); return; }
+      const body = file.subarray(start, end + 1);
+      res.writeHead(206, { ...cors, 'content-type': 'application/octet-stream', 'content-length': body.length,
+        'content-range': `bytes ${start}-${end}/${file.length}`, 'accept-ranges': 'bytes' });
+      count(body.length);
+      res.end(body);
+      return;
+    }
+    res.writeHead(200, { ...(withCors ? cors : {}), 'content-type': 'application/octet-stream', 'content-length': file.length });
+    let at = 0;
+    const step = () => {
+      if (at >= file.length) { res.end(); return; }
+      const chunk = file.subarray(at, at + (1 << 20));
+      at += chunk.length;
+      count(chunk.length);
+      res.write(chunk);
+      setTimeout(step, mode === 'plain' ? 10 : 0);
+    };
+    step();
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, sent, url: `http://127.0.0.1:${server.address().port}` })));
+}
+
+const work = mkdtempSync(join(tmpdir(), 'sae-share-'));
+const filePath = join(work, 'sae.safetensors');
+const file = saelensFile(filePath);
+const reference = cli(['analyze', 'galaxy', filePath, '--no-entropy']);
+const app = await serve();
+const base = baseUrl(app);
+const host = await dataHost(file);
+const browser = await launch();
+const pageErrors = [];
+
+function sameNumbers(ui, ref, label) {
+  check(relClose(ui.slope, ref.power_law.slope, 1e-9) && relClose(ui.logVolume, ref.log_volume, 1e-9)
+    && relClose(ui.low, ref.power_law.ci95[0], 1e-9) && relClose(ui.high, ref.power_law.ci95[1], 1e-9),
+    `${label}: slope, interval and log-volume equal the CLI's`, `${ui.slope} vs ${ref.power_law.slope}`);
+}
+
+/// Each export of the spectrum: the file is produced and parses, and holds the numbers shown.
+async function exports(page, ref, shown) {
+  const take = async (ext) => {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId(`spectrum-export-${ext}`).click()]);
+    const path = join(work, `export.${ext}`);
+    await download.saveAs(path);
+    return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+  };
+  const png = await take('png');
+  check(png.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) && png.bytes.length > 5000
+    && png.name === `${BUNDLED_ID}-spectrum.png`, 'PNG export: a PNG of the plot', `${png.name}, ${png.bytes.length} bytes`);
+  const svg = (await take('svg')).bytes.toString('utf8');
+  check(/<svg[^>]*width="960"/.test(svg) && svg.includes('</svg>') && svg.includes(`slope ${shown.slope.toFixed(4)}`),
+    'SVG export: an SVG of the same chart, its caption the slope shown', `${svg.length} chars`);
+  const csv = (await take('csv')).bytes.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  const rows = csv.slice(1).map((l) => l.split(',').map(Number));
+  check(csv[0] === 'rank,eigenvalue,isotropic_eigenvalue,in_fit' && rows.length === ref.eigenvalues.length
+    && rows.every((r, i) => r[0] === i + 1 && relClose(r[1], ref.eigenvalues[i], 1e-9)),
+    'CSV export: every eigenvalue, equal to the CLI\'s', `${rows.length} rows`);
+  const json = JSON.parse((await take('json')).bytes.toString('utf8'));
+  check(json.result.power_law.slope === shown.slope && json.provenance.link.includes(`dataset=${BUNDLED_ID}`)
+    && json.provenance.data.includes(BUNDLED_ID),
+    'JSON export: the result shown, with its provenance and link', json.provenance.link);
+}
+
+async function open(query, viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${base}${query}`);
+  return page;
+}
+
+try {
+  // 1. ?data= on a server with ranges: only the decoder is downloaded.
+  {
+    const url = `${host.url}/ranged/sae-ranged.safetensors`;
+    const page = await open(`?data=${encodeURIComponent(url)}&entropy=off`);
+    const ui = await waitForCurrent(page, 'sae-ranged.safetensors', 120_000);
+    sameNumbers(ui, reference, '?data= with range requests');
+    const sentBytes = host.sent['/ranged/sae-ranged.safetensors'] || 0;
+    check(sentBytes > 3e6 && sentBytes < 4.5e6, 'with ranges, only the header and the 3 MB decoder are downloaded, not the 50 MB encoder',
+      `${(sentBytes / 1e6).toFixed(2)} MB of ${(file.length / 1e6).toFixed(1)} MB`);
+    const data = (await page.getByTestId('summary').textContent());
+    check(/W_dec/.test(data), 'the summary names the tensor read', data.slice(0, 80));
+    const shown = await page.getByTestId('remote-file').textContent();
+    check(shown.includes(url), 'the data panel names the remote file', shown);
+    await page.close();
+  }
+
+  // 2. A server without ranges: the whole file, the same numbers, progress in megabytes.
+  {
+    const url = `${host.url}/plain/sae-plain.safetensors`;
+    const page = await open('?entropy=off');
+    await page.getByTestId('remote-url').fill(url);
+    await page.getByTestId('remote-load').click();
+    let megabytes = '';
+    const deadline = Date.now() + 30_000;
+    while (!megabytes && Date.now() < deadline) {
+      const text = await page.getByTestId('status').textContent().catch(() => '');
+      if (/MB/.test(text || '')) megabytes = text.trim();
+      else if (await page.locator('[data-testid=summary][data-input="sae-plain.safetensors"]').count()) break;
+      await page.waitForTimeout(50);
+    }
+    check(/of \d+\.\d MB/.test(megabytes), 'the download shows its progress in megabytes', megabytes);
+    const ui = await waitForCurrent(page, 'sae-plain.safetensors', 120_000);
+    sameNumbers(ui, reference, 'the URL box, server without ranges');
+    check((host.sent['/plain/sae-plain.safetensors'] || 0) === file.length, 'without ranges, the whole file is read');
+    check(page.url().includes(`data=${encodeURIComponent(url)}`), 'the address names the remote file', page.url());
+    await page.close();
+  }
+
+  // 3. Refusals are named: a host without CORS, a missing file.
+  for (const [path, pattern, what] of [
+    ['/nocors/sae.safetensors', /cross-origin|Access-Control-Allow-Origin/, 'a host that refuses cross-origin requests'],
+    ['/ranged/missing.safetensors', /404/, 'a missing file (404)'],
+  ]) {
+    const page = await open(`?data=${encodeURIComponent(host.url + path)}&entropy=off`);
+    const error = page.getByTestId('error');
+    await error.waitFor({ timeout: 60_000 });
+    const text = (await error.textContent()).trim();
+    check(pattern.test(text), `${what} is named in the page`, text.slice(0, 160));
+    await page.close();
+  }
+
+  // 4. A shared link reproduces the data, parameters and numbers; the address follows the view.
+  {
+    const query = `?dataset=${BUNDLED_ID}&page=galaxy&ranks=5-60&seed=3&entropy=off`;
+    const page = await open(query);
+    const ui = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    const ref = cli(['analyze', 'galaxy', BUNDLED_FILE, '--ranks', '5..60', '--seed', '3', '--no-entropy']);
+    sameNumbers(ui, ref, 'a link with ranks 5-60 and seed 3');
+    check(await page.getByTestId('rank-first').inputValue() === '5' && await page.getByTestId('rank-last').inputValue() === '60',
+      'the link fills the rank inputs');
+    check(!(await page.getByTestId('entropy-toggle').isChecked()), 'the link turns the entropy off');
+    await page.getByTestId('rank-last').fill('90');
+    await page.getByTestId('run').click();
+    const changed = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    await page.waitForFunction(() => location.search.includes('ranks=5-90'), null, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes('ranks=5-90'), 'the address follows a change of parameters', page.url());
+    await exports(page, ref, changed);
+    await page.getByTestId('copy-link').click();
+    const link = await page.getByTestId('link-text').inputValue();
+    check(link.startsWith(base) && link.includes(`dataset=${BUNDLED_ID}`) && link.includes('ranks=5-90'), 'Copy link gives the address of the view', link);
+    await page.close();
+    const again = await open(link.slice(base.length));
+    const reopened = await waitForCurrent(again, `${BUNDLED_ID}.safetensors`, 120_000);
+    check(reopened.slope === changed.slope && reopened.logVolume === changed.logVolume, 'opening the copied link gives the same numbers',
+      `${reopened.slope} vs ${changed.slope}`);
+    await again.getByTestId('tab-lobes').click();
+    await again.waitForFunction(() => location.search.includes('page=lobes'), null, { timeout: 10_000 }).catch(() => {});
+    check(again.url().includes('page=lobes'), 'the address names the page shown', again.url());
+    await again.close();
+  }
+
+  // 5. A bad value in a link is named, and the rest of the link still applies.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&ranks=abc&entropy=off`);
+    const notice = page.locator('[data-testid=notice][data-kind=link]');
+    await notice.waitFor({ timeout: 30_000 });
+    check(/ranks=abc/.test(await notice.textContent()), 'a bad value in the link is named', (await notice.textContent()).trim());
+    await page.close();
+  }
+
+  // 6. Embed: the plot alone, sized to its frame, with a link to the full app.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&entropy=off&embed=1`, { width: 640, height: 480 });
+    await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    check(!(await page.locator('header.top').isVisible()) && !(await page.locator('aside.data-panel').isVisible()),
+      'embed mode hides the header and the data panel');
+    const box = await page.getByTestId('spectrum-canvas').boundingBox();
+    check(box && box.width > 560 && box.width <= 640, 'the plot fills the frame\'s width', box && `${box.width} px of 640`);
+    const credit = await page.getByTestId('embed-credit').getAttribute('href');
+    check(credit.includes(`dataset=${BUNDLED_ID}`) && !credit.includes('embed=1'), 'embed mode links to the full view', credit);
+    await page.close();
+  }
+  check(pageErrors.length === 0, 'no uncaught errors in the pages', pageErrors.join(' | '));
+} finally {
+  await browser.close();
+  app.close();
+  host.server.close();
+  rmSync(work, { recursive: true, force: true });
+}
+finish();
