@@ -96,7 +96,8 @@ function rendererPeak() {
 const browser = await launch();
 const out = { workload };
 try {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
+  // No service worker: it would copy each workload file into Cache Storage while it is timed.
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1100 }, serviceWorkers: 'block' });
   await page.goto(base);
   const num = async (sel, attr = 'data-value') => Number(await page.locator(sel).first().getAttribute(attr));
   const waitFor = async (locator, what) => {

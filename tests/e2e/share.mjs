@@ -10,7 +10,9 @@
 // the same file; the server without ranges gives the same numbers from the whole file, with byte
 // progress; refusals (CORS, 404) are named in the page; the URL box loads a file; a shared link
 // reproduces the data, parameters and numbers, and the address follows what is shown; a bad value in
-// a link is named; embed mode shows the plot alone, sized to its frame.
+// a link is named; embed mode shows the plot alone, sized to its frame; each export of the spectrum
+// (PNG, SVG, CSV, JSON) parses and holds the numbers shown; after a visit the app and its bundled
+// data reload and run with the app's server gone (the service worker, sw/sw.js).
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +110,7 @@ const base = baseUrl(app);
 const host = await dataHost(file);
 const browser = await launch();
 const pageErrors = [];
+let appClosed = false;
 
 function sameNumbers(ui, ref, label) {
   check(relClose(ui.slope, ref.power_law.slope, 1e-9) && relClose(ui.logVolume, ref.log_volume, 1e-9)
@@ -250,10 +253,29 @@ try {
     check(credit.includes(`dataset=${BUNDLED_ID}`) && !credit.includes('embed=1'), 'embed mode links to the full view', credit);
     await page.close();
   }
+  // 7. Offline: after a visit, the app and its bundled data work with the app's server gone.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`);
+    await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller, null, { timeout: 30_000 });
+    // The first visit's files came before the service worker; the second's all pass through it.
+    await page.reload();
+    const online = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    app.closeAllConnections();
+    await new Promise((done) => app.close(done));
+    appClosed = true;
+    const refused = await fetch(base).then(() => false, () => true);
+    check(refused, 'the app\'s server is gone');
+    await page.reload();
+    const offline = await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    check(offline.slope === online.slope && offline.logVolume === online.logVolume,
+      'offline, the page reloads and analyses its bundled data from the service worker\'s cache', `${offline.slope}`);
+    await page.close();
+  }
   check(pageErrors.length === 0, 'no uncaught errors in the pages', pageErrors.join(' | '));
 } finally {
   await browser.close();
-  app.close();
+  if (!appClosed) app.close();
   host.server.close();
   rmSync(work, { recursive: true, force: true });
 }
