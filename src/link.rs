@@ -5,8 +5,10 @@
 //! ```text
 //! ?dataset=minilm-l6-topk4096-layer3&page=galaxy&ranks=11-150&seed=0&entropy=5000,100,30,1
 //! ?data=https://example.org/sae/params.safetensors&tensor=W_dec&embed=1
+//! ?dataset=minilm-l6-topk4096-layer3&page=lobes&sae=minilm-l6-topk4096-layer3&affinity=phi&k=3&trials=100&lobes-seed=42
 //! ```
 
+use crate::geometry::affinity::Affinity;
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
 
@@ -38,8 +40,36 @@ pub struct Link {
     pub page: String,
     /// The galaxy scale's parameters.
     pub galaxy: GalaxyParams,
+    /// The lobes page's choices.
+    pub lobes: LobesLink,
     /// One plot with minimal chrome, for an iframe.
     pub embed: bool,
+}
+
+/// The lobes page's choices (its "Find lobes" run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LobesChoice {
+    pub affinity: Affinity,
+    pub k: usize,
+    pub trials: usize,
+    pub seed: u64,
+}
+
+impl Default for LobesChoice {
+    /// The page's defaults: Phi, k = 2, 100 null trials, seed 42.
+    fn default() -> Self {
+        LobesChoice { affinity: Affinity::Phi, k: 2, trials: 100, seed: 42 }
+    }
+}
+
+/// The lobes in a link: which SAE, with which choices, and whether a run is shown (a link names
+/// the lobes only then, and opening it runs them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LobesLink {
+    /// A bundled SAE with co-occurrence data, by id (`None`: the page's own choice).
+    pub sae: Option<String>,
+    pub choice: LobesChoice,
+    pub shown: bool,
 }
 
 /// The pages a link may name.
@@ -48,7 +78,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, embed: false }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), embed: false }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -81,6 +111,38 @@ impl Link {
                     None => bad("write off, or SAMPLES,PCS,RESAMPLES,K, e.g. 5000,100,30,1"),
                 },
                 "embed" => link.embed = matches!(value.as_str(), "" | "1" | "true" | "yes"),
+                "sae" if !value.is_empty() => {
+                    link.lobes.sae = Some(value.clone());
+                    link.lobes.shown = true;
+                }
+                "affinity" => match Affinity::parse(&value) {
+                    Ok(a) => {
+                        link.lobes.choice.affinity = a;
+                        link.lobes.shown = true;
+                    }
+                    Err(e) => bad(&e.to_string()),
+                },
+                "k" => match value.parse() {
+                    Ok(k) if k >= 2 => {
+                        link.lobes.choice.k = k;
+                        link.lobes.shown = true;
+                    }
+                    _ => bad("k is a whole number of lobes, at least 2"),
+                },
+                "trials" => match value.parse() {
+                    Ok(t) => {
+                        link.lobes.choice.trials = t;
+                        link.lobes.shown = true;
+                    }
+                    Err(_) => bad("the null trials are a whole number"),
+                },
+                "lobes-seed" => match value.parse() {
+                    Ok(seed) => {
+                        link.lobes.choice.seed = seed;
+                        link.lobes.shown = true;
+                    }
+                    Err(_) => bad("the seed is a whole number"),
+                },
                 _ => {}
             }
         }
@@ -117,6 +179,16 @@ impl Link {
                 Some(e) => format!("{},{},{},{}", e.samples, e.pcs, e.bootstrap, e.k),
             },
         );
+        if self.lobes.shown {
+            if let Some(sae) = &self.lobes.sae {
+                q.append_pair("sae", sae);
+            }
+            let c = self.lobes.choice;
+            q.append_pair("affinity", c.affinity.name());
+            q.append_pair("k", &c.k.to_string());
+            q.append_pair("trials", &c.trials.to_string());
+            q.append_pair("lobes-seed", &c.seed.to_string());
+        }
         if self.embed {
             q.append_pair("embed", "1");
         }
@@ -159,12 +231,18 @@ mod tests {
         link.galaxy.seed = 9;
         link.galaxy.entropy = Some(EntropyParams { samples: 3000, pcs: 50, bootstrap: 10, k: 2, seed: 9, ..EntropyParams::default() });
         link.embed = true;
+        link.lobes = LobesLink {
+            sae: Some("minilm-l6-topk4096-layer3".into()),
+            choice: LobesChoice { affinity: Affinity::Jaccard, k: 3, trials: 10, seed: 7 },
+            shown: true,
+        };
         let query = link.to_query();
         assert!(query.starts_with("?data=https%3A%2F%2Fexample.org"), "{query}");
         assert_eq!(Link::parse(&query, &defaults()), (link.clone(), vec![]));
         link.source = Some(LinkSource::Bundled("minilm-l6-topk4096-layer3".into()));
         link.galaxy.entropy = None;
         link.embed = false;
+        link.lobes = LobesLink::default();
         let query = link.to_query();
         assert_eq!(query, "?dataset=minilm-l6-topk4096-layer3&tensor=W_dec&page=lobes&ranks=5-77&seed=9&entropy=off");
         assert_eq!(Link::parse(&query, &defaults()).0, link);
@@ -191,5 +269,17 @@ mod tests {
         assert_eq!(LinkSource::remote_name("https://h.org/x/params.npz?download=1"), "params.npz");
         assert_eq!(LinkSource::remote_name("data/a.safetensors"), "a.safetensors");
         assert_eq!(LinkSource::remote_name("https://h.org/dir/"), "dir");
+    }
+
+    #[test]
+    fn lobes_are_in_a_link_only_when_shown() {
+        let (link, problems) = Link::parse("?page=lobes&k=4", &defaults());
+        assert!(problems.is_empty());
+        assert_eq!(link.lobes, LobesLink { sae: None, choice: LobesChoice { k: 4, ..LobesChoice::default() }, shown: true });
+        assert!(link.to_query().ends_with("&affinity=phi&k=4&trials=100&lobes-seed=42"), "{}", link.to_query());
+        let (link, problems) = Link::parse("?page=lobes&k=1&affinity=cosine", &defaults());
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(!link.lobes.shown);
+        assert!(!link.to_query().contains("affinity"));
     }
 }

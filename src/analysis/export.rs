@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::GalaxyReport;
+use super::lobes::LobesReport;
+use super::{GalaxyReport, LayerRow};
 
 /// Where a result came from: the app and its version, the data, and the link that reproduces it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +73,41 @@ pub fn galaxy_spectrum_csv(report: &GalaxyReport, provenance: &Provenance) -> St
     out
 }
 
+/// Each feature's lobes: `feature,cooccurrence_lobe,geometric_lobe` (feature = row of the decoder,
+/// from 0), after comment lines with the provenance, the parameters and the agreement. The rows of
+/// one lobe are that lobe's features.
+pub fn lobe_labels_csv(report: &LobesReport, provenance: &Provenance) -> String {
+    let a = &report.agreement;
+    let mut out = provenance.comment_lines();
+    out.push_str(&format!(
+        "# {} with {}: {} features, k = {}, affinity {}, seed {}\n# AMI {}, balanced accuracy {}\n",
+        report.decoder, report.cooccurrence, report.n_features, a.k, a.affinity.name(), report.params.seed, a.ami, a.balanced_accuracy
+    ));
+    out.push_str("feature,cooccurrence_lobe,geometric_lobe\n");
+    for (i, (c, g)) in a.labels_cooccurrence.iter().zip(&a.labels_geometry).enumerate() {
+        out.push_str(&format!("{i},{c},{g}\n"));
+    }
+    out
+}
+
+/// The layer sweep as a table: one row per layer with its fit, log-volumes and clustering
+/// entropies (empty where not computed).
+pub fn layer_rows_csv(rows: &[LayerRow], provenance: &Provenance) -> String {
+    let mut out = provenance.comment_lines();
+    out.push_str("layer,input,n,d,first_rank,last_rank,slope,slope_ci_low,slope_ci_high,log_volume,isotropic_slope,isotropic_log_volume,clustering_entropy,isotropic_clustering_entropy\n");
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in rows {
+        let f = &r.power_law;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.layer, r.input, r.n, r.d, f.first_rank, f.last_rank, f.slope, f.ci95[0], f.ci95[1], r.log_volume,
+            opt(r.isotropic_slope), opt(r.isotropic_log_volume), opt(r.entropy.as_ref().map(|e| e.clustering)),
+            opt(r.isotropic_entropy.as_ref().map(|e| e.clustering)),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +153,20 @@ mod tests {
         assert!(json["provenance"]["link"].is_null());
         let back: GalaxyReport = serde_json::from_value(json["result"].clone()).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn the_layer_table_has_a_row_per_layer() {
+        let r = report();
+        let rows = vec![LayerRow::from_report(0, &r), LayerRow::from_report(3, &r)];
+        let csv = layer_rows_csv(&rows, &Provenance::new("x".into(), None));
+        let lines: Vec<&str> = csv.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), 3);
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let cells: Vec<&str> = lines[2].split(',').collect();
+        assert_eq!(header.len(), cells.len());
+        assert_eq!(cells[0], "3");
+        assert_eq!(cells[6].parse::<f64>().unwrap(), r.spectrum.power_law.slope);
+        assert_eq!(cells[12], "", "no entropy was computed");
     }
 }

@@ -150,7 +150,7 @@ pub fn ComputePage() -> impl IntoView {
         bridge::run_kernels(mode, real_source(state), scales, inputs)
     };
     view! {
-        <section class="compute">
+        <section class="page compute">
             <h2>"Compute backends"</h2>
             <p>"The heavy kernels (Gram and covariance matrices, matrix products and the Lanczos mat-vecs, nearest neighbours with top-k, the co-occurrence histogram, distance sums per cluster) run on WebGPU when this browser offers a hardware adapter, and on the CPU otherwise. On the chosen backend: the galaxy's covariance matrices and its entropy's PCA and neighbours; the lobes' co-occurrence histogram, angular affinity and spectral embeddings; every silhouette of the crystals. Every GPU result can be checked against the CPU here."</p>
             <p class="muted">"Choose the backend with Backend at the top of the page."</p>

@@ -10,7 +10,9 @@ use web_sys::{File, HtmlInputElement};
 
 use super::bridge::{self, CrystalJob};
 use super::plots::crystal_view::{CrystalViewPlot, Projection, QuadMark};
-use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw_silhouettes, draw_word_length};
+use super::export::{provenance, stem_for, svg_of, ExportBar};
+use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw_silhouettes, draw_word_length, silhouette_chart, SILHOUETTE_ASPECT};
+use crate::analysis::export::result_json;
 use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selection};
 use super::status::{error_line, progress_line};
 use crate::analysis::crystals::{CrystalParams, CrystalReport, FeatureSubset, QuadSummary, Shrinkage, PAPER_TASKS};
@@ -354,7 +356,8 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
     let silhouette_canvas = NodeRef::<leptos::html::Canvas>::new();
     let length_canvas = NodeRef::<leptos::html::Canvas>::new();
     let distribution_canvas = NodeRef::<leptos::html::Canvas>::new();
-    let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+    let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
+    let state = expect_context::<AppState>();
     Effect::new(move |_| {
         if let Some(c) = distribution_canvas.get() {
             let _ = draw_quad_distributions(&c, &r3);
@@ -405,6 +408,10 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
                 </tr></tbody>
             </table>
             <canvas node_ref=silhouette_canvas class="plot" data-testid="silhouette-canvas"></canvas>
+            <ExportBar testid="crystals-export" stem=stem_for(&r.input, "crystals")
+                canvas=silhouette_canvas
+                svg=move |_| svg_of(SILHOUETTE_ASPECT, |root| silhouette_chart(root, &r4, 1.0))
+                json=move |_| Ok(result_json(&r5, &provenance(state))) />
             <h3>{format!("Parallelograms: quads of two pairs of one task, before and after LDA ({} components)", r.parallelogram_components)}</h3>
             {parallelogram_table(&r)}
             <p class="muted">"Distribution of each task's relative errors: grey before LDA, blue after (share of the task's quads per bin, 0 to 2)."</p>

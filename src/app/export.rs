@@ -11,8 +11,8 @@ use super::state::{AppState, Selection};
 use super::url_sync::{current_link, link_address};
 use crate::analysis::export::Provenance;
 
-/// The size of exported SVG plots, in pixels (the canvas's aspect).
-pub const SVG_SIZE: (u32, u32) = (960, 560);
+/// The width of exported SVG plots, in pixels (the height keeps the canvas's aspect).
+pub const SVG_WIDTH: u32 = 960;
 
 /// Saves `href` as `file_name` through a temporary `<a download>`.
 fn save(href: &str, file_name: &str) -> Result<(), String> {
@@ -43,15 +43,23 @@ pub fn download_png(canvas: &HtmlCanvasElement, file_name: &str) -> Result<(), S
     save(&url, file_name)
 }
 
-/// Draws a chart on an SVG string of [`SVG_SIZE`].
-pub fn svg_of<E: std::fmt::Debug>(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), E>) -> Result<String, String> {
+/// Draws a chart on an SVG string [`SVG_WIDTH`] wide and `aspect` times as high.
+pub fn svg_of<E: std::fmt::Debug>(aspect: f64, draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), E>) -> Result<String, String> {
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, SVG_SIZE).into_drawing_area();
+        let size = (SVG_WIDTH, (SVG_WIDTH as f64 * aspect).round() as u32);
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
         draw(&root).map_err(|e| format!("{e:?}"))?;
         root.present().map_err(|e| format!("{e:?}"))?;
     }
     Ok(text)
+}
+
+/// The file name stem for exports of `input` (a file name or URL): its base name without the
+/// extension, then `-what`.
+pub fn stem_for(input: &str, what: &str) -> String {
+    let base = input.rsplit(['/', '\\']).next().unwrap_or(input);
+    format!("{}-{what}", base.split('.').next().unwrap_or(base))
 }
 
 /// Where the shown result came from, for the files exported.

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::bridge;
-use super::export::{provenance, svg_of, ExportBar};
-use super::plots::spectrum::{draw_spectrum, spectrum_chart, RankAxis};
+use super::export::{provenance, stem_for, svg_of, ExportBar};
+use super::plots::spectrum::{draw_spectrum, spectrum_chart, RankAxis, SPECTRUM_ASPECT};
 use crate::analysis::export::{galaxy_spectrum_csv, result_json};
 use crate::analysis::GalaxyReport;
 use super::state::{AppState, RunState, Selection};
@@ -52,12 +52,10 @@ fn with_report(state: AppState, f: impl FnOnce(&GalaxyReport) -> Result<String, 
 
 /// The exported files' name: the data's file name without its extension, then "-spectrum".
 fn export_stem(state: AppState) -> String {
-    let input = match state.galaxy.get() {
-        RunState::Done { report, .. } => report.input.input.clone(),
-        _ => "galaxy".into(),
-    };
-    let base = input.rsplit(['/', '\\']).next().unwrap_or(&input);
-    format!("{}-spectrum", base.split('.').next().unwrap_or(base))
+    match state.galaxy.get() {
+        RunState::Done { report, .. } => stem_for(&report.input.input, "spectrum"),
+        _ => "galaxy-spectrum".into(),
+    }
 }
 
 fn fmt(v: f64, digits: usize) -> String {
@@ -211,7 +209,7 @@ pub fn GalaxyPage() -> impl IntoView {
                 <p class="muted">"Drag across the plot to fit over other ranks."</p>
                 <ExportBar testid="spectrum-export" stem=Signal::derive(move || export_stem(state))
                     canvas=canvas
-                    svg=move |_| with_report(state, |r| svg_of(|root| spectrum_chart(root, r, 1.0).map(|_| ())))
+                    svg=move |_| with_report(state, |r| svg_of(SPECTRUM_ASPECT, |root| spectrum_chart(root, r, 1.0).map(|_| ())))
                     csv=move |_| with_report(state, |r| Ok(galaxy_spectrum_csv(r, &provenance(state))))
                     json=move |_| with_report(state, |r| Ok(result_json(r, &provenance(state)))) />
                 {move || match state.galaxy.get() {

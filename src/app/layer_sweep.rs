@@ -5,7 +5,10 @@
 use leptos::prelude::*;
 
 use super::bridge;
-use super::plots::layers::draw_layer_sweep;
+use super::export::{provenance, svg_of, ExportBar};
+use super::plots::layers::{draw_layer_sweep, layer_sweep_chart, LAYERS_ASPECT};
+use crate::analysis::export::{layer_rows_csv, result_json};
+use crate::analysis::LayerRow;
 use super::state::{AppState, Datasets, Selection, SweepState};
 use super::status::{error_line, progress_line};
 use crate::formats::manifest::{grouped_points, DatasetEntry};
@@ -20,6 +23,14 @@ fn group_of_selection(state: AppState) -> Option<(String, Vec<DatasetEntry>)> {
     let mut layers = grouped_points(all, Some(&group));
     layers.retain(|e| e.layer.is_some());
     (layers.len() >= 2).then_some((group, layers))
+}
+
+/// `f` of the sweep's rows shown, or why there are none.
+fn with_rows(state: AppState, f: impl FnOnce(&[LayerRow]) -> Result<String, String>) -> Result<String, String> {
+    match state.sweep.get_untracked() {
+        SweepState::Done { rows, .. } => f(&rows),
+        _ => Err("there is no layer sweep to export yet".into()),
+    }
 }
 
 fn fmt(v: f64, digits: usize) -> String {
@@ -82,6 +93,14 @@ pub fn LayerSweep() -> impl IntoView {
                 }}
                 <div class:hidden=move || !done()>
                     <canvas node_ref=canvas class="plot" width="960" height="340" data-testid="sweep-canvas"></canvas>
+                    <ExportBar testid="sweep-export" stem=Signal::derive(move || match state.sweep.get() {
+                            SweepState::Done { group, .. } => format!("{group}-layers"),
+                            _ => "layers".into(),
+                        })
+                        canvas=canvas
+                        svg=move |_| with_rows(state, |rows| svg_of(LAYERS_ASPECT, |root| layer_sweep_chart(root, rows, 1.0)))
+                        csv=move |_| with_rows(state, |rows| Ok(layer_rows_csv(rows, &provenance(state))))
+                        json=move |_| with_rows(state, |rows| Ok(result_json(&rows, &provenance(state)))) />
                     {move || match state.sweep.get() {
                         SweepState::Done { rows, timings, backend, group } => view! {
                             <table class="sweep" data-testid="sweep-table" data-group=group>

@@ -6,13 +6,16 @@ use leptos::prelude::*;
 
 use super::bridge;
 use super::plots::lobe_map::LobeMap;
-use super::plots::lobes::{draw_affinity_comparison, draw_null, lobe_css};
+use super::export::{provenance, stem_for, svg_of, ExportBar};
+use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_css, COMPARISON_ASPECT};
+use crate::analysis::export::{lobe_labels_csv, result_json};
 use super::state::{AppState, Datasets, LobesState, Selection, TsneState};
 use super::status::{error_line, progress_line};
 use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::{LobeParams, NullTest};
+use crate::link::{LobesChoice, LobesLink};
 use crate::protocol::{ErrorReport, Request, Source};
 
 /// A bundled SAE with its co-occurrence bundle (the bundle's metadata `sae` names the SAE's id).
@@ -57,8 +60,11 @@ pub fn LobesPage() -> impl IntoView {
         Datasets::Loaded(all) => lobe_inputs(&all),
         _ => Vec::new(),
     });
-    // The chosen SAE: the selected dataset when it has co-occurrence data, else the first.
-    let chosen = RwSignal::new(String::new());
+    // The page starts from the address's choices (url_sync); a link that names them runs them.
+    let linked = state.lobe_link.get_untracked();
+    // The chosen SAE: the link's, else the selected dataset when it has co-occurrence data, else
+    // the first.
+    let chosen = RwSignal::new(linked.sae.clone().unwrap_or_default());
     Effect::new(move |_| {
         let list = inputs.get();
         let selected = match state.selection.get() {
@@ -71,10 +77,10 @@ pub fn LobesPage() -> impl IntoView {
             }
         }
     });
-    let affinity = RwSignal::new(Affinity::Phi);
-    let k = RwSignal::new("2".to_string());
-    let trials = RwSignal::new("100".to_string());
-    let seed = RwSignal::new("42".to_string());
+    let affinity = RwSignal::new(linked.choice.affinity);
+    let k = RwSignal::new(linked.choice.k.to_string());
+    let trials = RwSignal::new(linked.choice.trials.to_string());
+    let seed = RwSignal::new(linked.choice.seed.to_string());
     let input_error = RwSignal::new(None::<String>);
 
     let current = move || inputs.get_untracked().into_iter().find(|i| i.decoder.id == chosen.get_untracked());
@@ -97,6 +103,10 @@ pub fn LobesPage() -> impl IntoView {
             Err(e) => return input_error.set(Some(e)),
         };
         input_error.set(None);
+        if !compare {
+            let choice = LobesChoice { affinity: affinity.get_untracked(), k, trials: null_trials, seed };
+            state.lobe_link.set(LobesLink { sae: Some(input.decoder.id.clone()), choice, shown: true });
+        }
         let params = LobeParams { k, affinity: affinity.get_untracked(), null_trials, seed, ..LobeParams::default() };
         let (decoder, cooccurrence) = (source(&input.decoder), source(&input.cooccurrence));
         // The comparison: all five affinities at k = 2..8, no nulls, no labels; else the one run.
@@ -121,6 +131,14 @@ pub fn LobesPage() -> impl IntoView {
             compare,
         );
     };
+    // A link with lobes: run them once the bundled inputs are known.
+    let pending = StoredValue::new(linked.shown);
+    Effect::new(move |_| {
+        if pending.get_value() && !inputs.get().is_empty() {
+            pending.set_value(false);
+            run(false);
+        }
+    });
     let running = move || {
         matches!(state.lobes.get(), LobesState::Running { .. })
             || matches!(state.lobe_compare.get(), LobesState::Running { .. })
@@ -197,13 +215,33 @@ pub fn LobesPage() -> impl IntoView {
             }}
             <canvas node_ref=compare_canvas class="plot" data-testid="compare-canvas"
                 class:hidden=move || !matches!(state.lobe_compare.get(), LobesState::Done { .. })></canvas>
+            <Show when=move || matches!(state.lobe_compare.get(), LobesState::Done { .. })>
+                <ExportBar testid="compare-export"
+                    stem=Signal::derive(move || match state.lobe_compare.get() {
+                        LobesState::Done { run, .. } => stem_for(&run.reports.first().map(|r| r.decoder.clone()).unwrap_or_default(), "affinities"),
+                        _ => "affinities".into(),
+                    })
+                    canvas=compare_canvas
+                    svg=move |_| with_run(state.lobe_compare, |run| svg_of(COMPARISON_ASPECT, |root| comparison_chart(root, &run.reports, 1.0)))
+                    json=move |_| with_run(state.lobe_compare, |run| Ok(result_json(&run.reports, &provenance(state)))) />
+            </Show>
         </section>
+    }
+}
+
+/// `f` of the run shown in `job`, or why there is none.
+fn with_run(job: RwSignal<LobesState>, f: impl FnOnce(&LobesRun) -> Result<String, String>) -> Result<String, String> {
+    match job.get_untracked() {
+        LobesState::Done { run, .. } => f(&run),
+        _ => Err("there is no result to export yet".into()),
     }
 }
 
 /// The result of one run: summary, lobe map, nulls, specialisation.
 fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
     let Some(report) = run.reports.into_iter().next() else { return ().into_any() };
+    let stem = stem_for(&report.decoder, &format!("lobes-k{}-{}", report.agreement.k, report.agreement.affinity.name()));
+    let (for_csv, for_json) = (report.clone(), report.clone());
     let a = report.agreement.clone();
     let decoder = Source::Url { url: format!("data/{}", report.decoder), name: report.decoder.clone() };
     let seed = report.params.seed;
@@ -253,6 +291,9 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
                 <dt>"Ran on"</dt>
                 <dd data-testid="lobes-backend">{timing}</dd>
             </dl>
+            <ExportBar testid="lobes-export" stem=stem
+                csv=move |_| Ok(lobe_labels_csv(&for_csv, &provenance(state)))
+                json=move |_| Ok(result_json(&for_json, &provenance(state))) />
             <div class="controls">
                 <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), seed, None)
                     title="Barnes-Hut t-SNE of the decoder rows as scikit-learn's TSNE (perplexity 30, 1000 iterations, PCA init), as the paper's lobe map">

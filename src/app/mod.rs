@@ -48,6 +48,7 @@ pub fn App() -> impl IntoView {
             <nav class="scales">
                 {[(Page::Galaxy, "Galaxy", "tab-galaxy"), (Page::Lobes, "Lobes", "tab-lobes"), (Page::Crystals, "Crystals", "tab-crystals"), (Page::Compute, "Compute", "tab-compute")].into_iter().map(|(page, label, id)| view! {
                     <button class="tab" class:active=move || state.page.get() == page data-testid=id
+                        attr:aria-current=move || (state.page.get() == page).then_some("page")
                         on:click=move |_| state.page.set(page)>{label}</button>
                 }).collect_view()}
             </nav>

@@ -181,6 +181,8 @@ pub struct AppState {
     pub kernels: RwSignal<Job<Box<KernelsResult>>>,
     /// Embedded in another page (`?embed=1`): one plot, minimal chrome.
     pub embed: RwSignal<bool>,
+    /// The lobes page's choices as the address holds them (set by the page on each run).
+    pub lobe_link: RwSignal<crate::link::LobesLink>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -219,6 +221,7 @@ impl AppState {
             backend: RwSignal::new(BackendChoice::Auto),
             kernels: RwSignal::new(Job::Idle),
             embed: RwSignal::new(false),
+            lobe_link: RwSignal::new(crate::link::LobesLink::default()),
         }
     }
 }

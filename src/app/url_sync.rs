@@ -41,6 +41,7 @@ pub fn current_link(state: AppState) -> Link {
         tensor: Some(state.tensor.get()).filter(|t| !t.trim().is_empty()),
         page: page_name(state.page.get()).to_string(),
         galaxy: state.galaxy_params.get(),
+        lobes: state.lobe_link.get(),
         embed: state.embed.get(),
     }
 }
@@ -67,6 +68,7 @@ pub fn read_address(state: AppState) -> (Option<LinkSource>, Vec<String>) {
     state.tensor.set(link.tensor.clone().unwrap_or_default());
     state.galaxy_params.set(link.galaxy.clone());
     state.embed.set(link.embed);
+    state.lobe_link.set(link.lobes.clone());
     show_problems(state, &problems);
     (link.source, problems)
 }

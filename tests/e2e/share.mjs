@@ -232,6 +232,35 @@ try {
     await again.close();
   }
 
+  // 4b. A link to the lobes page runs the lobes it names and gives the CLI's numbers; the address
+  //     follows the page's choices.
+  {
+    const sae = BUNDLED_ID;
+    const query = `?page=lobes&sae=${sae}&affinity=jaccard&k=3&trials=5&lobes-seed=7`;
+    const page = await open(query);
+    const summary = page.locator(`[data-testid=lobes-summary][data-input="${sae}.safetensors"][data-k="3"]`);
+    await summary.waitFor({ timeout: 300_000 });
+    const ref = cli(['analyze', 'lobes', BUNDLED_FILE, join(ROOT, `public/data/${sae}-cooccurrence.safetensors`),
+      '--k', '3', '--affinity', 'jaccard', '--null-trials', '5', '--seed', '7']);
+    const ami = Number(await page.getByTestId('lobes-ami').getAttribute('data-value'));
+    const bacc = Number(await page.getByTestId('lobes-bacc').getAttribute('data-value'));
+    check(relClose(ami, ref.ami, 1e-9) && relClose(bacc, ref.balanced_accuracy, 1e-12),
+      'a lobes link (Jaccard, k = 3, 5 trials, seed 7) gives the CLI\'s AMI and balanced accuracy', `${ami} vs ${ref.ami}`);
+    check(await page.getByTestId('lobes-k').inputValue() === '3' && await page.getByTestId('lobes-affinity').inputValue() === 'jaccard',
+      'the lobes link fills the page\'s inputs');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId('lobes-export-csv').click()]);
+    const csvPath = join(work, 'lobes.csv');
+    await download.saveAs(csvPath);
+    const rows = readFileSync(csvPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(',').map(Number));
+    check(rows.length === ref.labels_cooccurrence.length && rows.every(([f, c, g], i) => f === i && c === ref.labels_cooccurrence[i] && g === ref.labels_geometry[i]),
+      'the lobes CSV export holds every feature\'s lobes, the CLI\'s', `${rows.length} rows, ${download.suggestedFilename()}`);
+    await page.getByTestId('lobes-trials').fill('0');
+    await page.getByTestId('lobes-run').click();
+    await page.waitForFunction(() => location.search.includes('trials=0'), null, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes('trials=0') && page.url().includes('affinity=jaccard'), 'the address follows the lobes run', page.url());
+    await page.close();
+  }
+
   // 5. A bad value in a link is named, and the rest of the link still applies.
   {
     const page = await open(`?dataset=${BUNDLED_ID}&ranks=abc&entropy=off`);

@@ -12,8 +12,11 @@ use crate::analysis::crystals::{CrystalReport, WordLength};
 use crate::geometry::crystal_search::CrystalCluster;
 
 /// Silhouette of the task clusters against the LDA component count, and the raw baseline.
+/// Height over width of the silhouette plot.
+pub const SILHOUETTE_ASPECT: f64 = 0.45;
+
 pub fn draw_silhouettes(canvas: &HtmlCanvasElement, report: &CrystalReport) -> Result<(), String> {
-    let (root, scale) = canvas_root(canvas, 0.45)?;
+    let (root, scale) = canvas_root(canvas, SILHOUETTE_ASPECT)?;
     silhouette_chart(&root, report, scale).map_err(|e| e.to_string())
 }
 

@@ -12,8 +12,11 @@ const DATA: RGBColor = RGBColor(31, 90, 166);
 const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
 
 /// Draws the sweep of `rows` (sorted by layer) on `canvas`, sized to its CSS width.
+/// Height over width of the layer sweep plot.
+pub const LAYERS_ASPECT: f64 = 0.34;
+
 pub fn draw_layer_sweep(canvas: &HtmlCanvasElement, rows: &[LayerRow]) -> Result<(), String> {
-    let (root, ratio) = super::canvas_root(canvas, 0.34)?;
+    let (root, ratio) = super::canvas_root(canvas, LAYERS_ASPECT)?;
     layer_sweep_chart(&root, rows, ratio).map_err(|e| e.to_string())
 }
 

@@ -39,8 +39,11 @@ pub fn affinity_colour(a: Affinity) -> RGBColor {
 }
 
 /// AMI (left) and balanced accuracy (right) against k, one line per affinity.
+/// Height over width of the comparison plot.
+pub const COMPARISON_ASPECT: f64 = 0.36;
+
 pub fn draw_affinity_comparison(canvas: &HtmlCanvasElement, reports: &[LobesReport]) -> Result<(), String> {
-    let (root, scale) = canvas_root(canvas, 0.36)?;
+    let (root, scale) = canvas_root(canvas, COMPARISON_ASPECT)?;
     comparison_chart(&root, reports, scale).map_err(|e| e.to_string())
 }
 

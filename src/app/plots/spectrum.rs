@@ -12,6 +12,9 @@ const FIT: RGBColor = RGBColor(214, 69, 32);
 const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
 const FIT_RANGE: RGBColor = RGBColor(252, 235, 214);
 
+/// Height over width of the spectrum plot.
+pub const SPECTRUM_ASPECT: f64 = 0.58;
+
 /// Where the rank axis lies on the canvas, in CSS pixels from the canvas's left edge, and the ranks
 /// at its two ends (log scale), so that a drag on the plot can be read as a range of ranks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,7 +37,7 @@ impl RankAxis {
 /// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
 /// Returns where the rank axis was drawn.
 pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<RankAxis, String> {
-    let (root, ratio) = super::canvas_root(canvas, 0.58)?;
+    let (root, ratio) = super::canvas_root(canvas, SPECTRUM_ASPECT)?;
     let (left, right) = spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())?;
     Ok(RankAxis {
         left_px: left as f64 / ratio,

@@ -1,0 +1,79 @@
+// Refreshes docs/screenshots/: every page of the app on its bundled data, as the README shows them.
+// Run by scripts/screenshots.sh (which builds dist/ first); drives headless Chromium with Playwright
+// against dist/ served from a sub-path, like the end-to-end tests.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, serve, baseUrl, launch, waitForCurrent } from '../tests/e2e/harness.mjs';
+
+const OUT = join(ROOT, 'docs/screenshots');
+const LAYER = 'minilm-l6-topk4096-layer3';
+const MINUTES = 60_000;
+mkdirSync(OUT, { recursive: true });
+
+const server = await serve();
+const base = baseUrl(server);
+const browser = await launch();
+const shot = async (locator, name) => {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.screenshot({ path: join(OUT, name) });
+  console.log(`docs/screenshots/${name}`);
+};
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Galaxy: the spectrum of one SAE's decoder with the clustering entropy (the paper's settings).
+  await page.goto(`${base}?dataset=${LAYER}`);
+  await waitForCurrent(page, `${LAYER}.safetensors`, 10 * MINUTES);
+  await page.screenshot({ path: join(OUT, 'galaxy.png') });
+  console.log('docs/screenshots/galaxy.png');
+  await page.getByTestId('cloud-run').click();
+  await page.getByTestId('clouds').waitFor({ timeout: 5 * MINUTES });
+  await shot(page.getByTestId('cloud-section'), 'cloud-3d.png');
+  await page.getByTestId('sweep-run').click();
+  await page.getByTestId('sweep-table').waitFor({ timeout: 20 * MINUTES });
+  await shot(page.getByTestId('layer-sweep'), 'layer-sweep.png');
+
+  // Lobes: k = 3 with Phi, then the five affinities across k.
+  await page.getByTestId('tab-lobes').click();
+  await page.selectOption('[data-testid=lobes-input]', LAYER);
+  await page.getByTestId('lobes-k').fill('3');
+  await page.getByTestId('lobes-run').click();
+  await page.getByTestId('lobes-summary').waitFor({ timeout: 10 * MINUTES });
+  await page.waitForTimeout(500);
+  await shot(page.locator('section.page.lobes'), 'lobes.png');
+  await page.getByTestId('lobes-compare').click();
+  await page.getByTestId('compare-table').waitFor({ timeout: 20 * MINUTES });
+  await page.waitForTimeout(500);
+  await shot(page.getByTestId('compare-canvas'), 'lobes-compare.png');
+
+  // Crystals: MiniLM layer 0, the paper's 12 tasks.
+  await page.getByTestId('tab-crystals').click();
+  await page.selectOption('[data-testid=crystals-input]', 'crystals-minilm-l6-layer0');
+  await page.getByTestId('crystals-run').click();
+  await page.getByTestId('crystals-summary').waitFor({ timeout: 10 * MINUTES });
+  await page.waitForTimeout(500);
+  await shot(page.locator('section.page.crystals'), 'crystals.png');
+
+  // Compute: the kernel checks on the CPU (no WebGPU adapter here).
+  await page.getByTestId('tab-compute').click();
+  await page.getByTestId('kernels-check').click();
+  await page.getByTestId('kernels-table').waitFor({ timeout: 10 * MINUTES });
+  await shot(page.locator('section.page.compute'), 'compute.png');
+  await page.close();
+
+  // An embedded plot, and the page at a phone's width.
+  const embed = await browser.newPage({ viewport: { width: 720, height: 560 } });
+  await embed.goto(`${base}?dataset=${LAYER}&entropy=off&embed=1`);
+  await waitForCurrent(embed, `${LAYER}.safetensors`, 5 * MINUTES);
+  await embed.screenshot({ path: join(OUT, 'embed.png') });
+  console.log('docs/screenshots/embed.png');
+  await embed.close();
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  await phone.goto(`${base}?dataset=${LAYER}&entropy=off`);
+  await waitForCurrent(phone, `${LAYER}.safetensors`, 5 * MINUTES);
+  await phone.screenshot({ path: join(OUT, 'phone.png') });
+  console.log('docs/screenshots/phone.png');
+  await phone.close();
+} finally {
+  await browser.close();
+  server.close();
+}
