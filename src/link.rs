@@ -42,6 +42,8 @@ pub struct Link {
     pub galaxy: GalaxyParams,
     /// The lobes page's choices.
     pub lobes: LobesLink,
+    /// Selected features (rows of the decoder), ascending.
+    pub features: Option<Vec<u32>>,
     /// One plot with minimal chrome, for an iframe.
     pub embed: bool,
 }
@@ -78,7 +80,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), embed: false }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, embed: false }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -111,6 +113,10 @@ impl Link {
                     None => bad("write off, or SAMPLES,PCS,RESAMPLES,K, e.g. 5000,100,30,1"),
                 },
                 "embed" => link.embed = matches!(value.as_str(), "" | "1" | "true" | "yes"),
+                "features" => match decode_indices(&value) {
+                    Some(f) => link.features = Some(f),
+                    None => bad("write the selected features as indices and ranges, e.g. 3,7,10-20 (at most 16 million)"),
+                },
                 "sae" if !value.is_empty() => {
                     link.lobes.sae = Some(value.clone());
                     link.lobes.shown = true;
@@ -189,11 +195,62 @@ impl Link {
             q.append_pair("trials", &c.trials.to_string());
             q.append_pair("lobes-seed", &c.seed.to_string());
         }
+        if let Some(f) = &self.features {
+            q.append_pair("features", &encode_indices(f));
+        }
         if self.embed {
             q.append_pair("embed", "1");
         }
         format!("?{}", q.finish())
     }
+}
+
+/// Indices as `3,7,10-20`: ascending, runs of consecutive indices as ranges.
+pub fn encode_indices(indices: &[u32]) -> String {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i + 1 { format!("{}-{}", sorted[i], sorted[j]) } else if j == i + 1 { format!("{},{}", sorted[i], sorted[j]) } else { sorted[i].to_string() });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
+/// The inverse of [`encode_indices`] (any order, repeats allowed), ascending and distinct; `None`
+/// for anything else, or more than 2^24 indices (a hostile `0-4000000000` is refused, not
+/// allocated).
+pub fn decode_indices(text: &str) -> Option<Vec<u32>> {
+    const MAX: u64 = 1 << 24;
+    let mut spans = Vec::new();
+    let mut total = 0u64;
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+            None => {
+                let v = part.parse::<u32>().ok()?;
+                (v, v)
+            }
+        };
+        if a > b {
+            return None;
+        }
+        total += (b - a) as u64 + 1;
+        if total > MAX {
+            return None;
+        }
+        spans.push((a, b));
+    }
+    let mut out: Vec<u32> = spans.into_iter().flat_map(|(a, b)| a..=b).collect();
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
 }
 
 /// `FIRST-LAST` (or `FIRST..LAST`), 1 <= FIRST < LAST.
@@ -281,5 +338,20 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(!link.lobes.shown);
         assert!(!link.to_query().contains("affinity"));
+    }
+
+    #[test]
+    fn feature_indices_round_trip_as_ranges() {
+        let f = vec![0, 1, 2, 3, 7, 9, 10, 4000, 4001, 4002, 4095];
+        let text = encode_indices(&[4095, 3, 2, 1, 0, 7, 9, 10, 4001, 4000, 4002, 7]);
+        assert_eq!(text, "0-3,7,9,10,4000-4002,4095");
+        assert_eq!(decode_indices(&text), Some(f.clone()));
+        assert_eq!(decode_indices(""), Some(vec![]));
+        for bad in ["x", "5-3", "1-", "-4", "0-4294967295", "1,,2x"] {
+            assert_eq!(decode_indices(bad), None, "{bad}");
+        }
+        let mut link = defaults();
+        link.features = Some(f.clone());
+        assert_eq!(Link::parse(&link.to_query(), &defaults()).0.features, Some(f));
     }
 }

@@ -108,6 +108,17 @@ pub fn layer_rows_csv(rows: &[LayerRow], provenance: &Provenance) -> String {
     out
 }
 
+/// A list of features: `feature` (row of the decoder, from 0) per line, after the provenance and
+/// what they are.
+pub fn feature_list_csv(features: &[u32], what: &str, provenance: &Provenance) -> String {
+    let mut out = provenance.comment_lines();
+    out.push_str(&format!("# {}: {} features\nfeature\n", one_line(what), features.len()));
+    for f in features {
+        out.push_str(&format!("{f}\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,7 +76,7 @@ pub fn CloudSection() -> impl IntoView {
                                 <Cloud3dView points=cloud.points.clone() camera=camera colour="#1f5aa6" point_name="feature"
                                     title=format!("{}: {} points; PC1–3 carry {} of the variance{}", cloud.input, cloud.n, fmt_ev(&ev),
                                         if coloured { "; coloured by co-occurrence lobe (Lobes tab)" } else { "" })
-                                    testid="cloud-data" labels=labels.unwrap_or_default() />
+                                    testid="cloud-data" labels=labels.unwrap_or_default() selectable=true />
                                 <Cloud3dView points=cloud.isotropic_points.clone() camera=camera colour="#787878" point_name="point"
                                     title=format!("isotropic Gaussian, same N and d: PC1–3 carry {}", fmt_ev(&iso_ev))
                                     testid="cloud-isotropic" />

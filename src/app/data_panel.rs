@@ -59,6 +59,7 @@ fn megabytes(bytes: f64) -> String {
 pub(super) fn choose_bundled(state: AppState, entry: DatasetEntry, tensor: Option<String>) {
     state.notice.set(None);
     state.local_file.set(None);
+    state.feature_selection.set(None);
     state.tensor.set(tensor.unwrap_or_else(|| entry.tensor.clone()));
     state.selection.set(Some(Selection::Bundled(entry)));
     start_galaxy(state);
@@ -81,6 +82,7 @@ fn choose_file(state: AppState, file: File) {
         return;
     }
     state.notice.set(None);
+    state.feature_selection.set(None);
     state.tensor.set(String::new());
     state.local_file.set(Some(file));
     state.selection.set(Some(Selection::Local {

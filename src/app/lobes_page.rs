@@ -9,7 +9,7 @@ use super::plots::lobe_map::LobeMap;
 use super::export::{provenance, stem_for, svg_of, ExportBar};
 use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_css, COMPARISON_ASPECT};
 use crate::analysis::export::{lobe_labels_csv, result_json};
-use super::state::{AppState, Datasets, LobesState, Selection, TsneState};
+use super::state::{AppState, Datasets, FeatureSelection, LobesState, Selection, TsneState};
 use super::status::{error_line, progress_line};
 use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
 use crate::formats::manifest::DatasetEntry;
@@ -271,7 +271,32 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
     };
     let join = |v: &[u32]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",");
     let (labels_text, geometry_text) = (join(&a.labels_cooccurrence), join(&a.labels_geometry));
-    let sizes: Vec<String> = a.lobe_sizes.iter().enumerate().map(|(l, s)| format!("lobe {l}: {s}")).collect();
+    // Each lobe's size selects its features (in colour on the lobe map and the 3D view).
+    let labels_for_pick = StoredValue::new(a.labels_cooccurrence.clone());
+    let pick_name = format!("of {} (k = {}, {})", report.decoder, a.k, a.affinity.name());
+    let lobe_picks = a.lobe_sizes.iter().enumerate().map(|(l, size)| {
+        let what = format!("lobe {l} {pick_name}");
+        let label = format!("lobe {l}: {size}");
+        let is_picked = {
+            let what = what.clone();
+            move || state.feature_selection.get().is_some_and(|s| s.what == what)
+        };
+        let picked_view = is_picked.clone();
+        let pick = move |_| {
+            if is_picked() {
+                return state.feature_selection.set(None);
+            }
+            let features = labels_for_pick.with_value(|labels| {
+                labels.iter().enumerate().filter(|(_, &x)| x as usize == l).map(|(i, _)| i as u32).collect()
+            });
+            state.feature_selection.set(Some(FeatureSelection { features, what: what.clone() }));
+        };
+        view! {
+            {(l > 0).then_some(", ")}
+            <button class="lobe-pick" class:picked=picked_view data-testid=format!("select-lobe-{l}")
+                title="Select this lobe's features (again to clear)" on:click=pick>{label}</button>
+        }
+    }).collect_view();
     view! {
         <div class="result">
             <dl class="summary" data-testid="lobes-summary" data-input=report.decoder.clone()
@@ -281,7 +306,7 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
                 <dd>{format!("{} with {} ({} features × {} dimensions; {} chunks counted)",
                     report.decoder, report.cooccurrence, report.n_features, report.d, report.n_chunks)}</dd>
                 <dt>{format!("Lobes (k = {}, {} affinity{})", a.k, a.affinity.title(), if a.affinity == Affinity::Phi { ", clustered as Phi + 1" } else { "" })}</dt>
-                <dd data-testid="lobe-sizes">{sizes.join(", ")}</dd>
+                <dd data-testid="lobe-sizes">{lobe_picks}</dd>
                 <dt>"AMI, co-occurrence vs geometric lobes"</dt>
                 <dd class="big" data-testid="lobes-ami" data-value=a.ami.to_string()>{fmt(a.ami, 4)}
                     {a.ami_null.as_ref().map(|t| format!("  ({} above the permuted-label null: mean {}, std {})", sigma(t), fmt(t.mean, 5), fmt(t.std, 5)))}</dd>

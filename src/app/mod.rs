@@ -12,6 +12,7 @@ mod layer_sweep;
 mod lobes_page;
 pub mod plots;
 mod state;
+mod selection_bar;
 mod status;
 mod url_sync;
 
@@ -30,12 +31,10 @@ pub fn mount() {
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
-    let (linked, problems) = url_sync::read_address(state);
+    let (link, problems) = url_sync::read_address(state);
     bridge::install(state);
     data_panel::load_manifest(state);
-    if let Some(source) = linked {
-        url_sync::choose_linked(state, source, problems);
-    }
+    url_sync::choose_linked(state, link, problems);
     url_sync::follow_state(state);
 
     view! {
@@ -58,6 +57,7 @@ pub fn App() -> impl IntoView {
         <main class="layout">
             <data_panel::DataPanel />
             <div class="pages">
+                <selection_bar::SelectionBar />
                 <div class:hidden=move || state.page.get() != Page::Galaxy><galaxy_page::GalaxyPage /></div>
                 <div class:hidden=move || state.page.get() != Page::Lobes><lobes_page::LobesPage /></div>
                 <div class:hidden=move || state.page.get() != Page::Crystals><crystals_page::CrystalsPage /></div>

@@ -31,6 +31,31 @@ impl Selection {
     }
 }
 
+/// Features the user selected (a lobe, a box on the lobe map, a link's list): shown in colour on
+/// every plot of the features, the others grey.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSelection {
+    /// Rows of the decoder, ascending and distinct.
+    pub features: Vec<u32>,
+    /// What was selected, for the selection bar ("lobe 2 of layer3.safetensors").
+    pub what: String,
+}
+
+impl FeatureSelection {
+    /// One flag per feature of a set of `n`, or `None` when nothing is selected.
+    pub fn mask(selection: &Option<FeatureSelection>, n: usize) -> Option<Vec<bool>> {
+        selection.as_ref().map(|s| {
+            let mut mask = vec![false; n];
+            for &f in &s.features {
+                if let Some(m) = mask.get_mut(f as usize) {
+                    *m = true;
+                }
+            }
+            mask
+        })
+    }
+}
+
 /// The bundled datasets, as loaded from the manifest.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Datasets {
@@ -183,6 +208,8 @@ pub struct AppState {
     pub embed: RwSignal<bool>,
     /// The lobes page's choices as the address holds them (set by the page on each run).
     pub lobe_link: RwSignal<crate::link::LobesLink>,
+    /// The selected features, linked across the pages.
+    pub feature_selection: RwSignal<Option<FeatureSelection>>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -222,6 +249,7 @@ impl AppState {
             kernels: RwSignal::new(Job::Idle),
             embed: RwSignal::new(false),
             lobe_link: RwSignal::new(crate::link::LobesLink::default()),
+            feature_selection: RwSignal::new(None),
         }
     }
 }

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::data_panel::choose_bundled;
 use super::galaxy_page::start_galaxy;
-use super::state::{AppState, Datasets, Page, Selection};
+use super::state::{AppState, Datasets, FeatureSelection, Page, Selection};
 use crate::link::{Link, LinkSource};
 use crate::protocol::ErrorReport;
 
@@ -42,6 +42,7 @@ pub fn current_link(state: AppState) -> Link {
         page: page_name(state.page.get()).to_string(),
         galaxy: state.galaxy_params.get(),
         lobes: state.lobe_link.get(),
+        features: state.feature_selection.get().map(|s| s.features),
         embed: state.embed.get(),
     }
 }
@@ -59,9 +60,9 @@ pub fn link_address(link: &Link) -> String {
 }
 
 /// Reads the address's query into `state` (before the pages are built, so that their inputs start
-/// from it) and returns the data it names, to be chosen once the dataset list is in, with what in
-/// the query could not be read (shown by [`choose_linked`]).
-pub fn read_address(state: AppState) -> (Option<LinkSource>, Vec<String>) {
+/// from it) and returns the link, whose data is to be chosen once the dataset list is in, with
+/// what in the query could not be read (both for [`choose_linked`]).
+pub fn read_address(state: AppState) -> (Link, Vec<String>) {
     let query = location().and_then(|l| l.search().ok()).unwrap_or_default();
     let (link, problems) = Link::parse(&query, &current_link_untracked(state));
     state.page.set(page_from_name(&link.page));
@@ -70,7 +71,14 @@ pub fn read_address(state: AppState) -> (Option<LinkSource>, Vec<String>) {
     state.embed.set(link.embed);
     state.lobe_link.set(link.lobes.clone());
     show_problems(state, &problems);
-    (link.source, problems)
+    (link, problems)
+}
+
+/// The link's selected features (choosing data clears a selection).
+fn select_linked(state: AppState, features: &Option<Vec<u32>>) {
+    if let Some(f) = features {
+        state.feature_selection.set(Some(FeatureSelection { features: f.clone(), what: format!("{} features from the link", f.len()) }));
+    }
 }
 
 fn show_problems(state: AppState, problems: &[String]) {
@@ -86,11 +94,17 @@ fn current_link_untracked(state: AppState) -> Link {
 /// Chooses the data the address named: a remote file at once, a bundled dataset when the list
 /// has loaded (or says why it cannot); then shows the link's `problems` again (choosing data
 /// clears the page's notice).
-pub fn choose_linked(state: AppState, source: LinkSource, problems: Vec<String>) {
+pub fn choose_linked(state: AppState, link: Link, problems: Vec<String>) {
+    let features = link.features;
+    let Some(source) = link.source else {
+        select_linked(state, &features);
+        return;
+    };
     match source {
         LinkSource::Remote(url) => {
             choose_remote(state, url);
             show_problems(state, &problems);
+            select_linked(state, &features);
         }
         LinkSource::Bundled(id) => {
             let tensor = state.tensor.get_untracked();
@@ -107,6 +121,7 @@ pub fn choose_linked(state: AppState, source: LinkSource, problems: Vec<String>)
                             Some(entry) if entry.kind == "points" => {
                                 choose_bundled(state, entry, Some(tensor.clone()).filter(|t| !t.is_empty()));
                                 show_problems(state, &problems);
+                                select_linked(state, &features);
                             }
                             Some(entry) => state.selection.set(Some(Selection::Bundled(entry))),
                             None => state.notice.set(Some(ErrorReport {
@@ -126,6 +141,7 @@ pub fn choose_linked(state: AppState, source: LinkSource, problems: Vec<String>)
 pub fn choose_remote(state: AppState, url: String) {
     let name = LinkSource::remote_name(&url);
     state.notice.set(None);
+    state.feature_selection.set(None);
     state.local_file.set(None);
     state.selection.set(Some(Selection::Remote { url, name }));
     start_galaxy(state);

@@ -254,6 +254,40 @@ try {
     const rows = readFileSync(csvPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(',').map(Number));
     check(rows.length === ref.labels_cooccurrence.length && rows.every(([f, c, g], i) => f === i && c === ref.labels_cooccurrence[i] && g === ref.labels_geometry[i]),
       'the lobes CSV export holds every feature\'s lobes, the CLI\'s', `${rows.length} rows, ${download.suggestedFilename()}`);
+    // Selecting a lobe: the selection bar counts its features, the address lists them, the CSV
+    // holds them; a shift-drag box over the lobe map selects the features inside it.
+    await page.getByTestId('select-lobe-1').click();
+    const lobe1 = ref.labels_cooccurrence.map((l, i) => [l, i]).filter(([l]) => l === 1).map(([, i]) => i);
+    const bar = page.getByTestId('selection-bar');
+    await bar.waitFor({ timeout: 10_000 });
+    check(Number(await bar.getAttribute('data-count')) === lobe1.length, 'selecting lobe 1 selects its features', `${lobe1.length}`);
+    await page.waitForFunction(() => location.search.includes('features='), null, { timeout: 10_000 }).catch(() => {});
+    const selectedLink = page.url();
+    check(selectedLink.includes('features='), 'the address lists the selected features');
+    const [picked] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId('selection-csv').click()]);
+    const pickedPath = join(work, 'selected.csv');
+    await picked.saveAs(pickedPath);
+    const pickedRows = readFileSync(pickedPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map(Number);
+    check(pickedRows.length === lobe1.length && pickedRows.every((f, i) => f === lobe1[i]), 'the selection\'s CSV lists its feature indices');
+    const map = page.getByTestId('lobe-map');
+    await map.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+    const mapBox = await map.boundingBox();
+    await page.keyboard.down('Shift');
+    await page.mouse.move(mapBox.x + 1, mapBox.y + 1);
+    await page.mouse.down();
+    await page.mouse.move(mapBox.x + mapBox.width - 1, mapBox.y + mapBox.height - 1, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.waitForFunction(() => /box/.test(document.querySelector('[data-testid=selection-bar]')?.textContent || ''), null, { timeout: 10_000 }).catch(() => {});
+    const boxed = Number(await bar.getAttribute('data-count'));
+    // The map's outermost points sit on its edge; a box from 1 px inside each corner holds nearly all.
+    check(boxed >= 0.9 * ref.labels_cooccurrence.length && boxed <= ref.labels_cooccurrence.length && /box/.test(await bar.textContent()),
+      'a shift-drag box over the lobe map selects the features inside it', `${boxed} of ${ref.labels_cooccurrence.length}`);
+    const linked = await open(selectedLink.slice(base.length));
+    const linkedBar = linked.getByTestId('selection-bar');
+    await linkedBar.waitFor({ timeout: 60_000 });
+    check(Number(await linkedBar.getAttribute('data-count')) === lobe1.length, 'a link with selected features selects them', await linkedBar.getAttribute('data-count'));
+    await linked.close();
     await page.getByTestId('lobes-trials').fill('0');
     await page.getByTestId('lobes-run').click();
     await page.waitForFunction(() => location.search.includes('trials=0'), null, { timeout: 10_000 }).catch(() => {});
@@ -282,6 +316,21 @@ try {
     check(credit.includes(`dataset=${BUNDLED_ID}`) && !credit.includes('embed=1'), 'embed mode links to the full view', credit);
     await page.close();
   }
+  // 6b. The file chooser takes each matrix format: a Gemma Scope params.npz (deflated and stored),
+  //     SAELens-style safetensors in f16 and bf16 (decoder.weight, transposed), and the SAELens
+  //     file above; each gives the CLI's numbers on the same file.
+  {
+    const page = await open('?entropy=off&ranks=1-4');
+    const golden = join(ROOT, 'tests/golden/formats');
+    for (const path of ['params_compressed.npz', 'params_stored.npz', 'sae_f16.safetensors', 'sae_bf16.safetensors'].map((f) => join(golden, f)).concat([filePath])) {
+      const name = path.split('/').pop();
+      await page.getByTestId('file-input').setInputFiles(path);
+      const ui = await waitForCurrent(page, name, 120_000);
+      sameNumbers(ui, cli(['analyze', 'galaxy', path, '--ranks', '1..4', '--no-entropy']), `a chosen ${name}`);
+    }
+    await page.close();
+  }
+
   // 7. Offline: after a visit, the app and its bundled data work with the app's server gone.
   {
     const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`);

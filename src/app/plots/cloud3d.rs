@@ -4,6 +4,8 @@
 //! tens of thousands of points.
 
 use leptos::prelude::*;
+
+use crate::app::state::{AppState, FeatureSelection};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent, WheelEvent};
 
@@ -46,7 +48,17 @@ pub fn radius(points: &[[f32; 3]]) -> f64 {
     points.iter().map(|p| p.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt()).fold(0.0, f64::max)
 }
 
-fn draw(canvas: &HtmlCanvasElement, points: &[[f32; 3]], radius: f64, camera: Camera, hover: Option<usize>, colour: &str, labels: Option<&[u32]>) {
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    canvas: &HtmlCanvasElement,
+    points: &[[f32; 3]],
+    radius: f64,
+    camera: Camera,
+    hover: Option<usize>,
+    colour: &str,
+    labels: Option<&[u32]>,
+    selected: Option<&[bool]>,
+) {
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
@@ -57,22 +69,27 @@ fn draw(canvas: &HtmlCanvasElement, points: &[[f32; 3]], radius: f64, camera: Ca
     order.sort_unstable_by(|&a, &b| projected[a].2.total_cmp(&projected[b].2));
     let size = (w / 500.0).clamp(1.5, 4.0);
     let (zlo, zhi) = projected.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.2), hi.max(p.2)));
-    ctx.set_fill_style_str(colour);
     let lobe_colours: Vec<String> = labels
         .map(|l| (0..=l.iter().copied().max().unwrap_or(0) as usize).map(super::lobes::lobe_css).collect())
         .unwrap_or_default();
-    let mut current = usize::MAX;
+    // The fill of each point: grey when some are selected and it is not, else its lobe's colour
+    // (with labels) or `colour`. Set only when it changes.
+    let mut current: Option<&str> = None;
     for &i in &order {
-        if let Some(&l) = labels.and_then(|l| l.get(i)) {
-            if l as usize != current {
-                current = l as usize;
-                ctx.set_fill_style_str(&lobe_colours[current]);
-            }
+        let unselected = selected.is_some_and(|m| !m.get(i).copied().unwrap_or(false));
+        let fill: &str = if unselected {
+            "#c3c8d0"
+        } else {
+            labels.and_then(|l| l.get(i)).and_then(|&l| lobe_colours.get(l as usize)).map_or(colour, String::as_str)
+        };
+        if current != Some(fill) {
+            ctx.set_fill_style_str(fill);
+            current = Some(fill);
         }
         let (x, y, z) = projected[i];
         // Far points fainter: a depth cue without colour.
         let depth = if zhi > zlo { (z - zlo) / (zhi - zlo) } else { 1.0 };
-        ctx.set_global_alpha(0.25 + 0.6 * depth);
+        ctx.set_global_alpha(if unselected { 0.2 } else { 0.25 + 0.6 * depth });
         ctx.fill_rect(x - size / 2.0, y - size / 2.0, size, size);
     }
     ctx.set_global_alpha(1.0);
@@ -111,7 +128,12 @@ pub fn Cloud3dView(
     #[prop(into)] testid: String,
     camera: RwSignal<Camera>,
     #[prop(optional)] labels: Option<Vec<u32>>,
+    /// Whether the app's feature selection applies to these points (the data's features, not a
+    /// reference cloud).
+    #[prop(optional)]
+    selectable: bool,
 ) -> impl IntoView {
+    let state = expect_context::<AppState>();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<usize>);
     let drag = StoredValue::new(None::<(f64, f64, Camera)>);
@@ -122,11 +144,13 @@ pub fn Cloud3dView(
 
     Effect::new(move |_| {
         let (camera, hover) = (camera.get(), hover.get());
+        let n = points.with_value(|p| p.len());
+        let mask = if selectable { FeatureSelection::mask(&state.feature_selection.get(), n) } else { None };
         if let Some(canvas) = canvas.get() {
             let css = canvas.client_width().max(200) as f64;
             canvas.set_width((css * ratio()) as u32);
             canvas.set_height((css * ratio()) as u32);
-            labels.with_value(|l| points.with_value(|p| draw(&canvas, p, r, camera, hover, colour, l.as_deref())));
+            labels.with_value(|l| points.with_value(|p| draw(&canvas, p, r, camera, hover, colour, l.as_deref(), mask.as_deref())));
         }
     });
 

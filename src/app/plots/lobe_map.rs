@@ -7,13 +7,26 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent, WheelEvent};
 
 use super::lobes::lobe_css;
+use crate::app::state::{AppState, FeatureSelection};
 use super::viewport::{nearest_within, Viewport};
 
 fn to_screen(points: &[[f32; 2]], view: Viewport, w: f64, h: f64) -> Vec<(f64, f64)> {
     points.iter().map(|p| view.to_screen((p[0] as f64, p[1] as f64), w, h)).collect()
 }
 
-fn draw(canvas: &HtmlCanvasElement, screen: &[(f64, f64)], labels: &[u32], hover: Option<usize>, nearest: &[u32]) {
+/// Unselected features, when some are selected: grey and faint.
+const UNSELECTED: &str = "#c3c8d0";
+
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    canvas: &HtmlCanvasElement,
+    screen: &[(f64, f64)],
+    labels: &[u32],
+    hover: Option<usize>,
+    nearest: &[u32],
+    selected: Option<&[bool]>,
+    box_corners: Option<((f64, f64), (f64, f64))>,
+) {
     let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
     let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else { return };
     let (w, h) = (canvas.width() as f64, canvas.height() as f64);
@@ -22,14 +35,30 @@ fn draw(canvas: &HtmlCanvasElement, screen: &[(f64, f64)], labels: &[u32], hover
     let size = (w / 450.0).clamp(1.5, 4.0);
     let k = labels.iter().copied().max().map_or(1, |m| m as usize + 1);
     let colours: Vec<String> = (0..k).map(lobe_css).collect();
+    let is_selected = |i: usize| selected.is_none_or(|m| m.get(i).copied().unwrap_or(false));
+    if selected.is_some() {
+        ctx.set_global_alpha(0.35);
+        ctx.set_fill_style_str(UNSELECTED);
+        for (i, &(x, y)) in screen.iter().enumerate() {
+            if !is_selected(i) {
+                ctx.fill_rect(x - size / 2.0, y - size / 2.0, size, size);
+            }
+        }
+    }
     ctx.set_global_alpha(0.75);
     for lobe in 0..k {
         ctx.set_fill_style_str(&colours[lobe]);
         for (i, &(x, y)) in screen.iter().enumerate() {
-            if labels.get(i).copied().unwrap_or(0) as usize == lobe {
+            if labels.get(i).copied().unwrap_or(0) as usize == lobe && is_selected(i) {
                 ctx.fill_rect(x - size / 2.0, y - size / 2.0, size, size);
             }
         }
+    }
+    if let Some(((x0, y0), (x1, y1))) = box_corners {
+        ctx.set_global_alpha(1.0);
+        ctx.set_stroke_style_str("#1f5aa6");
+        ctx.set_line_width(1.5);
+        ctx.stroke_rect(x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs());
     }
     ctx.set_global_alpha(1.0);
     if let Some(i) = hover.filter(|&i| i < screen.len()) {
@@ -48,13 +77,18 @@ fn draw(canvas: &HtmlCanvasElement, screen: &[(f64, f64)], labels: &[u32], hover
 }
 
 /// The map of `points` coloured by `labels` (lobe of each feature); `nearest[i]` lists feature
-/// i's most similar features (outlined on hover).
+/// i's most similar features (outlined on hover). Shift-drag selects the features in a box (the
+/// app's feature selection, linked across pages); the unselected ones are drawn grey.
 #[component]
 pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, title: String) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<usize>);
     let view_state = RwSignal::new(Viewport::fit(points.iter().map(|p| (p[0] as f64, p[1] as f64))));
     let drag = StoredValue::new(None::<(f64, f64, Viewport)>);
+    let state = expect_context::<AppState>();
+    let n = points.len();
+    // Shift-drag: the box being drawn, from and to (canvas pixels).
+    let boxing = RwSignal::new(None::<((f64, f64), (f64, f64))>);
     let data = StoredValue::new((points, labels, nearest));
     let ratio = || web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
     let screen = move |c: &HtmlCanvasElement, v: Viewport| {
@@ -62,7 +96,8 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
     };
 
     Effect::new(move |_| {
-        let (v, hover) = (view_state.get(), hover.get());
+        let (v, hover, corners) = (view_state.get(), hover.get(), boxing.get());
+        let mask = FeatureSelection::mask(&state.feature_selection.get(), n);
         if let Some(c) = canvas.get() {
             let css = c.client_width().max(240) as f64;
             c.set_width((css * ratio()) as u32);
@@ -71,15 +106,47 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
             data.with_value(|(_, labels, nearest)| {
                 let empty = Vec::new();
                 let near = hover.and_then(|i| nearest.get(i)).unwrap_or(&empty);
-                draw(&c, &s, labels, hover, near)
+                draw(&c, &s, labels, hover, near, mask.as_deref(), corners)
             });
         }
     });
 
-    let on_down = move |ev: MouseEvent| drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, view_state.get_untracked())));
+    let at = move |c: &HtmlCanvasElement, ev: &MouseEvent| {
+        let rect = c.get_bounding_client_rect();
+        let k = ratio();
+        ((ev.client_x() as f64 - rect.left()) * k, (ev.client_y() as f64 - rect.top()) * k)
+    };
+    let on_down = move |ev: MouseEvent| {
+        if ev.shift_key() {
+            if let Some(c) = canvas.get_untracked() {
+                let p = at(&c, &ev);
+                boxing.set(Some((p, p)));
+            }
+            return;
+        }
+        drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, view_state.get_untracked())))
+    };
+    // Releasing the button, or leaving the canvas while drawing a box, selects the box's features.
+    let on_up = move |_: MouseEvent| {
+        drag.set_value(None);
+        let Some(((x0, y0), (x1, y1))) = boxing.get_untracked() else { return };
+        boxing.set(None);
+        let Some(c) = canvas.get_untracked() else { return };
+        let s = screen(&c, view_state.get_untracked());
+        let (xa, xb, ya, yb) = (x0.min(x1), x0.max(x1), y0.min(y1), y0.max(y1));
+        let features: Vec<u32> = s.iter().enumerate().filter(|(_, &(x, y))| x >= xa && x <= xb && y >= ya && y <= yb).map(|(i, _)| i as u32).collect();
+        if !features.is_empty() {
+            let what = format!("a box of {} features on the lobe map", features.len());
+            state.feature_selection.set(Some(FeatureSelection { features, what }));
+        }
+    };
     let on_move = move |ev: MouseEvent| {
         let Some(c) = canvas.get_untracked() else { return };
         let k = ratio();
+        if let Some((from, _)) = boxing.get_untracked() {
+            boxing.set(Some((from, at(&c, &ev))));
+            return;
+        }
         if let Some((x0, y0, start)) = drag.get_value() {
             let (dx, dy) = ((ev.client_x() as f64 - x0) * k, (ev.client_y() as f64 - y0) * k);
             view_state.set(start.dragged(dx, dy, c.width() as f64, c.height() as f64));
@@ -114,10 +181,10 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
         <figure class="lobe-map">
             <figcaption>{title}</figcaption>
             <canvas node_ref=canvas class="cloud" data-testid="lobe-map"
-                on:mousedown=on_down on:mouseup=move |_| drag.set_value(None)
-                on:mouseleave=move |_| { drag.set_value(None); hover.set(None); }
+                on:mousedown=on_down on:mouseup=on_up
+                on:mouseleave=move |ev| { on_up(ev); hover.set(None); }
                 on:mousemove=on_move on:wheel=on_wheel></canvas>
-            <p class="hover" data-testid="lobe-hover">{move || hovered().unwrap_or_else(|| "Scroll to zoom, drag to pan, hover a feature.".into())}</p>
+            <p class="hover" data-testid="lobe-hover">{move || hovered().unwrap_or_else(|| "Scroll to zoom, drag to pan, shift-drag to select a box of features, hover a feature.".into())}</p>
         </figure>
     }
 }
