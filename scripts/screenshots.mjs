@@ -52,6 +52,12 @@ try {
   await page.getByTestId('crystals-summary').waitFor({ timeout: 10 * MINUTES });
   await page.waitForTimeout(500);
   await shot(page.locator('section.page.crystals'), 'crystals.png');
+  // The crystal view of country-capital before and after distractor removal.
+  await page.getByTestId('crystal-view').waitFor({ timeout: 2 * MINUTES });
+  await shot(page.locator('figure.crystal-view'), 'crystal-view-before.png');
+  await page.getByTestId('projection-after').check();
+  await page.waitForTimeout(300);
+  await shot(page.locator('figure.crystal-view'), 'crystal-view-after.png');
 
   // Compute: the kernel checks on the CPU (no WebGPU adapter here).
   await page.getByTestId('tab-compute').click();
@@ -70,6 +76,7 @@ try {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
   await phone.goto(`${base}?dataset=${LAYER}&entropy=off`);
   await waitForCurrent(phone, `${LAYER}.safetensors`, 5 * MINUTES);
+  await phone.getByTestId('spectrum-canvas').evaluate((el) => el.scrollIntoView({ block: 'start' }));
   await phone.screenshot({ path: join(OUT, 'phone.png') });
   console.log('docs/screenshots/phone.png');
   await phone.close();

@@ -46,8 +46,8 @@ fn draw(
         }
     }
     ctx.set_global_alpha(0.75);
-    for lobe in 0..k {
-        ctx.set_fill_style_str(&colours[lobe]);
+    for (lobe, colour) in colours.iter().enumerate() {
+        ctx.set_fill_style_str(colour);
         for (i, &(x, y)) in screen.iter().enumerate() {
             if labels.get(i).copied().unwrap_or(0) as usize == lobe && is_selected(i) {
                 ctx.fill_rect(x - size / 2.0, y - size / 2.0, size, size);

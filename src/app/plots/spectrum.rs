@@ -37,11 +37,13 @@ impl RankAxis {
 /// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
 /// Returns where the rank axis was drawn.
 pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<RankAxis, String> {
-    let (root, ratio) = super::canvas_root(canvas, SPECTRUM_ASPECT)?;
-    let (left, right) = spectrum_chart(&root, report, ratio).map_err(|e| e.to_string())?;
+    let (root, scale) = super::canvas_root(canvas, SPECTRUM_ASPECT)?;
+    let (left, right) = spectrum_chart(&root, report, scale).map_err(|e| e.to_string())?;
+    // Backend pixels per CSS pixel (the device pixel ratio; `scale` may be less on a phone).
+    let pixels = canvas.width() as f64 / canvas.client_width().max(320) as f64;
     Ok(RankAxis {
-        left_px: left as f64 / ratio,
-        right_px: right as f64 / ratio,
+        left_px: left as f64 / pixels,
+        right_px: right as f64 / pixels,
         first_rank: 1.0,
         last_rank: report.spectrum.d.max(2) as f64 * 1.05,
     })
