@@ -8,6 +8,7 @@ use web_sys::{Blob, Headers, ReadableStreamDefaultReader, RequestInit};
 
 use super::{scope, ProgressPoster, LOAD_SHARE};
 use crate::formats::partial::{parse_content_range, plan_matrix_read, MatrixPlan, FIRST_BYTES, MAX_BROWSER_BYTES};
+use crate::link::LinkSource;
 use crate::protocol::{ErrorReport, Source};
 
 fn fetch_error(url: &str, detail: String) -> ErrorReport {
@@ -215,8 +216,7 @@ async fn read_body(
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v > 0.0);
     if let Some(t) = total.filter(|t| *t > MAX_BROWSER_BYTES as f64) {
-        let name = url.rsplit('/').next().unwrap_or(url);
-        return Err(too_large(name, "the file", t as u64));
+        return Err(too_large(&LinkSource::remote_name(url), "the file", t as u64));
     }
     let Some(body) = response.body() else {
         return Ok(Vec::new());
@@ -239,8 +239,7 @@ async fn read_body(
             let bytes: Uint8Array = value.unchecked_into();
             let start = out.len();
             if start as u64 + bytes.length() as u64 > MAX_BROWSER_BYTES {
-                let name = url.rsplit('/').next().unwrap_or(url);
-                return Err(too_large(name, "the file", start as u64 + bytes.length() as u64));
+                return Err(too_large(&LinkSource::remote_name(url), "the file", start as u64 + bytes.length() as u64));
             }
             out.resize(start + bytes.length() as usize, 0);
             bytes.copy_to(&mut out[start..]);

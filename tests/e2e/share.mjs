@@ -118,14 +118,20 @@ function sameNumbers(ui, ref, label) {
     `${label}: slope, interval and log-volume equal the CLI's`, `${ui.slope} vs ${ref.power_law.slope}`);
 }
 
+/// Clicks the button `testid` and returns the file it downloads: its suggested name and bytes.
+async function downloaded(page, testid) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId(testid).click()]);
+  const path = join(work, `download-${testid}`);
+  await download.saveAs(path);
+  return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+}
+
+/// The data rows of a downloaded CSV (after its `#` lines and its header), split at commas.
+const csvRows = (file) => file.bytes.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(','));
+
 /// Each export of the spectrum: the file is produced and parses, and holds the numbers shown.
 async function exports(page, ref, shown) {
-  const take = async (ext) => {
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId(`spectrum-export-${ext}`).click()]);
-    const path = join(work, `export.${ext}`);
-    await download.saveAs(path);
-    return { name: download.suggestedFilename(), bytes: readFileSync(path) };
-  };
+  const take = (ext) => downloaded(page, `spectrum-export-${ext}`);
   const png = await take('png');
   check(png.bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) && png.bytes.length > 5000
     && png.name === `${BUNDLED_ID}-spectrum.png`, 'PNG export: a PNG of the plot', `${png.name}, ${png.bytes.length} bytes`);
@@ -248,12 +254,10 @@ try {
       'a lobes link (Jaccard, k = 3, 5 trials, seed 7) gives the CLI\'s AMI and balanced accuracy', `${ami} vs ${ref.ami}`);
     check(await page.getByTestId('lobes-k').inputValue() === '3' && await page.getByTestId('lobes-affinity').inputValue() === 'jaccard',
       'the lobes link fills the page\'s inputs');
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId('lobes-export-csv').click()]);
-    const csvPath = join(work, 'lobes.csv');
-    await download.saveAs(csvPath);
-    const rows = readFileSync(csvPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(',').map(Number));
+    const lobesCsv = await downloaded(page, 'lobes-export-csv');
+    const rows = csvRows(lobesCsv).map((r) => r.map(Number));
     check(rows.length === ref.labels_cooccurrence.length && rows.every(([f, c, g], i) => f === i && c === ref.labels_cooccurrence[i] && g === ref.labels_geometry[i]),
-      'the lobes CSV export holds every feature\'s lobes, the CLI\'s', `${rows.length} rows, ${download.suggestedFilename()}`);
+      'the lobes CSV export holds every feature\'s lobes, the CLI\'s', `${rows.length} rows, ${lobesCsv.name}`);
     // Selecting a lobe: the selection bar counts its features, the address lists them, the CSV
     // holds them; a shift-drag box over the lobe map selects the features inside it.
     await page.getByTestId('select-lobe-1').click();
@@ -264,10 +268,7 @@ try {
     await page.waitForFunction(() => location.search.includes('features='), null, { timeout: 10_000 }).catch(() => {});
     const selectedLink = page.url();
     check(selectedLink.includes('features='), 'the address lists the selected features');
-    const [picked] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), page.getByTestId('selection-csv').click()]);
-    const pickedPath = join(work, 'selected.csv');
-    await picked.saveAs(pickedPath);
-    const pickedRows = readFileSync(pickedPath, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map(Number);
+    const pickedRows = csvRows(await downloaded(page, 'selection-csv')).map((r) => Number(r[0]));
     check(pickedRows.length === lobe1.length && pickedRows.every((f, i) => f === lobe1[i]), 'the selection\'s CSV lists its feature indices');
     const map = page.getByTestId('lobe-map');
     await map.evaluate((el) => el.scrollIntoView({ block: 'center' }));
