@@ -6,11 +6,13 @@
 //! only). [`model`] (native only) runs all-MiniLM-L6-v2 to get real residual streams.
 
 pub mod analysis;
+pub mod chart_view;
 pub mod compute;
 pub mod formats;
 pub mod geometry;
 pub mod link;
 pub mod matrix;
+pub mod neuronpedia;
 pub mod protocol;
 pub mod sae;
 

@@ -11,6 +11,7 @@
 use crate::geometry::affinity::Affinity;
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
+use crate::neuronpedia::NeuronpediaSae;
 
 /// Where the data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,9 @@ pub struct Link {
     pub lobes: LobesLink,
     /// Selected features (rows of the decoder), ascending.
     pub features: Option<Vec<u32>>,
+    /// The SAE's id on Neuronpedia, for links from its features (`None`: read from a Gemma Scope
+    /// file's path where it can be).
+    pub neuronpedia: Option<NeuronpediaSae>,
     /// One plot with minimal chrome, for an iframe.
     pub embed: bool,
 }
@@ -80,7 +84,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, embed: false }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, neuronpedia: None, embed: false }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -111,6 +115,10 @@ impl Link {
                 "entropy" => match parse_entropy(&value, link.galaxy.seed) {
                     Some(entropy) => link.galaxy.entropy = entropy,
                     None => bad("write off, or SAMPLES,PCS,RESAMPLES,K, e.g. 5000,100,30,1"),
+                },
+                "neuronpedia" => match NeuronpediaSae::parse(&value) {
+                    Some(sae) => link.neuronpedia = Some(sae),
+                    None => bad("write the SAE's Neuronpedia id as MODEL/SAE, e.g. gemma-2-2b/12-gemmascope-res-16k"),
                 },
                 "embed" => link.embed = matches!(value.as_str(), "" | "1" | "true" | "yes"),
                 "features" => match decode_indices(&value) {
@@ -197,6 +205,9 @@ impl Link {
         }
         if let Some(f) = &self.features {
             q.append_pair("features", &encode_indices(f));
+        }
+        if let Some(sae) = &self.neuronpedia {
+            q.append_pair("neuronpedia", &sae.id());
         }
         if self.embed {
             q.append_pair("embed", "1");
@@ -288,6 +299,7 @@ mod tests {
         link.galaxy.seed = 9;
         link.galaxy.entropy = Some(EntropyParams { samples: 3000, pcs: 50, bootstrap: 10, k: 2, seed: 9, ..EntropyParams::default() });
         link.embed = true;
+        link.neuronpedia = NeuronpediaSae::parse("gemma-2-2b/12-gemmascope-res-16k");
         link.lobes = LobesLink {
             sae: Some("minilm-l6-topk4096-layer3".into()),
             choice: LobesChoice { affinity: Affinity::Jaccard, k: 3, trials: 10, seed: 7 },
@@ -299,6 +311,7 @@ mod tests {
         link.source = Some(LinkSource::Bundled("minilm-l6-topk4096-layer3".into()));
         link.galaxy.entropy = None;
         link.embed = false;
+        link.neuronpedia = None;
         link.lobes = LobesLink::default();
         let query = link.to_query();
         assert_eq!(query, "?dataset=minilm-l6-topk4096-layer3&tensor=W_dec&page=lobes&ranks=5-77&seed=9&entropy=off");
@@ -308,11 +321,12 @@ mod tests {
     #[test]
     fn an_empty_query_is_the_defaults_and_bad_values_are_named() {
         assert_eq!(Link::parse("", &defaults()), (defaults(), vec![]));
-        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed", &defaults());
+        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x", &defaults());
         assert_eq!(link.galaxy, defaults().galaxy);
         assert_eq!(link.page, "galaxy");
         assert!(link.embed);
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(problems[4].contains("MODEL/SAE") && link.neuronpedia.is_none(), "{problems:?}");
         assert!(problems[0].contains("ranks=150-11") && problems[0].contains("11-150"), "{problems:?}");
         assert!(problems[2].contains("galaxy, lobes, crystals, compute"), "{problems:?}");
         // The entropy takes the analysis's seed, wherever the seed stands in the query.

@@ -11,6 +11,8 @@ use web_sys::{File, HtmlInputElement};
 use super::bridge::{self, CrystalJob};
 use super::plots::crystal_view::{CrystalViewPlot, Projection, QuadMark};
 use super::export::{provenance, stem_for, svg_of, ExportBar};
+use super::chart_canvas::ChartCanvas;
+use crate::chart_view::{ChartLayout, Zoom};
 use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw_silhouettes, draw_word_length, silhouette_chart, SILHOUETTE_ASPECT};
 use crate::analysis::export::result_json;
 use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selection};
@@ -356,21 +358,25 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
     let silhouette_canvas = NodeRef::<leptos::html::Canvas>::new();
     let length_canvas = NodeRef::<leptos::html::Canvas>::new();
     let distribution_canvas = NodeRef::<leptos::html::Canvas>::new();
+    let chart = || (RwSignal::new(ChartLayout::default()), RwSignal::new(Zoom::default()));
+    let ((silhouette_layout, silhouette_zoom), (length_layout, length_zoom), (distribution_layout, distribution_zoom)) = (chart(), chart(), chart());
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
     let state = expect_context::<AppState>();
     Effect::new(move |_| {
-        if let Some(c) = distribution_canvas.get() {
-            let _ = draw_quad_distributions(&c, &r3);
+        if let Some(Ok(drawn)) = distribution_canvas.get().map(|c| draw_quad_distributions(&c, &r3, &distribution_zoom.get())) {
+            distribution_layout.set(drawn);
         }
     });
     Effect::new(move |_| {
-        if let Some(c) = silhouette_canvas.get() {
-            let _ = draw_silhouettes(&c, &r1);
+        if let Some(Ok(drawn)) = silhouette_canvas.get().map(|c| draw_silhouettes(&c, &r1, &silhouette_zoom.get())) {
+            silhouette_layout.set(drawn);
         }
     });
     Effect::new(move |_| {
         if let (Some(c), Some(wl)) = (length_canvas.get(), r2.word_length.as_ref()) {
-            let _ = draw_word_length(&c, wl, r2.layer);
+            if let Ok(drawn) = draw_word_length(&c, wl, r2.layer, &length_zoom.get()) {
+                length_layout.set(drawn);
+            }
         }
     });
     let best_lda = r.silhouette_lda.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(m, v)| (*m, *v));
@@ -407,15 +413,17 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
                     {r.silhouette_lda.iter().map(|(m, v)| view! { <td data-components=m.to_string() data-value=v.to_string()>{format!("{v:.4}")}</td> }).collect_view()}
                 </tr></tbody>
             </table>
-            <canvas node_ref=silhouette_canvas class="plot" data-testid="silhouette-canvas"></canvas>
+            <ChartCanvas canvas=silhouette_canvas layout=silhouette_layout zoom=silhouette_zoom testid="silhouette-canvas"
+                label="Silhouette of the task clusters against the number of LDA components, with the raw baseline" />
             <ExportBar testid="crystals-export" stem=stem_for(&r.input, "crystals")
                 canvas=silhouette_canvas
-                svg=move |_| svg_of(SILHOUETTE_ASPECT, |root| silhouette_chart(root, &r4, 1.0))
+                svg=move |_| svg_of(SILHOUETTE_ASPECT, |root| silhouette_chart(root, &r4, 1.0, &silhouette_zoom.get_untracked()).map(|_| ()))
                 json=move |_| Ok(result_json(&r5, &provenance(state))) />
             <h3>{format!("Parallelograms: quads of two pairs of one task, before and after LDA ({} components)", r.parallelogram_components)}</h3>
             {parallelogram_table(&r)}
             <p class="muted">"Distribution of each task's relative errors: grey before LDA, blue after (share of the task's quads per bin, 0 to 2)."</p>
-            <canvas node_ref=distribution_canvas class="plot" data-testid="quad-distributions"></canvas>
+            <ChartCanvas canvas=distribution_canvas layout=distribution_layout zoom=distribution_zoom testid="quad-distributions"
+                label="Per task, the distribution of its quads' relative errors before and after LDA" />
             <h3>"The word-length distractor"</h3>
             {match word_length {
                 Some(wl) => view! {
@@ -424,7 +432,8 @@ fn result_view(result: CrystalsResult, timing: String) -> AnyView {
                             wl.r, wl.slope, wl.n, 100.0 * wl.explained_variance_ratio,
                             if r.layer.is_some_and(|l| l > 0) { " The paper measures it at layer 0." } else { "" })}
                     </p>
-                    <canvas node_ref=length_canvas class="plot" data-testid="word-length-canvas"></canvas>
+                    <ChartCanvas canvas=length_canvas layout=length_layout zoom=length_zoom testid="word-length-canvas"
+                        label="PC0 of the z-scored differences against the length difference of the words" />
                 }.into_any(),
                 None => view! { <p class="muted" data-testid="word-length">{format!("No word-length fit: {}", r.word_length_error.clone().unwrap_or_default())}</p> }.into_any(),
             }}
@@ -593,10 +602,11 @@ fn SearchPanel() -> impl IntoView {
 #[component]
 fn ClusterCard(cluster: CrystalCluster) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let (layout, zoom) = (RwSignal::new(ChartLayout::default()), RwSignal::new(Zoom::default()));
     let c = cluster.clone();
     Effect::new(move |_| {
-        if let Some(el) = canvas.get() {
-            let _ = draw_crystal_cluster(&el, &c);
+        if let Some(Ok(drawn)) = canvas.get().map(|el| draw_crystal_cluster(&el, &c, &zoom.get())) {
+            layout.set(drawn);
         }
     });
     let best = cluster.quads.first().map(|q| {
@@ -604,7 +614,9 @@ fn ClusterCard(cluster: CrystalCluster) -> impl IntoView {
     });
     view! {
         <figure class="crystal-card" data-testid="crystal-cluster" data-median=cluster.median_relative_error.to_string()>
-            <canvas node_ref=canvas class="plot small"></canvas>
+            <ChartCanvas canvas=canvas layout=layout zoom=zoom testid=format!("crystal-cluster-{}", cluster.cluster) class="small"
+                label=format!("Crystal cluster {}: its features on their first two principal axes", cluster.cluster)
+                hint="Hover a feature; drag, scroll, +/−." />
             <figcaption>
                 {format!("cluster {}: {} pairs; median relative error {:.3}, median cos {:.3}", cluster.cluster, cluster.size, cluster.median_relative_error, cluster.median_cosine)}
                 <br />{best}

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 
 use super::bridge;
 use super::export::{provenance, stem_for, svg_of, ExportBar};
-use super::plots::spectrum::{draw_spectrum, spectrum_chart, RankAxis, SPECTRUM_ASPECT};
+use super::chart_canvas::ChartCanvas;
+use super::plots::spectrum::{draw_spectrum, spectrum_chart, SPECTRUM_ASPECT};
+use crate::chart_view::{ChartLayout, Zoom};
 use crate::analysis::export::{galaxy_spectrum_csv, result_json};
 use crate::analysis::GalaxyReport;
 use super::state::{AppState, RunState, Selection};
@@ -109,23 +111,18 @@ pub fn GalaxyPage() -> impl IntoView {
         }
     };
     // Dragging across the spectrum plot picks the fit's ranks.
-    let rank_axis = StoredValue::new(None::<RankAxis>);
-    let drag_from = StoredValue::new(None::<f64>);
-    let canvas_x = move |ev: &web_sys::MouseEvent| {
-        canvas.get_untracked().map(|c| ev.client_x() as f64 - c.get_bounding_client_rect().left())
-    };
-    let on_drag_end = move |ev: web_sys::MouseEvent| {
-        let (Some(x0), Some(x1), Some(axis)) = (drag_from.get_value(), canvas_x(&ev), rank_axis.get_value()) else {
-            return;
-        };
-        drag_from.set_value(None);
-        let (a, b) = (axis.rank_at(x0.min(x1)), axis.rank_at(x0.max(x1)));
+    let layout = RwSignal::new(ChartLayout::default());
+    let zoom = RwSignal::new(Zoom::default());
+    let on_rank_drag = Callback::new(move |(x0, x1): (f64, f64)| {
+        let Some(panel) = layout.with_untracked(|l| l.panels.first().cloned()) else { return };
+        let rank = |x: f64| panel.to_data((x.clamp(panel.left, panel.right), panel.top)).0.round().max(1.0) as usize;
+        let (a, b) = (rank(x0.min(x1)), rank(x0.max(x1)));
         if b >= a + 2 {
             first.set(a.to_string());
             last.set(b.to_string());
             apply_and_run();
         }
-    };
+    });
     let preset = move |r: RankRange| {
         first.set(r.first.to_string());
         last.set(r.last.to_string());
@@ -134,8 +131,8 @@ pub fn GalaxyPage() -> impl IntoView {
 
     Effect::new(move |_| {
         if let (RunState::Done { report, .. }, Some(canvas)) = (state.galaxy.get(), canvas.get()) {
-            match draw_spectrum(&canvas, &report) {
-                Ok(axis) => rank_axis.set_value(Some(axis)),
+            match draw_spectrum(&canvas, &report, &zoom.get()) {
+                Ok(drawn) => layout.set(drawn),
                 Err(e) => state.notice.set(Some(ErrorReport {
                     kind: "plot".into(),
                     message: format!("could not draw the spectrum: {e}"),
@@ -202,14 +199,11 @@ pub fn GalaxyPage() -> impl IntoView {
                 RunState::Done { .. } => ().into_any(),
             }}
             <div class="result" class:hidden=move || !has_result()>
-                <canvas node_ref=canvas class="plot" width="960" height="560" data-testid="spectrum-canvas"
-                    title="Drag across the plot to fit the power law over those ranks"
-                    on:mousedown=move |ev| drag_from.set_value(canvas_x(&ev))
-                    on:mouseup=on_drag_end></canvas>
-                <p class="muted">"Drag across the plot to fit over other ranks."</p>
+                <ChartCanvas canvas=canvas layout=layout zoom=zoom testid="spectrum-canvas"
+                    label="The eigenvalue spectrum on log-log axes with the power-law fit" on_drag_x=on_rank_drag />
                 <ExportBar testid="spectrum-export" stem=Signal::derive(move || export_stem(state))
                     canvas=canvas
-                    svg=move |_| with_report(state, |r| svg_of(SPECTRUM_ASPECT, |root| spectrum_chart(root, r, 1.0).map(|_| ())))
+                    svg=move |_| with_report(state, |r| svg_of(SPECTRUM_ASPECT, |root| spectrum_chart(root, r, 1.0, &zoom.get_untracked()).map(|_| ())))
                     csv=move |_| with_report(state, |r| Ok(galaxy_spectrum_csv(r, &provenance(state))))
                     json=move |_| with_report(state, |r| Ok(result_json(r, &provenance(state)))) />
                 {move || match state.galaxy.get() {

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 
 use super::bridge;
 use super::export::{provenance, svg_of, ExportBar};
+use super::chart_canvas::ChartCanvas;
+use crate::chart_view::{ChartLayout, Zoom};
 use super::plots::layers::{draw_layer_sweep, layer_sweep_chart, LAYERS_ASPECT};
 use crate::analysis::export::{layer_rows_csv, result_json};
 use crate::analysis::LayerRow;
@@ -47,6 +49,7 @@ fn entropy_cell(e: Option<&ClusteringEntropy>) -> String {
 pub fn LayerSweep() -> impl IntoView {
     let state = expect_context::<AppState>();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let (layout, zoom) = (RwSignal::new(ChartLayout::default()), RwSignal::new(Zoom::default()));
     let group = Memo::new(move |_| group_of_selection(state));
 
     let run = move || {
@@ -61,8 +64,9 @@ pub fn LayerSweep() -> impl IntoView {
 
     Effect::new(move |_| {
         if let (SweepState::Done { rows, .. }, Some(canvas)) = (state.sweep.get(), canvas.get()) {
-            if let Err(e) = draw_layer_sweep(&canvas, &rows) {
-                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the layer sweep: {e}") }));
+            match draw_layer_sweep(&canvas, &rows, &zoom.get()) {
+                Ok(drawn) => layout.set(drawn),
+                Err(e) => state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the layer sweep: {e}") })),
             }
         }
     });
@@ -92,13 +96,14 @@ pub fn LayerSweep() -> impl IntoView {
                     _ => ().into_any(),
                 }}
                 <div class:hidden=move || !done()>
-                    <canvas node_ref=canvas class="plot" width="960" height="340" data-testid="sweep-canvas"></canvas>
+                    <ChartCanvas canvas=canvas layout=layout zoom=zoom testid="sweep-canvas"
+                        label="Power-law slope, log-volume and clustering entropy against the layer" />
                     <ExportBar testid="sweep-export" stem=Signal::derive(move || match state.sweep.get() {
                             SweepState::Done { group, .. } => format!("{group}-layers"),
                             _ => "layers".into(),
                         })
                         canvas=canvas
-                        svg=move |_| with_rows(state, |rows| svg_of(LAYERS_ASPECT, |root| layer_sweep_chart(root, rows, 1.0)))
+                        svg=move |_| with_rows(state, |rows| svg_of(LAYERS_ASPECT, |root| layer_sweep_chart(root, rows, 1.0, &zoom.get_untracked()).map(|_| ())))
                         csv=move |_| with_rows(state, |rows| Ok(layer_rows_csv(rows, &provenance(state))))
                         json=move |_| with_rows(state, |rows| Ok(result_json(&rows, &provenance(state)))) />
                     {move || match state.sweep.get() {

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use super::bridge;
 use super::plots::lobe_map::LobeMap;
 use super::export::{provenance, stem_for, svg_of, ExportBar};
+use super::chart_canvas::ChartCanvas;
+use crate::chart_view::{ChartLayout, Zoom};
 use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_css, COMPARISON_ASPECT};
 use crate::analysis::export::{lobe_labels_csv, result_json};
 use super::state::{AppState, Datasets, FeatureSelection, LobesState, Selection, TsneState};
@@ -146,10 +148,12 @@ pub fn LobesPage() -> impl IntoView {
     };
 
     let compare_canvas = NodeRef::<leptos::html::Canvas>::new();
+    let (compare_layout, compare_zoom) = (RwSignal::new(ChartLayout::default()), RwSignal::new(Zoom::default()));
     Effect::new(move |_| {
         if let (LobesState::Done { run, .. }, Some(c)) = (state.lobe_compare.get(), compare_canvas.get()) {
-            if let Err(e) = draw_affinity_comparison(&c, &run.reports) {
-                state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the comparison: {e}") }));
+            match draw_affinity_comparison(&c, &run.reports, &compare_zoom.get()) {
+                Ok(drawn) => compare_layout.set(drawn),
+                Err(e) => state.notice.set(Some(ErrorReport { kind: "plot".into(), message: format!("could not draw the comparison: {e}") })),
             }
         }
     });
@@ -213,8 +217,9 @@ pub fn LobesPage() -> impl IntoView {
                 LobesState::Cancelled => view! { <p class="muted" data-testid="compare-status">"Cancelled."</p> }.into_any(),
                 LobesState::Done { run, .. } => compare_table(&run.reports),
             }}
-            <canvas node_ref=compare_canvas class="plot" data-testid="compare-canvas"
-                class:hidden=move || !matches!(state.lobe_compare.get(), LobesState::Done { .. })></canvas>
+            <ChartCanvas canvas=compare_canvas layout=compare_layout zoom=compare_zoom testid="compare-canvas"
+                label="AMI and balanced accuracy against k, one line per affinity"
+                hidden=Signal::derive(move || !matches!(state.lobe_compare.get(), LobesState::Done { .. })) />
             <Show when=move || matches!(state.lobe_compare.get(), LobesState::Done { .. })>
                 <ExportBar testid="compare-export"
                     stem=Signal::derive(move || match state.lobe_compare.get() {
@@ -222,7 +227,7 @@ pub fn LobesPage() -> impl IntoView {
                         _ => "affinities".into(),
                     })
                     canvas=compare_canvas
-                    svg=move |_| with_run(state.lobe_compare, |run| svg_of(COMPARISON_ASPECT, |root| comparison_chart(root, &run.reports, 1.0)))
+                    svg=move |_| with_run(state.lobe_compare, |run| svg_of(COMPARISON_ASPECT, |root| comparison_chart(root, &run.reports, 1.0, &compare_zoom.get_untracked()).map(|_| ())))
                     json=move |_| with_run(state.lobe_compare, |run| Ok(result_json(&run.reports, &provenance(state)))) />
             </Show>
         </section>
@@ -339,13 +344,20 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
 #[component]
 fn NullPlot(test: NullTest, title: String, testid: &'static str) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let (layout, zoom) = (RwSignal::new(ChartLayout::default()), RwSignal::new(Zoom::default()));
     let t = test.clone();
+    let label = title.clone();
     Effect::new(move |_| {
         if let Some(c) = canvas.get() {
-            let _ = draw_null(&c, &t, &title);
+            if let Ok(drawn) = draw_null(&c, &t, &title, &zoom.get()) {
+                layout.set(drawn);
+            }
         }
     });
-    view! { <canvas node_ref=canvas class="plot null" data-testid=testid data-sigma=test.sigma.to_string()></canvas> }
+    view! {
+        <ChartCanvas canvas=canvas layout=layout zoom=zoom testid=testid label=label class="null"
+            value=test.sigma.to_string() hint="Hover a bar or the red line; drag, scroll and +/− as on the other plots." />
+    }
 }
 
 /// The heat map: categories (rows) x lobes (columns), each cell the share of the category's

@@ -2,6 +2,7 @@
 //! to the compute worker. The UI thread never runs an analysis.
 
 mod bridge;
+mod chart_canvas;
 mod cloud_view;
 mod compute_page;
 mod crystals_page;

@@ -7,6 +7,26 @@ use leptos::prelude::*;
 use super::export::{download_text, provenance};
 use super::state::AppState;
 use crate::analysis::export::feature_list_csv;
+use crate::neuronpedia::NeuronpediaSae;
+
+/// How many selected features get a Neuronpedia link in the bar.
+const NEURONPEDIA_LINKS: usize = 12;
+
+/// Links to the first selected features' pages on Neuronpedia, when the SAE is known there.
+fn neuronpedia_links(sae: Option<NeuronpediaSae>, features: &[u32]) -> Option<impl IntoView> {
+    let sae = sae?;
+    let more = features.len().saturating_sub(NEURONPEDIA_LINKS);
+    let links = features
+        .iter()
+        .take(NEURONPEDIA_LINKS)
+        .map(|&f| view! { " " <a href=sae.feature_url(f) target="_blank" rel="noopener" data-testid="neuronpedia-link">{f.to_string()}</a> })
+        .collect_view();
+    Some(view! {
+        <span class="neuronpedia" title=format!("Each feature's top activations and explanations on Neuronpedia ({})", sae.id())>
+            "On Neuronpedia:" {links} {(more > 0).then(|| format!(" and {more} more"))}
+        </span>
+    })
+}
 
 #[component]
 pub fn SelectionBar() -> impl IntoView {
@@ -27,6 +47,7 @@ pub fn SelectionBar() -> impl IntoView {
                     <button class="export" data-testid="selection-csv" on:click=download title="Download the selected features' indices (rows of the decoder, from 0)">"Indices (CSV)"</button>
                     <button class="export" data-testid="selection-clear" on:click=move |_| state.feature_selection.set(None)>"Clear"</button>
                     {move || error.get().map(|e| view! { <span class="error" role="alert">{format!("could not export: {e}")}</span> })}
+                    {neuronpedia_links(state.neuronpedia(), &s.features)}
                 </div>
             }
         })

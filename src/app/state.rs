@@ -9,6 +9,7 @@ use crate::analysis::{BundleSummary, Cloud, GalaxyReport, LayerRow};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::galaxy::GalaxyParams;
 use crate::compute::backend::{BackendChoice, KernelRow};
+use crate::neuronpedia::NeuronpediaSae;
 use crate::protocol::{ErrorReport, ScaleTiming, Timings};
 
 /// What the data panel offers and what the user picked.
@@ -210,6 +211,8 @@ pub struct AppState {
     pub lobe_link: RwSignal<crate::link::LobesLink>,
     /// The selected features, linked across the pages.
     pub feature_selection: RwSignal<Option<FeatureSelection>>,
+    /// The SAE's Neuronpedia id as the address gives it (`neuronpedia=`); see [`AppState::neuronpedia`].
+    pub neuronpedia_link: RwSignal<Option<NeuronpediaSae>>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -222,6 +225,22 @@ pub struct KernelsResult {
 }
 
 impl AppState {
+    /// The Neuronpedia SAE of the chosen data: the address's `neuronpedia=`, else read from a
+    /// Gemma Scope path (the URL of a file on the web, a bundled dataset's source or file, a
+    /// local file's name).
+    pub fn neuronpedia(&self) -> Option<NeuronpediaSae> {
+        if let Some(sae) = self.neuronpedia_link.get() {
+            return Some(sae);
+        }
+        match self.selection.get()? {
+            Selection::Remote { url, .. } => NeuronpediaSae::from_gemma_scope_path(&url),
+            Selection::Bundled(e) => {
+                NeuronpediaSae::from_gemma_scope_path(&e.source).or_else(|| NeuronpediaSae::from_gemma_scope_path(&e.file))
+            }
+            Selection::Local { name, .. } => NeuronpediaSae::from_gemma_scope_path(&name),
+        }
+    }
+
     pub fn new() -> Self {
         Self {
             datasets: RwSignal::new(Datasets::Loading),
@@ -250,6 +269,7 @@ impl AppState {
             embed: RwSignal::new(false),
             lobe_link: RwSignal::new(crate::link::LobesLink::default()),
             feature_selection: RwSignal::new(None),
+            neuronpedia_link: RwSignal::new(None),
         }
     }
 }

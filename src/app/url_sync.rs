@@ -43,6 +43,7 @@ pub fn current_link(state: AppState) -> Link {
         galaxy: state.galaxy_params.get(),
         lobes: state.lobe_link.get(),
         features: state.feature_selection.get().map(|s| s.features),
+        neuronpedia: state.neuronpedia_link.get(),
         embed: state.embed.get(),
     }
 }
@@ -69,6 +70,7 @@ pub fn read_address(state: AppState) -> (Link, Vec<String>) {
     state.tensor.set(link.tensor.clone().unwrap_or_default());
     state.galaxy_params.set(link.galaxy.clone());
     state.embed.set(link.embed);
+    state.neuronpedia_link.set(link.neuronpedia.clone());
     state.lobe_link.set(link.lobes.clone());
     show_problems(state, &problems);
     (link, problems)

@@ -259,7 +259,7 @@ try {
     check(same === ref.labels_cooccurrence.length, `${sae.id}: every co-occurrence lobe label equals the CLI's`, `${same} of ${ref.labels_cooccurrence.length}`);
     const geo = (await summary.getAttribute('data-labels-geometry')).split(',').map(Number);
     check(geo.every((l, i) => l === ref.labels_geometry[i]), `${sae.id}: every geometric lobe label equals the CLI's`);
-    const sigma = Number(await page.getByTestId('null-bacc').getAttribute('data-sigma'));
+    const sigma = Number(await page.getByTestId('null-bacc').getAttribute('data-value'));
     check(relClose(sigma, ref.null.bacc_sigma, 1e-6), `${sae.id}: classifier null sigma equals the CLI's`, `${sigma} vs ${ref.null.bacc_sigma}`);
     const rows = await page.locator('[data-testid=specialisation] tbody tr').count();
     check(rows === ref.specialisation.categories.length, 'the specialisation table has a row per category', `${rows}`);

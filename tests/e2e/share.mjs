@@ -63,7 +63,8 @@ function dataHost(file) {
   const sent = {};
   const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-range, content-length' };
   const server = createServer((req, res) => {
-    const [, mode, name = ''] = req.url.split('/');
+    const [, mode, ...rest] = req.url.split('/');
+    const name = rest.join('/');
     const withCors = mode !== 'nocors';
     if (req.method === 'OPTIONS') {
       res.writeHead(204, withCors ? { ...cors, 'access-control-allow-headers': 'range', 'access-control-allow-methods': 'GET' } : {}).end();
@@ -236,6 +237,102 @@ try {
     await again.waitForFunction(() => location.search.includes('page=lobes'), null, { timeout: 10_000 }).catch(() => {});
     check(again.url().includes('page=lobes'), 'the address names the page shown', again.url());
     await again.close();
+  }
+
+  // 4a. The charts are interactive: hovering a point of the spectrum shows its values (the CLI's);
+  //     the wheel zooms about the pointer, shift-drag pans, the keyboard zooms and resets; the
+  //     numbers do not change; the SVG export draws the zoomed window.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`);
+    await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    const ref = cli(['analyze', 'galaxy', BUNDLED_FILE, '--no-entropy']);
+    const plot = page.getByTestId('spectrum-canvas');
+    await plot.scrollIntoViewIfNeeded();
+    const geometry = async () => {
+      const [left, top, right, bottom] = (await plot.getAttribute('data-frame')).split(',').map(Number);
+      const [xlo, xhi, ylo, yhi] = (await plot.getAttribute('data-window')).split(',').map(Number);
+      return { left, top, right, bottom, xlo, xhi, ylo, yhi };
+    };
+    // Where (page pixels) the spectrum draws rank r: log axes both ways.
+    const at = async (rank) => {
+      const g = await geometry();
+      const box = await plot.boundingBox();
+      const frac = (v, lo, hi) => (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+      return { x: box.x + g.left + frac(rank, g.xlo, g.xhi) * (g.right - g.left),
+        y: box.y + g.bottom - frac(ref.eigenvalues[rank - 1], g.ylo, g.yhi) * (g.bottom - g.top) };
+    };
+    const fourDigits = (v) => Number(v.toPrecision(4));
+    const p20 = await at(20);
+    await page.mouse.move(p20.x + 2, p20.y + 1);
+    const tip = page.getByTestId('spectrum-canvas-tip');
+    await tip.waitFor({ timeout: 5_000 }).catch(() => {});
+    const text = (await tip.textContent().catch(() => '')) || '';
+    const shown = /rank 20: eigenvalue ([-0-9.e]+)/.exec(text);
+    check(shown && fourDigits(Number(shown[1])) === fourDigits(ref.eigenvalues[19]),
+      'hovering the spectrum at rank 20 shows its eigenvalue, the CLI\'s', text);
+    const before = await geometry();
+    const svgBefore = (await downloaded(page, 'spectrum-export-svg')).bytes.toString('utf8');
+    await plot.focus();
+    await page.mouse.move(p20.x, p20.y);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction(() => document.querySelector('[data-testid=spectrum-canvas]').dataset.zoomed === 'true', null, { timeout: 5_000 }).catch(() => {});
+    const zoomed = await geometry();
+    const decades = (g) => Math.log10(g.xhi / g.xlo);
+    check(decades(zoomed) < 0.8 * decades(before) && zoomed.xlo < 20 && zoomed.xhi > 20,
+      'the wheel zooms the spectrum about the pointer', `${zoomed.xlo.toFixed(1)}..${zoomed.xhi.toFixed(1)} (was ${before.xlo}..${before.xhi.toFixed(1)})`);
+    const p20z = await at(20);
+    check(Math.abs(p20z.x - p20.x) < 3, 'the rank under the pointer stays under it', `${p20.x.toFixed(1)} -> ${p20z.x.toFixed(1)}`);
+    const svg = (await downloaded(page, 'spectrum-export-svg')).bytes.toString('utf8');
+    const caption = `slope ${ref.power_law.slope.toFixed(4)}`;
+    check(svg.includes(caption) && svgBefore.includes(caption) && svg !== svgBefore,
+      'the SVG export draws the zoomed window (same caption, other axes)', `${svg.length} vs ${svgBefore.length} chars`);
+    await page.keyboard.down('Shift');
+    await page.mouse.move(p20z.x, p20z.y);
+    await page.mouse.down();
+    await page.mouse.move(p20z.x - 120, p20z.y, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    const panned = await geometry();
+    check(panned.xlo > zoomed.xlo * 1.05 && Math.abs(decades(panned) - decades(zoomed)) < 1e-6,
+      'shift-drag pans the spectrum without zooming or refitting', `${panned.xlo.toFixed(2)}..${panned.xhi.toFixed(2)}`);
+    check(await page.getByTestId('rank-first').inputValue() === '11', 'panning leaves the fit ranks alone');
+    await plot.focus();
+    await page.keyboard.press('0');
+    check(await plot.getAttribute('data-zoomed') === 'false' && JSON.stringify(await geometry()) === JSON.stringify(before),
+      'the 0 key resets the zoom');
+    await page.keyboard.press('+');
+    const keyed = await geometry();
+    check(decades(keyed) < decades(before) && await page.getByTestId('reset-zoom').isVisible(), 'the + key zooms in and offers "reset zoom"');
+    await page.getByTestId('reset-zoom').click();
+    check(await plot.getAttribute('data-zoomed') === 'false', '"reset zoom" resets');
+    const slope = Number(await page.getByTestId('slope').getAttribute('data-value'));
+    check(slope === ref.power_law.slope, 'zooming and panning leave the numbers as they were', `${slope}`);
+    await page.close();
+  }
+
+  // 4c. Neuronpedia: a Gemma Scope file's path names its SAE there, and each selected feature links
+  //     to its page; a link's neuronpedia= names it for any file; without either, no links.
+  {
+    const gemmaPath = 'gemma-scope-2b-pt-res/layer_12/width_16k/average_l0_82/sae.safetensors';
+    const page = await open(`?data=${encodeURIComponent(`${host.url}/ranged/${gemmaPath}`)}&entropy=off&features=5,9`);
+    await waitForCurrent(page, 'sae.safetensors', 120_000);
+    await page.getByTestId('selection-bar').waitFor({ timeout: 10_000 });
+    const hrefs = await page.getByTestId('neuronpedia-link').evaluateAll((as) => as.map((a) => a.href));
+    check(hrefs.length === 2 && hrefs[0] === 'https://www.neuronpedia.org/gemma-2-2b/12-gemmascope-res-16k__l0-82/5'
+      && hrefs[1].endsWith('/9'), 'a Gemma Scope path gives each selected feature its Neuronpedia link', hrefs.join(' '));
+    await page.close();
+    const named = await open(`?dataset=${BUNDLED_ID}&entropy=off&features=4&neuronpedia=gemma-2-2b/3-gemmascope-res-16k`);
+    await waitForCurrent(named, `${BUNDLED_ID}.safetensors`, 120_000);
+    await named.getByTestId('selection-bar').waitFor({ timeout: 10_000 });
+    const href = await named.getByTestId('neuronpedia-link').getAttribute('href');
+    check(href === 'https://www.neuronpedia.org/gemma-2-2b/3-gemmascope-res-16k/4' && named.url().includes('neuronpedia=gemma-2-2b%2F3-gemmascope-res-16k'),
+      'a link\'s neuronpedia= names the SAE for any file, and the address keeps it', href);
+    await named.close();
+    const plain = await open(`?dataset=${BUNDLED_ID}&entropy=off&features=4`);
+    await waitForCurrent(plain, `${BUNDLED_ID}.safetensors`, 120_000);
+    await plain.getByTestId('selection-bar').waitFor({ timeout: 10_000 });
+    check(await plain.getByTestId('neuronpedia-link').count() === 0, 'a MiniLM SAE gets no Neuronpedia links');
+    await plain.close();
   }
 
   // 4b. A link to the lobes page runs the lobes it names and gives the CLI's numbers; the address

@@ -6,7 +6,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use web_sys::HtmlCanvasElement;
 
+use super::{clipped_dashes, clipped_line, panel_of, DrawResult};
 use crate::analysis::LayerRow;
+use crate::chart_view::{tooltip_number, Axis, ChartLayout, HoverPoint, Panel, Window, Zoom};
 
 const DATA: RGBColor = RGBColor(31, 90, 166);
 const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
@@ -15,9 +17,10 @@ const ISOTROPIC: RGBColor = RGBColor(120, 120, 120);
 /// Height over width of the layer sweep plot.
 pub const LAYERS_ASPECT: f64 = 0.34;
 
-pub fn draw_layer_sweep(canvas: &HtmlCanvasElement, rows: &[LayerRow]) -> Result<(), String> {
+pub fn draw_layer_sweep(canvas: &HtmlCanvasElement, rows: &[LayerRow], zoom: &Zoom) -> Result<ChartLayout, String> {
     let (root, ratio) = super::canvas_root(canvas, LAYERS_ASPECT)?;
-    layer_sweep_chart(&root, rows, ratio).map_err(|e| e.to_string())
+    let layout = layer_sweep_chart(&root, rows, ratio, zoom).map_err(|e| e.to_string())?;
+    Ok(super::in_css_pixels(canvas, layout))
 }
 
 /// (lo, hi) of `values` padded by 8% (or by 1 when they are all equal).
@@ -41,7 +44,8 @@ fn panel<DB: DrawingBackend>(
     interval: Option<&dyn Fn(&LayerRow) -> [f64; 2]>,
     reference: impl Fn(&LayerRow) -> Option<f64>,
     scale: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    window: Option<Window>,
+) -> DrawResult<Panel, DB> {
     let s = |v: f64| (v * scale).round() as i32;
     let first = rows.first().map_or(0, |r| r.layer) as f64;
     let last = rows.last().map_or(1, |r| r.layer) as f64;
@@ -50,12 +54,13 @@ fn panel<DB: DrawingBackend>(
         [value(r), a, b].into_iter().chain(reference(r))
     });
     let (lo, hi) = padded_range(spread);
+    let window = window.unwrap_or(Window { x: Axis::linear(first - 0.5, last + 0.5), y: Axis::linear(lo, hi) });
     let mut chart = ChartBuilder::on(area)
         .margin(s(12.0))
         .caption(title, ("sans-serif", s(15.0)))
         .x_label_area_size(s(36.0))
         .y_label_area_size(s(64.0))
-        .build_cartesian_2d((first - 0.5)..(last + 0.5), lo..hi)?;
+        .build_cartesian_2d(window.x.lo..window.x.hi, window.y.lo..window.y.hi)?;
     chart
         .configure_mesh()
         .x_desc("layer")
@@ -68,25 +73,36 @@ fn panel<DB: DrawingBackend>(
         .draw()?;
     let refs: Vec<(f64, f64)> = rows.iter().filter_map(|r| reference(r).map(|v| (r.layer as f64, v))).collect();
     if !refs.is_empty() {
-        chart
-            .draw_series(DashedLineSeries::new(refs, s(6.0) as u32, s(4.0) as u32, ISOTROPIC.stroke_width(s(2.0) as u32)))?;
+        clipped_dashes(&mut chart, &window, &refs, (s(6.0) as u32, s(4.0) as u32), ISOTROPIC.stroke_width(s(2.0) as u32))?;
     }
     if let Some(interval) = interval {
         let cap = 0.12;
         let style = DATA.stroke_width(s(1.5) as u32);
         for r in rows {
             let ([a, b], x) = (interval(r), r.layer as f64);
-            chart.draw_series([
-                PathElement::new([(x, a), (x, b)], style),
-                PathElement::new([(x - cap, a), (x + cap, a)], style),
-                PathElement::new([(x - cap, b), (x + cap, b)], style),
-            ])?;
+            for bar in [[(x, a), (x, b)], [(x - cap, a), (x + cap, a)], [(x - cap, b), (x + cap, b)]] {
+                clipped_line(&mut chart, &window, &bar, style)?;
+            }
         }
     }
-    chart
-        .draw_series(LineSeries::new(rows.iter().map(|r| (r.layer as f64, value(r))), DATA.stroke_width(s(2.0) as u32)))?;
-    chart.draw_series(rows.iter().map(|r| Circle::new((r.layer as f64, value(r)), s(4.0), DATA.filled())))?;
-    Ok(())
+    let line: Vec<(f64, f64)> = rows.iter().map(|r| (r.layer as f64, value(r))).collect();
+    clipped_line(&mut chart, &window, &line, DATA.stroke_width(s(2.0) as u32))?;
+    chart.draw_series(line.iter().filter(|p| window.contains(**p)).map(|&p| Circle::new(p, s(4.0), DATA.filled())))?;
+    let points = rows
+        .iter()
+        .map(|r| {
+            let mut label = format!("layer {}: {y_desc} {}", r.layer, tooltip_number(value(r)));
+            if let Some(f) = interval {
+                let [a, b] = f(r);
+                label += &format!(" [{}, {}]", tooltip_number(a), tooltip_number(b));
+            }
+            if let Some(v) = reference(r) {
+                label += &format!("; isotropic {}", tooltip_number(v));
+            }
+            HoverPoint { x: r.layer as f64, y: value(r), label }
+        })
+        .collect();
+    Ok(panel_of(&chart, window, points))
 }
 
 /// The sweep on any plotters backend: slope by layer (left), log-volume by layer (middle), and the
@@ -95,12 +111,15 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     rows: &[LayerRow],
     scale: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    zoom: &Zoom,
+) -> DrawResult<ChartLayout, DB> {
     root.fill(&WHITE)?;
+    let window = |i: usize| zoom.0.get(i).copied().flatten();
+    let mut layout = ChartLayout::default();
     let with_entropy = rows.iter().all(|r| r.entropy.is_some()) && !rows.is_empty();
     let panels = root.split_evenly((1, if with_entropy { 3 } else { 2 }));
     let ranks = rows.first().map(|r| (r.power_law.first_rank, r.power_law.last_rank)).unwrap_or((11, 150));
-    panel(
+    let slope = panel(
         &panels[0],
         rows,
         &format!("power-law slope, ranks {}–{} (95% interval)", ranks.0, ranks.1),
@@ -109,8 +128,10 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
         Some(&|r: &LayerRow| r.power_law.ci95),
         |r| r.isotropic_slope,
         scale,
+        window(0),
     )?;
-    panel(
+    layout.panels.push(slope);
+    let volume = panel(
         &panels[1],
         rows,
         &format!("log-volume: Σ ln λ over ranks {}–{}", ranks.0, ranks.1),
@@ -119,9 +140,11 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
         None,
         |r| r.isotropic_log_volume,
         scale,
+        window(1),
     )?;
+    layout.panels.push(volume);
     if with_entropy {
-        panel(
+        let entropy = panel(
             &panels[2],
             rows,
             "clustering entropy H_G − H_kNN (95% interval)",
@@ -130,7 +153,10 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
             Some(&|r: &LayerRow| r.entropy.as_ref().map_or([f64::NAN; 2], |e| e.ci95)),
             |r| r.isotropic_entropy.as_ref().map(|e| e.clustering),
             scale,
+            window(2),
         )?;
+        layout.panels.push(entropy);
     }
-    root.present()
+    root.present()?;
+    Ok(layout)
 }

@@ -127,7 +127,14 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
         drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, view_state.get_untracked())))
     };
     // Releasing the button, or leaving the canvas while drawing a box, selects the box's features.
-    let on_up = move |_: MouseEvent| {
+    let on_up = move |ev: MouseEvent| {
+        // A click (a press and release in place) on a feature selects it alone.
+        if let Some((x0, y0, _)) = drag.get_value() {
+            let still = (ev.client_x() as f64 - x0).abs() + (ev.client_y() as f64 - y0).abs() < 3.0;
+            if let (true, Some(i), "mouseup") = (still, hover.get_untracked(), ev.type_().as_str()) {
+                state.feature_selection.set(Some(FeatureSelection { features: vec![i as u32], what: format!("feature {i}, clicked on the lobe map") }));
+            }
+        }
         drag.set_value(None);
         let Some(((x0, y0), (x1, y1))) = boxing.get_untracked() else { return };
         boxing.set(None);
@@ -184,7 +191,7 @@ pub fn LobeMap(points: Vec<[f32; 2]>, labels: Vec<u32>, nearest: Vec<Vec<u32>>, 
                 on:mousedown=on_down on:mouseup=on_up
                 on:mouseleave=move |ev| { on_up(ev); hover.set(None); }
                 on:mousemove=on_move on:wheel=on_wheel></canvas>
-            <p class="hover" data-testid="lobe-hover">{move || hovered().unwrap_or_else(|| "Scroll to zoom, drag to pan, shift-drag to select a box of features, hover a feature.".into())}</p>
+            <p class="hover" data-testid="lobe-hover">{move || hovered().unwrap_or_else(|| "Scroll to zoom, drag to pan, hover a feature, click it to select it, shift-drag to select a box of features.".into())}</p>
         </figure>
     }
 }

@@ -5,7 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use web_sys::HtmlCanvasElement;
 
-use super::canvas_root;
+use super::{canvas_root, clipped_line, in_css_pixels, legend_entry, panel_of, DrawResult};
+use crate::chart_view::{tooltip_number, Axis, ChartLayout, HoverPoint, Window, Zoom};
 use crate::analysis::lobes::LobesReport;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::NullTest;
@@ -42,9 +43,10 @@ pub fn affinity_colour(a: Affinity) -> RGBColor {
 /// Height over width of the comparison plot.
 pub const COMPARISON_ASPECT: f64 = 0.36;
 
-pub fn draw_affinity_comparison(canvas: &HtmlCanvasElement, reports: &[LobesReport]) -> Result<(), String> {
+pub fn draw_affinity_comparison(canvas: &HtmlCanvasElement, reports: &[LobesReport], zoom: &Zoom) -> Result<ChartLayout, String> {
     let (root, scale) = canvas_root(canvas, COMPARISON_ASPECT)?;
-    comparison_chart(&root, reports, scale).map_err(|e| e.to_string())
+    let layout = comparison_chart(&root, reports, scale, zoom).map_err(|e| e.to_string())?;
+    Ok(in_css_pixels(canvas, layout))
 }
 
 /// [`draw_affinity_comparison`] on any plotters backend.
@@ -52,7 +54,8 @@ pub fn comparison_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     reports: &[LobesReport],
     scale: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    zoom: &Zoom,
+) -> DrawResult<ChartLayout, DB> {
     let s = |v: f64| (v * scale).round() as i32;
     root.fill(&WHITE)?;
     let panels = root.split_evenly((1, 2));
@@ -63,16 +66,18 @@ pub fn comparison_chart<DB: DrawingBackend>(
         ("AMI of co-occurrence and geometric lobes", &|r| r.agreement.ami, SeriesLabelPosition::UpperLeft),
         ("balanced accuracy, decoder row → lobe", &|r| r.agreement.balanced_accuracy, SeriesLabelPosition::UpperRight),
     ];
-    for (panel, (title, value, legend)) in panels.iter().zip(metrics) {
+    let mut layout = ChartLayout::default();
+    for (i, (panel, (title, value, legend))) in panels.iter().zip(metrics).enumerate() {
         let values: Vec<f64> = reports.iter().map(value).filter(|v| v.is_finite()).collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
         let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(lo + 1e-3) * 1.08;
+        let window = zoom.window(i, Window { x: Axis::linear(k_lo - 0.3, k_hi + 0.3), y: Axis::linear(lo, hi) });
         let mut chart = ChartBuilder::on(panel)
             .margin(s(12.0))
             .caption(title, ("sans-serif", s(15.0)))
             .x_label_area_size(s(36.0))
             .y_label_area_size(s(56.0))
-            .build_cartesian_2d((k_lo - 0.3)..(k_hi + 0.3), lo..hi)?;
+            .build_cartesian_2d(window.x.lo..window.x.hi, window.y.lo..window.y.hi)?;
         chart
             .configure_mesh()
             .x_desc("k (lobes)")
@@ -90,12 +95,19 @@ pub fn comparison_chart<DB: DrawingBackend>(
             }
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             let colour = affinity_colour(affinity);
-            chart
-                .draw_series(LineSeries::new(line.clone(), colour.stroke_width(s(2.0) as u32)))?
-                .label(affinity.title())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(3)));
-            chart.draw_series(line.into_iter().map(|p| Circle::new(p, s(3.5), colour.filled())))?;
+            clipped_line(&mut chart, &window, &line, colour.stroke_width(s(2.0) as u32))?;
+            legend_entry(&mut chart, affinity.title(), colour.stroke_width(3))?;
+            chart.draw_series(line.iter().filter(|p| window.contains(**p)).map(|&p| Circle::new(p, s(3.5), colour.filled())))?;
         }
+        let points = reports
+            .iter()
+            .map(|r| HoverPoint {
+                x: r.params.k as f64,
+                y: value(r),
+                label: format!("{}, k = {}: {}", r.params.affinity.title(), r.params.k, tooltip_number(value(r))),
+            })
+            .collect();
+        let drawn = panel_of(&chart, window, points);
         chart
             .configure_series_labels()
             .position(legend)
@@ -103,14 +115,17 @@ pub fn comparison_chart<DB: DrawingBackend>(
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
             .draw()?;
+        layout.panels.push(drawn);
     }
-    root.present()
+    root.present()?;
+    Ok(layout)
 }
 
 /// A histogram of the null draws with the true value as a red line.
-pub fn draw_null(canvas: &HtmlCanvasElement, test: &NullTest, title: &str) -> Result<(), String> {
+pub fn draw_null(canvas: &HtmlCanvasElement, test: &NullTest, title: &str, zoom: &Zoom) -> Result<ChartLayout, String> {
     let (root, scale) = canvas_root(canvas, 0.55)?;
-    null_chart(&root, test, title, scale).map_err(|e| e.to_string())
+    let layout = null_chart(&root, test, title, scale, zoom).map_err(|e| e.to_string())?;
+    Ok(in_css_pixels(canvas, layout))
 }
 
 /// [`draw_null`] on any plotters backend.
@@ -119,7 +134,8 @@ pub fn null_chart<DB: DrawingBackend>(
     test: &NullTest,
     title: &str,
     scale: f64,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    zoom: &Zoom,
+) -> DrawResult<ChartLayout, DB> {
     let s = |v: f64| (v * scale).round() as i32;
     root.fill(&WHITE)?;
     let draws = &test.draws;
@@ -138,12 +154,13 @@ pub fn null_chart<DB: DrawingBackend>(
         counts[b.min(bins - 1)] += 1;
     }
     let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.15;
+    let window = zoom.window(0, Window { x: Axis::linear(lo, hi), y: Axis::linear(0.0, top) });
     let mut chart = ChartBuilder::on(root)
         .margin(s(10.0))
         .caption(title, ("sans-serif", s(14.0)))
         .x_label_area_size(s(32.0))
         .y_label_area_size(s(40.0))
-        .build_cartesian_2d(lo..hi, 0.0..top)?;
+        .build_cartesian_2d(window.x.lo..window.x.hi, window.y.lo..window.y.hi)?;
     chart
         .configure_mesh()
         .y_desc("trials")
@@ -152,13 +169,27 @@ pub fn null_chart<DB: DrawingBackend>(
         .axis_desc_style(("sans-serif", s(12.0)))
         .light_line_style(RGBColor(238, 238, 238))
         .draw()?;
-    chart.draw_series(counts.iter().enumerate().map(|(b, &c)| {
-        let x0 = dlo + b as f64 * width;
-        Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], RGBColor(150, 150, 150).filled())
+    let bar = |b: usize| (dlo + b as f64 * width, dlo + (b + 1) as f64 * width);
+    chart.draw_series(counts.iter().enumerate().filter_map(|(b, &c)| {
+        let (x0, x1) = bar(b);
+        let (p, q) = window.clip_box((x0, 0.0), (x1, c as f64))?;
+        Some(Rectangle::new([p, q], RGBColor(150, 150, 150).filled()))
     }))?;
-    chart.draw_series([PathElement::new(
-        [(test.observed, 0.0), (test.observed, top)],
-        RGBColor(214, 39, 40).stroke_width(s(2.5) as u32),
-    )])?;
-    root.present()
+    clipped_line(&mut chart, &window, &[(test.observed, 0.0), (test.observed, top)], RGBColor(214, 39, 40).stroke_width(s(2.5) as u32))?;
+    let mut points: Vec<HoverPoint> = counts
+        .iter()
+        .enumerate()
+        .map(|(b, &c)| {
+            let (x0, x1) = bar(b);
+            HoverPoint { x: (x0 + x1) / 2.0, y: c as f64, label: format!("{c} of {} trials in [{}, {})", draws.len(), tooltip_number(x0), tooltip_number(x1)) }
+        })
+        .collect();
+    points.push(HoverPoint {
+        x: test.observed,
+        y: top / 2.0,
+        label: format!("true value {} ({} σ from the null's mean)", tooltip_number(test.observed), tooltip_number(test.sigma)),
+    });
+    let drawn = panel_of(&chart, window, points);
+    root.present()?;
+    Ok(ChartLayout { panels: vec![drawn] })
 }

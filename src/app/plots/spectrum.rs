@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use web_sys::HtmlCanvasElement;
 
+use super::{clipped_line, legend_entry, panel_of, DrawResult};
 use crate::analysis::GalaxyReport;
+use crate::chart_view::{tooltip_number, Axis, ChartLayout, HoverPoint, Window, Zoom};
 
 const DATA: RGBColor = RGBColor(31, 90, 166);
 const FIT: RGBColor = RGBColor(214, 69, 32);
@@ -15,38 +17,12 @@ const FIT_RANGE: RGBColor = RGBColor(252, 235, 214);
 /// Height over width of the spectrum plot.
 pub const SPECTRUM_ASPECT: f64 = 0.58;
 
-/// Where the rank axis lies on the canvas, in CSS pixels from the canvas's left edge, and the ranks
-/// at its two ends (log scale), so that a drag on the plot can be read as a range of ranks.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RankAxis {
-    pub left_px: f64,
-    pub right_px: f64,
-    pub first_rank: f64,
-    pub last_rank: f64,
-}
-
-impl RankAxis {
-    /// The rank under CSS x-position `px` (clamped to the axis), rounded to a whole rank.
-    pub fn rank_at(&self, px: f64) -> usize {
-        let t = ((px - self.left_px) / (self.right_px - self.left_px).max(1e-9)).clamp(0.0, 1.0);
-        let log = self.first_rank.log10() + t * (self.last_rank.log10() - self.first_rank.log10());
-        10f64.powf(log).round().max(1.0) as usize
-    }
-}
-
-/// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio).
-/// Returns where the rank axis was drawn.
-pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport) -> Result<RankAxis, String> {
+/// Draws the spectrum of `report` on `canvas` (sized to its CSS box times the device pixel ratio)
+/// in the window `zoom` gives. Returns where it was drawn, in CSS pixels.
+pub fn draw_spectrum(canvas: &HtmlCanvasElement, report: &GalaxyReport, zoom: &Zoom) -> Result<ChartLayout, String> {
     let (root, scale) = super::canvas_root(canvas, SPECTRUM_ASPECT)?;
-    let (left, right) = spectrum_chart(&root, report, scale).map_err(|e| e.to_string())?;
-    // Backend pixels per CSS pixel (the device pixel ratio; `scale` may be less on a phone).
-    let pixels = canvas.width() as f64 / canvas.client_width().max(320) as f64;
-    Ok(RankAxis {
-        left_px: left as f64 / pixels,
-        right_px: right as f64 / pixels,
-        first_rank: 1.0,
-        last_rank: report.spectrum.d.max(2) as f64 * 1.05,
-    })
+    let layout = spectrum_chart(&root, report, scale, zoom).map_err(|e| e.to_string())?;
+    Ok(super::in_css_pixels(canvas, layout))
 }
 
 /// Points (rank, eigenvalue) with a positive eigenvalue (log axes cannot show the others).
@@ -59,13 +35,14 @@ fn positive_points(eigenvalues: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The chart on any plotters backend (canvas in the app, SVG for export). Returns the backend
-/// pixel columns of the rank axis's two ends.
+/// The chart on any plotters backend, in the window `zoom` gives (else all the ranks and
+/// eigenvalues). Returns its layout in backend pixels.
 pub fn spectrum_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     report: &GalaxyReport,
     scale: f64,
-) -> Result<(i32, i32), DrawingAreaErrorKind<DB::ErrorType>> {
+    zoom: &Zoom,
+) -> DrawResult<ChartLayout, DB> {
     let s = |v: f64| (v * scale).round() as i32;
     root.fill(&WHITE)?;
     let spectrum = &report.spectrum;
@@ -79,6 +56,7 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         (1e-6, 1.0)
     };
     let max_rank = spectrum.d.max(2) as f64;
+    let window = zoom.window(0, Window { x: Axis::log(1.0, max_rank * 1.05), y: Axis::log(lo, hi) });
 
     let fit = &spectrum.power_law;
     let mut chart = ChartBuilder::on(root)
@@ -92,7 +70,7 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         )
         .x_label_area_size(s(44.0))
         .y_label_area_size(s(72.0))
-        .build_cartesian_2d((1f64..max_rank * 1.05).log_scale(), (lo..hi).log_scale())?;
+        .build_cartesian_2d((window.x.lo..window.x.hi).log_scale(), (window.y.lo..window.y.hi).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("rank")
@@ -102,37 +80,25 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         .light_line_style(RGBColor(238, 238, 238))
         .draw()?;
 
-    chart.draw_series(std::iter::once(Rectangle::new(
-        [(fit.first_rank as f64, lo), (fit.last_rank as f64, hi)],
-        FIT_RANGE.filled(),
-    )))?;
-    if !iso.is_empty() {
-        chart
-            .draw_series(LineSeries::new(iso, ISOTROPIC.stroke_width(s(2.0) as u32)))?
-            .label(match spectrum.isotropic_slope {
-                Some(v) => format!("isotropic Gaussian (slope {v:.3})"),
-                None => "isotropic Gaussian".to_string(),
-            })
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], ISOTROPIC.stroke_width(2)));
+    if let Some(corners) = window.clip_box((fit.first_rank as f64, lo), (fit.last_rank as f64, hi)) {
+        chart.draw_series(std::iter::once(Rectangle::new([corners.0, corners.1], FIT_RANGE.filled())))?;
     }
-    chart
-        .draw_series(LineSeries::new(
-            data.iter().copied(),
-            DATA.stroke_width(s(2.0) as u32),
-        ))?
-        .label("eigenvalues")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], DATA.stroke_width(2)));
+    if !iso.is_empty() {
+        let style = ISOTROPIC.stroke_width(s(2.0) as u32);
+        clipped_line(&mut chart, &window, &iso, style)?;
+        let label = match spectrum.isotropic_slope {
+            Some(v) => format!("isotropic Gaussian (slope {v:.3})"),
+            None => "isotropic Gaussian".to_string(),
+        };
+        legend_entry(&mut chart, label, ISOTROPIC.stroke_width(2))?;
+    }
+    clipped_line(&mut chart, &window, &data, DATA.stroke_width(s(2.0) as u32))?;
+    legend_entry(&mut chart, "eigenvalues", DATA.stroke_width(2))?;
     let fit_line = |r: f64| 10f64.powf(fit.intercept + fit.slope * r.log10());
     let (a, b) = (fit.first_rank as f64, fit.last_rank as f64);
-    chart
-        .draw_series(LineSeries::new(
-            (0..=40)
-                .map(|i| a * (b / a).powf(i as f64 / 40.0))
-                .map(|r| (r, fit_line(r))),
-            FIT.stroke_width(s(3.0) as u32),
-        ))?
-        .label(format!("power law fit, slope {:.4}", fit.slope))
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], FIT.stroke_width(3)));
+    let fitted: Vec<(f64, f64)> = (0..=40).map(|i| a * (b / a).powf(i as f64 / 40.0)).map(|r| (r, fit_line(r))).collect();
+    clipped_line(&mut chart, &window, &fitted, FIT.stroke_width(s(3.0) as u32))?;
+    legend_entry(&mut chart, format!("power law fit, slope {:.4}", fit.slope), FIT.stroke_width(3))?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -140,7 +106,20 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .draw()?;
-    let (x_pixels, _) = chart.plotting_area().get_pixel_range();
+    let mut points: Vec<HoverPoint> = data
+        .iter()
+        .map(|&(rank, v)| HoverPoint {
+            x: rank,
+            y: v,
+            label: format!("rank {rank}: eigenvalue {}{}", tooltip_number(v), if rank >= a && rank <= b {
+                format!(" (fit {})", tooltip_number(fit_line(rank)))
+            } else {
+                String::new()
+            }),
+        })
+        .collect();
+    points.extend(iso.iter().map(|&(rank, v)| HoverPoint { x: rank, y: v, label: format!("rank {rank}: isotropic Gaussian {}", tooltip_number(v)) }));
+    let panel = panel_of(&chart, window, points);
     root.present()?;
-    Ok((x_pixels.start, x_pixels.end))
+    Ok(ChartLayout { panels: vec![panel] })
 }
