@@ -10,6 +10,8 @@
 mod array;
 pub mod bundle;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod load;
 pub mod manifest;
 pub mod npy;
