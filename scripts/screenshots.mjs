@@ -25,6 +25,23 @@ try {
   await waitForCurrent(page, `${LAYER}.safetensors`, 10 * MINUTES);
   await page.screenshot({ path: join(OUT, 'galaxy.png') });
   console.log('docs/screenshots/galaxy.png');
+  // The spectrum zoomed in (+ twice) with a point's tooltip: sweep the pointer down the middle
+  // of the plot until it meets the line.
+  {
+    const plot = page.getByTestId('spectrum-canvas');
+    await plot.focus();
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    const box = await plot.boundingBox();
+    const [left, top, right, bottom] = (await plot.getAttribute('data-frame')).split(',').map(Number);
+    for (let y = top; y < bottom; y += 3) {
+      await page.mouse.move(box.x + (left + right) / 2, box.y + y);
+      if (await page.getByTestId('spectrum-canvas-tip').count()) break;
+    }
+    await shot(page.locator('.chart').filter({ has: plot }), 'spectrum-zoom.png');
+    await page.keyboard.press('0');
+    await page.mouse.move(0, 0);
+  }
   await page.getByTestId('cloud-run').click();
   await page.getByTestId('clouds').waitFor({ timeout: 5 * MINUTES });
   await shot(page.getByTestId('cloud-section'), 'cloud-3d.png');

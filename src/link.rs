@@ -31,6 +31,35 @@ impl LinkSource {
     }
 }
 
+/// The 3D view's camera: rotation about the vertical axis (yaw) and the horizontal axis (pitch),
+/// in radians, and a zoom factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera3d {
+    pub yaw: f64,
+    pub pitch: f64,
+    pub zoom: f64,
+}
+
+impl Default for Camera3d {
+    fn default() -> Self {
+        Camera3d { yaw: 0.6, pitch: 0.35, zoom: 1.0 }
+    }
+}
+
+impl Camera3d {
+    /// `YAW,PITCH,ZOOM` with three decimals (a thousandth of a radian is below a pixel's turn).
+    pub fn to_text(&self) -> String {
+        format!("{:.3},{:.3},{:.3}", self.yaw, self.pitch, self.zoom)
+    }
+
+    /// The inverse of [`Camera3d::to_text`]: finite numbers, |pitch| <= 1.55, zoom in [0.2, 40].
+    pub fn parse(text: &str) -> Option<Camera3d> {
+        let v: Vec<f64> = text.split(',').map(|p| p.trim().parse::<f64>().ok().filter(|x| x.is_finite())).collect::<Option<_>>()?;
+        let [yaw, pitch, zoom] = v[..] else { return None };
+        (pitch.abs() <= 1.55 && (0.2..=40.0).contains(&zoom)).then_some(Camera3d { yaw, pitch, zoom })
+    }
+}
+
 /// The state a link carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
@@ -45,6 +74,10 @@ pub struct Link {
     pub lobes: LobesLink,
     /// Selected features (rows of the decoder), ascending.
     pub features: Option<Vec<u32>>,
+    /// The crystals page's choices.
+    pub crystals: CrystalsLink,
+    /// The galaxy page's 3D view, shown with this camera (`None`: not shown).
+    pub camera: Option<Camera3d>,
     /// The SAE's id on Neuronpedia, for links from its features (`None`: read from a Gemma Scope
     /// file's path where it can be).
     pub neuronpedia: Option<NeuronpediaSae>,
@@ -74,7 +107,26 @@ impl Default for LobesChoice {
 pub struct LobesLink {
     /// A bundled SAE with co-occurrence data, by id (`None`: the page's own choice).
     pub sae: Option<String>,
+    /// The co-occurrence file's address, for lobes of the linked data (`data=` or `dataset=`) with a
+    /// co-occurrence file from the web.
+    pub cooccurrence: Option<String>,
     pub choice: LobesChoice,
+    pub shown: bool,
+}
+
+/// The crystals page's choices (its "Analyse crystals" run).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CrystalsLink {
+    /// A bundled crystal set, by id (`None`: the page's own choice).
+    pub set: Option<String>,
+    /// The tasks analysed (`None`: the paper's twelve).
+    pub tasks: Option<Vec<String>>,
+    /// LDA components kept (`None`: tasks - 1).
+    pub components: Option<usize>,
+    /// Ledoit-Wolf shrinkage (solver eigen) instead of the paper's plain LDA.
+    pub shrinkage: bool,
+    /// Silhouettes on this many sampled pairs (`None`: all pairs, exact).
+    pub sample: Option<usize>,
     pub shown: bool,
 }
 
@@ -84,7 +136,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, neuronpedia: None, embed: false }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, crystals: CrystalsLink::default(), camera: None, neuronpedia: None, embed: false }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -116,6 +168,50 @@ impl Link {
                     Some(entropy) => link.galaxy.entropy = entropy,
                     None => bad("write off, or SAMPLES,PCS,RESAMPLES,K, e.g. 5000,100,30,1"),
                 },
+                "crystals" if !value.is_empty() => {
+                    link.crystals.set = Some(value.clone());
+                    link.crystals.shown = true;
+                }
+                "tasks" => {
+                    let tasks: Vec<String> = value.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+                    if tasks.len() >= 2 {
+                        link.crystals.tasks = Some(tasks);
+                        link.crystals.shown = true;
+                    } else {
+                        bad("name at least two tasks, separated by commas");
+                    }
+                }
+                "lda" => match value.parse() {
+                    Ok(m) if m >= 1 => {
+                        link.crystals.components = Some(m);
+                        link.crystals.shown = true;
+                    }
+                    _ => bad("the LDA components are a whole number, at least 1"),
+                },
+                "shrinkage" => match value.as_str() {
+                    "none" | "auto" => {
+                        link.crystals.shrinkage = value == "auto";
+                        link.crystals.shown = true;
+                    }
+                    _ => bad("shrinkage is none or auto"),
+                },
+                "pairs" => match value.as_str() {
+                    "all" => {
+                        link.crystals.sample = None;
+                        link.crystals.shown = true;
+                    }
+                    n => match n.parse() {
+                        Ok(n) if n >= 2 => {
+                            link.crystals.sample = Some(n);
+                            link.crystals.shown = true;
+                        }
+                        _ => bad("pairs is all, or the number of pairs sampled for the silhouettes"),
+                    },
+                },
+                "camera" => match Camera3d::parse(&value) {
+                    Some(c) => link.camera = Some(c),
+                    None => bad("write the 3D view's camera as YAW,PITCH,ZOOM, e.g. 0.6,0.35,1 (pitch within ±1.55, zoom 0.2 to 40)"),
+                },
                 "neuronpedia" => match NeuronpediaSae::parse(&value) {
                     Some(sae) => link.neuronpedia = Some(sae),
                     None => bad("write the SAE's Neuronpedia id as MODEL/SAE, e.g. gemma-2-2b/12-gemmascope-res-16k"),
@@ -127,6 +223,10 @@ impl Link {
                 },
                 "sae" if !value.is_empty() => {
                     link.lobes.sae = Some(value.clone());
+                    link.lobes.shown = true;
+                }
+                "cooccurrence" if !value.is_empty() => {
+                    link.lobes.cooccurrence = Some(value.clone());
                     link.lobes.shown = true;
                 }
                 "affinity" => match Affinity::parse(&value) {
@@ -197,6 +297,9 @@ impl Link {
             if let Some(sae) = &self.lobes.sae {
                 q.append_pair("sae", sae);
             }
+            if let Some(url) = &self.lobes.cooccurrence {
+                q.append_pair("cooccurrence", url);
+            }
             let c = self.lobes.choice;
             q.append_pair("affinity", c.affinity.name());
             q.append_pair("k", &c.k.to_string());
@@ -205,6 +308,23 @@ impl Link {
         }
         if let Some(f) = &self.features {
             q.append_pair("features", &encode_indices(f));
+        }
+        if self.crystals.shown {
+            let c = &self.crystals;
+            if let Some(set) = &c.set {
+                q.append_pair("crystals", set);
+            }
+            if let Some(tasks) = &c.tasks {
+                q.append_pair("tasks", &tasks.join(","));
+            }
+            if let Some(m) = c.components {
+                q.append_pair("lda", &m.to_string());
+            }
+            q.append_pair("shrinkage", if c.shrinkage { "auto" } else { "none" });
+            q.append_pair("pairs", &c.sample.map_or("all".to_string(), |n| n.to_string()));
+        }
+        if let Some(c) = &self.camera {
+            q.append_pair("camera", &c.to_text());
         }
         if let Some(sae) = &self.neuronpedia {
             q.append_pair("neuronpedia", &sae.id());
@@ -300,8 +420,18 @@ mod tests {
         link.galaxy.entropy = Some(EntropyParams { samples: 3000, pcs: 50, bootstrap: 10, k: 2, seed: 9, ..EntropyParams::default() });
         link.embed = true;
         link.neuronpedia = NeuronpediaSae::parse("gemma-2-2b/12-gemmascope-res-16k");
+        link.camera = Some(Camera3d { yaw: -1.25, pitch: 0.5, zoom: 2.375 });
+        link.crystals = CrystalsLink {
+            set: Some("crystals-minilm-l6-layer0".into()),
+            tasks: Some(vec!["country-capital".into(), "male-female".into()]),
+            components: Some(1),
+            shrinkage: true,
+            sample: Some(5000),
+            shown: true,
+        };
         link.lobes = LobesLink {
             sae: Some("minilm-l6-topk4096-layer3".into()),
+            cooccurrence: Some("https://example.org/histogram.npz".into()),
             choice: LobesChoice { affinity: Affinity::Jaccard, k: 3, trials: 10, seed: 7 },
             shown: true,
         };
@@ -312,6 +442,8 @@ mod tests {
         link.galaxy.entropy = None;
         link.embed = false;
         link.neuronpedia = None;
+        link.camera = None;
+        link.crystals = CrystalsLink::default();
         link.lobes = LobesLink::default();
         let query = link.to_query();
         assert_eq!(query, "?dataset=minilm-l6-topk4096-layer3&tensor=W_dec&page=lobes&ranks=5-77&seed=9&entropy=off");
@@ -321,11 +453,13 @@ mod tests {
     #[test]
     fn an_empty_query_is_the_defaults_and_bad_values_are_named() {
         assert_eq!(Link::parse("", &defaults()), (defaults(), vec![]));
-        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x", &defaults());
+        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x&camera=0,2,1&tasks=a&pairs=1", &defaults());
         assert_eq!(link.galaxy, defaults().galaxy);
         assert_eq!(link.page, "galaxy");
         assert!(link.embed);
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(problems.len(), 8, "{problems:?}");
+        assert!(problems[6].contains("two tasks") && problems[7].contains("pairs") && !link.crystals.shown, "{problems:?}");
+        assert!(problems[5].contains("YAW,PITCH,ZOOM") && link.camera.is_none(), "{problems:?}");
         assert!(problems[4].contains("MODEL/SAE") && link.neuronpedia.is_none(), "{problems:?}");
         assert!(problems[0].contains("ranks=150-11") && problems[0].contains("11-150"), "{problems:?}");
         assert!(problems[2].contains("galaxy, lobes, crystals, compute"), "{problems:?}");
@@ -346,7 +480,7 @@ mod tests {
     fn lobes_are_in_a_link_only_when_shown() {
         let (link, problems) = Link::parse("?page=lobes&k=4", &defaults());
         assert!(problems.is_empty());
-        assert_eq!(link.lobes, LobesLink { sae: None, choice: LobesChoice { k: 4, ..LobesChoice::default() }, shown: true });
+        assert_eq!(link.lobes, LobesLink { sae: None, cooccurrence: None, choice: LobesChoice { k: 4, ..LobesChoice::default() }, shown: true });
         assert!(link.to_query().ends_with("&affinity=phi&k=4&trials=100&lobes-seed=42"), "{}", link.to_query());
         let (link, problems) = Link::parse("?page=lobes&k=1&affinity=cosine", &defaults());
         assert_eq!(problems.len(), 2, "{problems:?}");

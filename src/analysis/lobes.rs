@@ -51,6 +51,7 @@ pub fn counted_firings(bytes: &[u8], input_name: &str) -> Result<Option<(usize, 
         return Ok(None);
     }
     let firings = Firings::from_safetensors(bytes)?;
+    check_histogram_features(firings.n_features, input_name)?;
     let mut indptr = vec![0u32];
     let mut indices = Vec::new();
     for c in (0..firings.n_chunks()).filter(|&c| !is_heldout(&firings, c)) {
@@ -74,7 +75,7 @@ pub fn read_cooccurrence_with(
             let metadata = formats::safetensors::metadata(bytes)?;
             let kind = metadata.get("kind").cloned().unwrap_or_default();
             if kind == HISTOGRAM_KIND {
-                let histogram = histogram_bundle(bytes, &metadata)?;
+                let histogram = histogram_bundle(bytes, input_name, &metadata)?;
                 progress(1.0);
                 return Ok(CooccurrenceInput { histogram, firings: None, source: "histogram" });
             }
@@ -86,6 +87,7 @@ pub fn read_cooccurrence_with(
                 .into());
             }
             let firings = Firings::from_safetensors(bytes)?;
+            check_histogram_features(firings.n_features, input_name)?;
             let chunks: Vec<&[u32]> =
                 (0..firings.n_chunks()).filter(|&c| !is_heldout(&firings, c)).map(|c| firings.chunk(c)).collect();
             let histogram = match given {
@@ -106,6 +108,14 @@ pub fn read_cooccurrence_with(
                     names.join(", ")
                 ))
                 .into());
+            }
+            // Refused from its header, before it is decompressed, when it is too large.
+            if let Some(n) = formats::npz::entries(bytes)
+                .ok()
+                .and_then(|es| es.into_iter().find(|e| e.name == "histogram"))
+                .and_then(|e| e.shape.first().copied())
+            {
+                check_histogram_features(n, input_name)?;
             }
             let h = formats::npz::read(bytes, "histogram")?;
             let n_chunks = formats::npz::read(bytes, "n_chunks")?;
@@ -132,14 +142,41 @@ pub fn read_cooccurrence_with(
 /// The `kind` of the bundle `sae-geometry convert histogram` writes.
 pub const HISTOGRAM_KIND: &str = "cooccurrence-histogram";
 
+/// The most features a co-occurrence histogram may have: its N x N counts (u32) take 1 GiB at
+/// N = 16,384, the largest SAE the lobe scale is benchmarked on (docs/BENCHMARKS.md), and the
+/// affinity and the spectral embedding need as much again. A bundle's `n_features` is a metadata
+/// string that no data backs, so it is checked against this before anything N x N is allocated.
+pub const MAX_HISTOGRAM_FEATURES: usize = 16_384;
+
+/// Refuses, before allocating, a histogram of more than [`MAX_HISTOGRAM_FEATURES`] features.
+fn check_histogram_features(n: usize, input_name: &str) -> Result<(), FormatError> {
+    if n <= MAX_HISTOGRAM_FEATURES {
+        return Ok(());
+    }
+    let bytes = (n as u64).checked_mul(n as u64).and_then(|c| c.checked_mul(4)).unwrap_or(u64::MAX);
+    Err(FormatError::TooLarge {
+        what: format!(
+            "'{input_name}': a co-occurrence histogram of {n} features ({n} x {n} counts; at most \
+             {MAX_HISTOGRAM_FEATURES} features fit, 1 GiB; use an SAE with fewer features)"
+        ),
+        bytes,
+    })
+}
+
 /// The dense histogram of a `convert histogram` bundle: the upper triangle as CSR (`indptr`,
 /// `indices`, `counts`), `n_features` and `n_chunks` in the metadata.
-fn histogram_bundle(bytes: &[u8], metadata: &std::collections::BTreeMap<String, String>) -> Result<Cooccurrence, AnalysisError> {
+fn histogram_bundle(
+    bytes: &[u8],
+    input_name: &str,
+    metadata: &std::collections::BTreeMap<String, String>,
+) -> Result<Cooccurrence, AnalysisError> {
     let bad = |reason: String| FormatError::BadHeader { format: "co-occurrence histogram bundle", reason };
     let number = |key: &str| {
         metadata.get(key).and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| bad(format!("metadata '{key}' is missing or not a number")))
     };
-    let (n, n_chunks) = (number("n_features")? as usize, number("n_chunks")?);
+    let (n, n_chunks) = (number("n_features")?, number("n_chunks")?);
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    check_histogram_features(n, input_name)?;
     let read = |name: &str| -> Result<Vec<i64>, AnalysisError> {
         let a = formats::safetensors::read(bytes, name)?;
         integers(&a.data).ok_or_else(|| bad(format!("'{name}' must hold integers")).into())
@@ -154,7 +191,12 @@ fn histogram_bundle(bytes: &[u8], metadata: &std::collections::BTreeMap<String, 
         ))
         .into());
     }
-    let mut dense = vec![0i64; n * n];
+    if indptr.first() != Some(&0) {
+        return Err(bad(format!("indptr starts at {:?}; it must start at 0", indptr.first())).into());
+    }
+    // The counts go straight into the u32 histogram (an i64 matrix would take twice its 1 GiB at
+    // 16,384 features), with the checks of `Cooccurrence::from_dense` made on the entries.
+    let mut dense = vec![0u32; n * n];
     for i in 0..n {
         let (a, b) = (indptr[i], indptr[i + 1]);
         if a > b || b as usize > indices.len() {
@@ -165,11 +207,30 @@ fn histogram_bundle(bytes: &[u8], metadata: &std::collections::BTreeMap<String, 
             if j < i as i64 || j as usize >= n {
                 return Err(bad(format!("row {i} names column {j}, outside the upper triangle")).into());
             }
-            dense[i * n + j as usize] = counts[p];
-            dense[j as usize * n + i] = counts[p];
+            let count = u32::try_from(counts[p]).map_err(|_| {
+                bad(format!("H[{i}][{j}] = {} is not a count (0 to 4294967295)", counts[p]))
+            })?;
+            dense[i * n + j as usize] = count;
+            dense[j as usize * n + i] = count;
         }
     }
-    Ok(Cooccurrence::from_dense(n, n_chunks, &dense)?)
+    for i in 0..n {
+        let hii = dense[i * n + i];
+        if hii as u64 > n_chunks {
+            return Err(bad(format!(
+                "H[{i}][{i}] = {hii} is more than n_chunks = {n_chunks}; the bundle's counts and n_chunks do not belong together"
+            ))
+            .into());
+        }
+        for p in indptr[i] as usize..indptr[i + 1] as usize {
+            let j = indices[p] as usize;
+            let (hij, hjj) = (dense[i * n + j], dense[j * n + j]);
+            if hij > hii.min(hjj) {
+                return Err(bad(format!("H[{i}][{j}] = {hij} exceeds a diagonal count (H[{i}][{i}] = {hii}, H[{j}][{j}] = {hjj})")).into());
+            }
+        }
+    }
+    Ok(Cooccurrence { n_features: n, n_chunks, counts: dense })
 }
 
 fn integers(data: &ArrayData) -> Option<Vec<i64>> {

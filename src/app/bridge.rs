@@ -379,6 +379,19 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
 /// Cancels any running job, then posts the request made by `make(job)` (queued until the
 /// worker is ready) and returns its job number.
 fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: String, kind: JobKind) -> u32 {
+    submit_with_files(make, file, Vec::new(), key, kind)
+}
+
+/// [`submit`] with more local files: `named` go in the message's `files`, each under the name of
+/// its [`Source::File`] (a job that reads two files, such as the lobes of a decoder and a
+/// co-occurrence file both chosen on this machine).
+fn submit_with_files(
+    make: impl FnOnce(u32) -> Request,
+    file: Option<web_sys::File>,
+    named: Vec<(String, web_sys::File)>,
+    key: String,
+    kind: JobKind,
+) -> u32 {
     // One job at a time: the one running (of any kind) is cancelled and shown as such.
     cancel();
     let job = NEXT_JOB.with(|n| {
@@ -390,6 +403,13 @@ fn submit(make: impl FnOnce(u32) -> Request, file: Option<web_sys::File>, key: S
     let _ = js_sys::Reflect::set(&message, &"request".into(), &JsValue::from_str(&make(job).to_json()));
     if let Some(file) = file {
         let _ = js_sys::Reflect::set(&message, &"file".into(), &file);
+    }
+    if !named.is_empty() {
+        let files = js_sys::Object::new();
+        for (name, file) in named {
+            let _ = js_sys::Reflect::set(&files, &name.into(), &file);
+        }
+        let _ = js_sys::Reflect::set(&message, &"files".into(), &files);
     }
     let message: JsValue = message.into();
     let worker = BRIDGE.with(|b| {
@@ -436,10 +456,10 @@ pub fn run_cloud(source: Source, file: Option<web_sys::File>, tensor: Option<Str
 
 /// Runs the brain-scale analysis of a decoder and its co-occurrence data (`compare`: all five
 /// affinities across k, shown in the comparison; else the page's main run).
-pub fn run_lobes(request: impl FnOnce(u32) -> Request, compare: bool) {
+pub fn run_lobes(request: impl FnOnce(u32) -> Request, files: Vec<(String, web_sys::File)>, compare: bool) {
     let Some(state) = state() else { return };
     let kind = if compare { JobKind::LobeCompare } else { JobKind::Lobes };
-    let job = submit(request, None, String::new(), kind);
+    let job = submit_with_files(request, None, files, String::new(), kind);
     let running = LobesState::Running { job, stage: "starting".into(), fraction: 0.0 };
     if compare {
         state.lobe_compare.set(running);
@@ -449,9 +469,9 @@ pub fn run_lobes(request: impl FnOnce(u32) -> Request, compare: bool) {
 }
 
 /// Computes the t-SNE layout of a decoder's rows for the lobe map.
-pub fn run_tsne(decoder: Source, seed: u64, pca_dims: Option<usize>) {
+pub fn run_tsne(decoder: Source, file: Option<web_sys::File>, seed: u64, pca_dims: Option<usize>) {
     let Some(state) = state() else { return };
-    let job = submit(|job| Request::Tsne { job, decoder, tensor: None, seed, pca_dims }, None, String::new(), JobKind::Tsne);
+    let job = submit(|job| Request::Tsne { job, decoder, tensor: None, seed, pca_dims }, file, String::new(), JobKind::Tsne);
     state.tsne.set(TsneState::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 

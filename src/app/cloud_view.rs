@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use super::bridge;
 use super::galaxy_page::selection_source;
-use super::plots::cloud3d::{Camera, Cloud3dView};
-use super::state::{AppState, CloudState, LobesState};
+use super::plots::cloud3d::Cloud3dView;
+use super::state::{AppState, CloudState, LobesState, RunState};
 use super::status::{error_line, progress_line};
 
 fn share(v: f64, total: f64) -> String {
@@ -21,7 +21,7 @@ fn share(v: f64, total: f64) -> String {
 #[component]
 pub fn CloudSection() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let camera = RwSignal::new(Camera::default());
+    let camera = state.camera;
 
     // A new selection makes a shown cloud stale.
     Effect::new(move |_| {
@@ -37,6 +37,15 @@ pub fn CloudSection() -> impl IntoView {
             bridge::run_cloud(source, file, tensor, state.galaxy_params.get_untracked().seed);
         }
     };
+
+    // A link with a camera shows the 3D view once the galaxy analysis is done (one job at a time).
+    Effect::new(move |_| {
+        let galaxy_done = matches!(state.galaxy.get(), RunState::Done { .. });
+        if state.cloud_from_link.get() && galaxy_done && matches!(state.cloud.get_untracked(), CloudState::Idle) {
+            state.cloud_from_link.set(false);
+            run();
+        }
+    });
 
     view! {
         <Show when=move || state.selection.get().is_some()>

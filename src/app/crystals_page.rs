@@ -17,6 +17,7 @@ use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw
 use crate::analysis::export::result_json;
 use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selection};
 use super::status::{error_line, progress_line};
+use crate::link::CrystalsLink;
 use crate::analysis::crystals::{CrystalParams, CrystalReport, FeatureSubset, QuadSummary, Shrinkage, PAPER_TASKS};
 use crate::formats::manifest::DatasetEntry;
 use crate::formats::wordpairs::CrystalSet;
@@ -100,7 +101,9 @@ pub fn CrystalsPage() -> impl IntoView {
         Datasets::Loaded(all) => all.into_iter().filter(|e| e.kind == "crystals").collect::<Vec<_>>(),
         _ => Vec::new(),
     });
-    let chosen = RwSignal::new(String::new());
+    // The page starts from the address's choices (url_sync); a link that names them runs them.
+    let linked = state.crystals_link.get_untracked();
+    let chosen = RwSignal::new(linked.set.clone().unwrap_or_default());
     Effect::new(move |_| {
         let list = sets.get();
         let selected = match state.selection.get() {
@@ -117,10 +120,10 @@ pub fn CrystalsPage() -> impl IntoView {
     });
     let local = RwSignal::new_local(None::<LocalCrystals>);
     let local_error = RwSignal::new(None::<String>);
-    let tasks_on = RwSignal::new(PAPER_TASKS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    let components = RwSignal::new(String::new());
-    let shrinkage = RwSignal::new("none".to_string());
-    let sample = RwSignal::new("all".to_string());
+    let tasks_on = RwSignal::new(linked.tasks.clone().unwrap_or_else(|| PAPER_TASKS.iter().map(|s| s.to_string()).collect()));
+    let components = RwSignal::new(linked.components.map_or(String::new(), |m| m.to_string()));
+    let shrinkage = RwSignal::new(if linked.shrinkage { "auto" } else { "none" }.to_string());
+    let sample = RwSignal::new(linked.sample.map_or("all".to_string(), |n| n.to_string()));
     let input_error = RwSignal::new(None::<String>);
     let view_a = RwSignal::new("country-capital".to_string());
     let view_b = RwSignal::new(String::new());
@@ -133,10 +136,7 @@ pub fn CrystalsPage() -> impl IntoView {
             bundled_tasks()
         }
     };
-    let on_files = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
-        let Some(list) = input.files() else { return };
-        let files: Vec<File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+    let take = move |files: Vec<File>| {
         leptos::task::spawn_local(async move {
             match read_local(files).await {
                 Ok(l) => {
@@ -152,6 +152,18 @@ pub fn CrystalsPage() -> impl IntoView {
             }
         });
     };
+    let on_files = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+        let Some(list) = input.files() else { return };
+        take((0..list.length()).filter_map(|i| list.get(i)).collect());
+    };
+    // Files dropped on the data panel with word pairs among them come here.
+    Effect::new(move |_| {
+        if let Some(files) = state.dropped_crystal_files.get() {
+            state.dropped_crystal_files.set(None);
+            take(files);
+        }
+    });
 
     // The inputs of a request: vectors, words, file, and a title.
     let inputs = move || -> Option<(Source, CrystalWords, Option<File>)> {
@@ -192,12 +204,22 @@ pub fn CrystalsPage() -> impl IntoView {
         }
         v
     };
-    let run = move |_| {
+    let run = move |_: ()| {
         let (Some((vectors, words, file)), Ok(params)) = (inputs(), params()) else {
             input_error.set(Some(params().err().unwrap_or_else(|| "choose a crystal set, or your own files".into())));
             return;
         };
         input_error.set(None);
+        // Own files cannot be linked to: the address then names no crystals run.
+        let set = chosen.get_untracked();
+        state.crystals_link.set(CrystalsLink {
+            shown: set != LOCAL,
+            set: Some(set),
+            tasks: params.tasks.clone().filter(|t| *t != PAPER_TASKS.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            components: params.max_components,
+            shrinkage: params.shrinkage.is_some(),
+            sample: params.silhouette_sample,
+        });
         let view = Some(view_tasks());
         let backend = state.backend.get_untracked();
         bridge::run_crystal_job(
@@ -216,6 +238,14 @@ pub fn CrystalsPage() -> impl IntoView {
         );
     };
     let running = move || state.crystals.get().is_running() || state.crystal_view.get().is_running() || state.crystal_search.get().is_running();
+    // A link with a crystals run: run it once the bundled sets are known.
+    let pending = StoredValue::new(linked.shown);
+    Effect::new(move |_| {
+        if pending.get_value() && !sets.get().is_empty() {
+            pending.set_value(false);
+            run(());
+        }
+    });
 
     view! {
         <section class="page crystals">
@@ -249,17 +279,17 @@ pub fn CrystalsPage() -> impl IntoView {
                 </label>
                 <label>"Shrinkage "
                     <select data-testid="crystals-shrinkage" on:change=move |ev| shrinkage.set(event_target_value(&ev))>
-                        <option value="none">"none (solver svd, the paper's)"</option>
-                        <option value="auto">"Ledoit-Wolf (solver eigen)"</option>
+                        <option value="none" selected=move || shrinkage.get() == "none">"none (solver svd, the paper's)"</option>
+                        <option value="auto" selected=move || shrinkage.get() == "auto">"Ledoit-Wolf (solver eigen)"</option>
                     </select>
                 </label>
                 <label>"Silhouette over "
                     <select data-testid="crystals-sample" on:change=move |ev| sample.set(event_target_value(&ev))>
-                        <option value="all">"all pairs (exact)"</option>
-                        <option value="5000">"5,000 sampled pairs (faster)"</option>
+                        <option value="all" selected=move || sample.get() == "all">"all pairs (exact)"</option>
+                        <option value="5000" selected=move || sample.get() == "5000">"5,000 sampled pairs (faster)"</option>
                     </select>
                 </label>
-                <button class="run" data-testid="crystals-run" on:click=run>"Analyse crystals"</button>
+                <button class="run" data-testid="crystals-run" on:click=move |_| run(())>"Analyse crystals"</button>
                 <button class="cancel" data-testid="crystals-cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
             </div>
             {move || local_error.get().map(|e| view! { <p class="error" role="alert" data-testid="crystals-files-error">{e}</p> })}

@@ -7,7 +7,7 @@ use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::galaxy_page::start_galaxy;
 use super::bridge;
-use super::state::{AppState, Datasets, InspectState, Selection};
+use super::state::{AppState, Datasets, InspectState, Page, Selection};
 use super::status::error_line;
 use crate::formats::manifest::{self, DatasetEntry};
 use crate::formats::partial::MAX_BROWSER_BYTES;
@@ -92,6 +92,33 @@ fn choose_file(state: AppState, file: File) {
     start_galaxy(state);
 }
 
+/// Takes dropped or chosen files: word pairs (`.json`, with a vocabulary `.txt` and the vectors)
+/// go to the crystals page; else the one decoder file is analysed.
+fn take_files(state: AppState, files: Vec<File>) {
+    let words = |f: &File| {
+        let name = f.name().to_lowercase();
+        name.ends_with(".json") || name.ends_with(".txt")
+    };
+    if files.iter().any(words) {
+        state.notice.set(None);
+        state.dropped_crystal_files.set(Some(files));
+        state.page.set(Page::Crystals);
+        return;
+    }
+    match &files[..] {
+        [] => {}
+        [file] => choose_file(state, file.clone()),
+        _ => state.notice.set(Some(ErrorReport {
+            kind: "several-files".into(),
+            message: format!(
+                "{} files came: drop one decoder (.npy, .npz or .safetensors), or the vectors with their word \
+                 pairs (.json) for the crystals page",
+                files.len()
+            ),
+        })),
+    }
+}
+
 #[component]
 pub fn DataPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -100,14 +127,14 @@ pub fn DataPanel() -> impl IntoView {
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
         dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-            choose_file(state, file);
+        if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
+            take_files(state, (0..list.length()).filter_map(|i| list.get(i)).collect());
         }
     };
     let on_choose = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
-            choose_file(state, file);
+        if let Some(list) = input.files() {
+            take_files(state, (0..list.length()).filter_map(|i| list.get(i)).collect());
         }
         input.set_value("");
     };
@@ -158,8 +185,9 @@ pub fn DataPanel() -> impl IntoView {
                 on:drop=on_drop
             >
                 <strong>"Your own file"</strong>
-                <span>"Drop a .npy, .npz (Gemma Scope params.npz) or .safetensors (SAELens) decoder here, or click to choose one. It stays on your machine."</span>
-                <input type="file" accept=".npy,.npz,.safetensors" data-testid="file-input" on:change=on_choose />
+                <span>"Drop a .npy, .npz (Gemma Scope params.npz) or .safetensors (SAELens) decoder here, or click to choose one; "
+                    "or word vectors with their word pairs (.json, and a vocabulary .txt) for the crystals page. They stay on your machine."</span>
+                <input type="file" multiple accept=".npy,.npz,.safetensors,.json,.txt" data-testid="file-input" on:change=on_choose />
             </label>
             <RemoteForm />
             {move || match state.selection.get() {

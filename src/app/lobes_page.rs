@@ -17,7 +17,8 @@ use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::{LobeParams, NullTest};
-use crate::link::{LobesChoice, LobesLink};
+use crate::link::{LinkSource, LobesChoice, LobesLink};
+use super::galaxy_page::selection_source;
 use crate::protocol::{ErrorReport, Request, Source};
 
 /// A bundled SAE with its co-occurrence bundle (the bundle's metadata `sae` names the SAE's id).
@@ -36,6 +37,20 @@ fn lobe_inputs(all: &[DatasetEntry]) -> Vec<LobeInput> {
             Some(LobeInput { decoder: decoder.clone(), cooccurrence: c.clone() })
         })
         .collect()
+}
+
+/// The value of the SAE choice for "your own data".
+const OWN: &str = "own";
+
+/// What a lobes run reads, and how the address names it.
+#[derive(Clone)]
+struct RunInputs {
+    decoder: (Source, Option<web_sys::File>),
+    cooccurrence: (Source, Option<web_sys::File>),
+    /// The bundled SAE's id.
+    sae: Option<String>,
+    /// The co-occurrence file's address (own data from the web).
+    url: Option<String>,
 }
 
 fn source(e: &DatasetEntry) -> Source {
@@ -74,11 +89,22 @@ pub fn LobesPage() -> impl IntoView {
             _ => None,
         };
         if let Some(i) = selected.or_else(|| list.first().cloned()) {
-            if chosen.get_untracked().is_empty() || list.iter().all(|x| x.decoder.id != chosen.get_untracked()) {
+            let current = chosen.get_untracked();
+            if current != OWN && (current.is_empty() || list.iter().all(|x| x.decoder.id != current)) {
                 chosen.set(i.decoder.id);
             }
         }
     });
+    // "Your own": the decoder chosen in the data panel with a co-occurrence file from this machine
+    // or the web (the authors' histogram .npz, a `convert histogram` bundle, a co-occurrence bundle).
+    let own_url = RwSignal::new(linked.cooccurrence.clone().unwrap_or_default());
+    let own_file = RwSignal::new_local(None::<web_sys::File>);
+    if linked.cooccurrence.is_some() {
+        chosen.set(OWN.to_string());
+    }
+    let own = move || chosen.get() == OWN;
+    // The decoder of the run shown (for its t-SNE map).
+    let shown_decoder = StoredValue::new_local(None::<(Source, Option<web_sys::File>)>);
     let affinity = RwSignal::new(linked.choice.affinity);
     let k = RwSignal::new(linked.choice.k.to_string());
     let trials = RwSignal::new(linked.choice.trials.to_string());
@@ -95,10 +121,38 @@ pub fn LobesPage() -> impl IntoView {
         let s: u64 = seed.get_untracked().trim().parse().map_err(|_| "the seed must be a whole number".to_string())?;
         Ok((k, t, s))
     };
+    // The run's inputs: (decoder, its local file, co-occurrence, its local file, the link's lobes).
+    let run_inputs = move || -> Result<RunInputs, String> {
+        if chosen.get_untracked() != OWN {
+            let input = current().ok_or("no SAE with co-occurrence data is bundled")?;
+            return Ok(RunInputs {
+                decoder: (source(&input.decoder), None),
+                cooccurrence: (source(&input.cooccurrence), None),
+                sae: Some(input.decoder.id.clone()),
+                url: None,
+            });
+        }
+        let decoder = selection_source(state).ok_or("choose the decoder in the data panel on the left first")?;
+        let url = own_url.get_untracked().trim().to_string();
+        let cooccurrence = match own_file.get_untracked() {
+            Some(file) => {
+                // Both files local: the worker tells them apart by name.
+                let mut name = file.name();
+                if matches!(&decoder.0, Source::File { name: d } if *d == name) {
+                    name = format!("co-occurrence {name}");
+                }
+                (Source::File { name }, Some(file))
+            }
+            None if !url.is_empty() => (Source::Url { name: LinkSource::remote_name(&url), url: url.clone() }, None),
+            None => return Err("choose a co-occurrence file, or give its address".into()),
+        };
+        let url = own_file.get_untracked().is_none().then_some(url);
+        Ok(RunInputs { decoder, cooccurrence, sae: None, url })
+    };
     let run = move |compare: bool| {
-        let Some(input) = current() else {
-            state.notice.set(Some(ErrorReport { kind: "no-data".into(), message: "no SAE with co-occurrence data is bundled".into() }));
-            return;
+        let inputs = match run_inputs() {
+            Ok(inputs) => inputs,
+            Err(e) => return input_error.set(Some(e)),
         };
         let (k, null_trials, seed) = match parsed() {
             Ok(v) => v,
@@ -107,10 +161,19 @@ pub fn LobesPage() -> impl IntoView {
         input_error.set(None);
         if !compare {
             let choice = LobesChoice { affinity: affinity.get_untracked(), k, trials: null_trials, seed };
-            state.lobe_link.set(LobesLink { sae: Some(input.decoder.id.clone()), choice, shown: true });
+            // A local co-occurrence file cannot be linked to: the address then names no lobes.
+            let shown = inputs.sae.is_some() || inputs.url.is_some();
+            state.lobe_link.set(LobesLink { sae: inputs.sae.clone(), cooccurrence: inputs.url.clone(), choice, shown });
+            shown_decoder.set_value(Some(inputs.decoder.clone()));
         }
         let params = LobeParams { k, affinity: affinity.get_untracked(), null_trials, seed, ..LobeParams::default() };
-        let (decoder, cooccurrence) = (source(&input.decoder), source(&input.cooccurrence));
+        let mut files = Vec::new();
+        for (source, file) in [&inputs.decoder, &inputs.cooccurrence] {
+            if let (Source::File { name }, Some(file)) = (source, file) {
+                files.push((name.clone(), file.clone()));
+            }
+        }
+        let (decoder, cooccurrence) = (inputs.decoder.0, inputs.cooccurrence.0);
         // The comparison: all five affinities at k = 2..8, no nulls, no labels; else the one run.
         let (affinities, ks, params) = if compare {
             (Affinity::ALL.to_vec(), (2..=8).collect(), LobeParams { null_trials: 0, ..params })
@@ -130,13 +193,16 @@ pub fn LobesPage() -> impl IntoView {
                 brief: compare,
                 backend: state.backend.get_untracked(),
             },
+            files,
             compare,
         );
     };
-    // A link with lobes: run them once the bundled inputs are known.
+    // A link with lobes: run them once the bundled inputs are known (own data: once the data
+    // panel has its decoder).
     let pending = StoredValue::new(linked.shown);
     Effect::new(move |_| {
-        if pending.get_value() && !inputs.get().is_empty() {
+        let ready = if own() { state.selection.get().is_some() } else { !inputs.get().is_empty() };
+        if pending.get_value() && ready {
             pending.set_value(false);
             run(false);
         }
@@ -175,6 +241,7 @@ pub fn LobesPage() -> impl IntoView {
                             let id = i.decoder.id.clone();
                             view! { <option value=id.clone() selected=move || chosen.get() == id>{i.decoder.title.clone()}</option> }
                         }).collect_view()}
+                        <option value=OWN selected=own>"Your own: the data on the left + a co-occurrence file"</option>
                     </select>
                 </label>
                 <label>"Affinity "
@@ -200,13 +267,31 @@ pub fn LobesPage() -> impl IntoView {
                     title="All five affinities at k = 2..8, without nulls (the paper's Figures 3 and 5)">"Compare affinities, k = 2–8"</button>
                 <button class="cancel" data-testid="lobes-cancel" disabled=move || !running() on:click=move |_| bridge::cancel()>"Cancel"</button>
             </div>
+            <Show when=own>
+                <div class="controls own-cooccurrence">
+                    <span class="muted">{move || format!("Decoder: {}. Co-occurrence: ",
+                        state.selection.get().map_or("choose one in the data panel".to_string(), |s| s.name()))}</span>
+                    <label>"a file "
+                        <input type="file" accept=".npz,.safetensors" data-testid="lobes-cooccurrence-file"
+                            title="The authors' histogram .npz (histogram, n_chunks), a `sae-geometry convert histogram` bundle, or a co-occurrence bundle (.safetensors)"
+                            on:change=move |ev| {
+                                let input: web_sys::HtmlInputElement = event_target(&ev);
+                                own_file.set(input.files().and_then(|f| f.get(0)));
+                            } />
+                    </label>
+                    <label>" or its address "
+                        <input type="url" placeholder="https://…/histogram.npz" data-testid="lobes-cooccurrence-url"
+                            prop:value=own_url on:input=move |ev| { own_url.set(event_target_value(&ev)); own_file.set(None); } />
+                    </label>
+                </div>
+            </Show>
             {move || input_error.get().map(|e| view! { <p class="error" role="alert" data-testid="lobes-input-error">{e}</p> })}
             {move || match state.lobes.get() {
                 LobesState::Idle => view! { <p class="muted" data-testid="lobes-status">"Choose an SAE and press Find lobes."</p> }.into_any(),
                 LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "lobes-progress", "lobes-status"),
                 LobesState::Failed(error) => error_line(error, "Could not find lobes: ", "lobes-error"),
                 LobesState::Cancelled => view! { <p class="muted" data-testid="lobes-status">"Cancelled."</p> }.into_any(),
-                LobesState::Done { run, timings, backend } => result_view(state, *run, format!(
+                LobesState::Done { run, timings, backend } => result_view(state, *run, shown_decoder.get_value(), format!(
                     "{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)),
             }}
             <h3>"Five affinities across k"</h3>
@@ -243,12 +328,14 @@ fn with_run(job: RwSignal<LobesState>, f: impl FnOnce(&LobesRun) -> Result<Strin
 }
 
 /// The result of one run: summary, lobe map, nulls, specialisation.
-fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
+fn result_view(state: AppState, run: LobesRun, decoder: Option<(Source, Option<web_sys::File>)>, timing: String) -> AnyView {
     let Some(report) = run.reports.into_iter().next() else { return ().into_any() };
     let stem = stem_for(&report.decoder, &format!("lobes-k{}-{}", report.agreement.k, report.agreement.affinity.name()));
     let (for_csv, for_json) = (report.clone(), report.clone());
     let a = report.agreement.clone();
-    let decoder = Source::Url { url: format!("data/{}", report.decoder), name: report.decoder.clone() };
+    // The t-SNE map reads the run's decoder again (a bundled file when the run came from a link).
+    let (decoder, decoder_file) =
+        decoder.unwrap_or_else(|| (Source::Url { url: format!("data/{}", report.decoder), name: report.decoder.clone() }, None));
     let seed = report.params.seed;
     let map = run.map.map(|m| {
         let (n, name, labels) = (report.n_features, report.decoder.clone(), a.labels_cooccurrence.clone());
@@ -325,7 +412,7 @@ fn result_view(state: AppState, run: LobesRun, timing: String) -> AnyView {
                 csv=move |_| Ok(lobe_labels_csv(&for_csv, &provenance(state)))
                 json=move |_| Ok(result_json(&for_json, &provenance(state))) />
             <div class="controls">
-                <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), seed, None)
+                <button data-testid="tsne-run" on:click=move |_| bridge::run_tsne(decoder.clone(), decoder_file.clone(), seed, None)
                     title="Barnes-Hut t-SNE of the decoder rows as scikit-learn's TSNE (perplexity 30, 1000 iterations, PCA init), as the paper's lobe map">
                     "t-SNE layout"</button>
                 {tsne_status}

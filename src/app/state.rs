@@ -211,6 +211,14 @@ pub struct AppState {
     pub lobe_link: RwSignal<crate::link::LobesLink>,
     /// The selected features, linked across the pages.
     pub feature_selection: RwSignal<Option<FeatureSelection>>,
+    /// Word-pair files (with their vectors) dropped on the data panel, for the crystals page to take.
+    pub dropped_crystal_files: RwSignal<Option<Vec<web_sys::File>>, LocalStorage>,
+    /// The crystals page's choices as the address holds them (set by the page on each run).
+    pub crystals_link: RwSignal<crate::link::CrystalsLink>,
+    /// The 3D view's camera (both clouds turn with it).
+    pub camera: RwSignal<crate::link::Camera3d>,
+    /// A link asked for the 3D view: shown once the galaxy analysis is done.
+    pub cloud_from_link: RwSignal<bool>,
     /// The SAE's Neuronpedia id as the address gives it (`neuronpedia=`); see [`AppState::neuronpedia`].
     pub neuronpedia_link: RwSignal<Option<NeuronpediaSae>>,
 }
@@ -270,6 +278,10 @@ impl AppState {
             lobe_link: RwSignal::new(crate::link::LobesLink::default()),
             feature_selection: RwSignal::new(None),
             neuronpedia_link: RwSignal::new(None),
+            camera: RwSignal::new(Default::default()),
+            crystals_link: RwSignal::new(Default::default()),
+            dropped_crystal_files: RwSignal::new_local(None),
+            cloud_from_link: RwSignal::new(false),
         }
     }
 }

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::data_panel::choose_bundled;
 use super::galaxy_page::start_galaxy;
-use super::state::{AppState, Datasets, FeatureSelection, Page, Selection};
+use super::state::{AppState, CloudState, Datasets, FeatureSelection, Page, Selection};
 use crate::link::{Link, LinkSource};
 use crate::protocol::ErrorReport;
 
@@ -43,6 +43,8 @@ pub fn current_link(state: AppState) -> Link {
         galaxy: state.galaxy_params.get(),
         lobes: state.lobe_link.get(),
         features: state.feature_selection.get().map(|s| s.features),
+        crystals: state.crystals_link.get(),
+        camera: matches!(state.cloud.get(), CloudState::Done { .. }).then(|| state.camera.get()),
         neuronpedia: state.neuronpedia_link.get(),
         embed: state.embed.get(),
     }
@@ -71,7 +73,12 @@ pub fn read_address(state: AppState) -> (Link, Vec<String>) {
     state.galaxy_params.set(link.galaxy.clone());
     state.embed.set(link.embed);
     state.neuronpedia_link.set(link.neuronpedia.clone());
+    if let Some(camera) = link.camera {
+        state.camera.set(camera);
+        state.cloud_from_link.set(true);
+    }
     state.lobe_link.set(link.lobes.clone());
+    state.crystals_link.set(link.crystals.clone());
     show_problems(state, &problems);
     (link, problems)
 }
@@ -151,14 +158,29 @@ pub fn choose_remote(state: AppState, url: String) {
 
 /// Keeps the address equal to [`current_link`] (replacing, not pushing: one history entry).
 pub fn follow_state(state: AppState) {
+    // Written at most every 250 ms: dragging the 3D view changes the camera on every mouse move,
+    // and browsers ignore a page that rewrites its address hundreds of times a second.
+    let pending = StoredValue::new(None::<String>);
     Effect::new(move |_| {
         let query = current_link(state).to_query();
-        let Some(window) = web_sys::window() else { return };
-        if window.location().search().ok().as_deref() == Some(query.as_str()) {
+        let scheduled = pending.get_value().is_some();
+        pending.set_value(Some(query));
+        if scheduled {
             return;
         }
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+        let write = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let Some(query) = pending.try_get_value().flatten() else { return };
+            pending.set_value(None);
+            let Some(window) = web_sys::window() else { return };
+            if window.location().search().ok().as_deref() == Some(query.as_str()) {
+                return;
+            }
+            if let Ok(history) = window.history() {
+                let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(write.unchecked_ref(), 250);
         }
     });
 }

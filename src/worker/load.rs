@@ -34,9 +34,15 @@ pub(crate) async fn bytes(
         Source::Url { url, .. } => fetch(url, progress).await,
         Source::File { name } => {
             progress.report("reading file", 0.0);
-            let file: Blob = Reflect::get(message, &JsValue::from_str("file"))
+            // A job with several local files has them under their names in `files`; one file
+            // comes as `file`.
+            let named = Reflect::get(message, &JsValue::from_str("files"))
                 .ok()
-                .and_then(|f| f.dyn_into::<Blob>().ok())
+                .filter(|f| f.is_object())
+                .and_then(|files| Reflect::get(&files, &JsValue::from_str(name)).ok())
+                .and_then(|f| f.dyn_into::<Blob>().ok());
+            let file: Blob = named
+                .or_else(|| Reflect::get(message, &JsValue::from_str("file")).ok().and_then(|f| f.dyn_into::<Blob>().ok()))
                 .ok_or_else(|| ErrorReport {
                     kind: "bad-request".into(),
                     message: format!("no file came with {name}"),

@@ -59,7 +59,7 @@ function saelensFile(path) {
 /// The data host: /ranged/NAME (ranges + CORS), /plain/NAME (whole file, 1 MB every 10 ms, CORS),
 /// /nocors/NAME (no CORS headers); NAME may be anything ending in .safetensors but "missing...".
 /// Counts the bytes sent per path.
-function dataHost(file) {
+function dataHost(file, extra = {}) {
   const sent = {};
   const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-range, content-length' };
   const server = createServer((req, res) => {
@@ -70,7 +70,8 @@ function dataHost(file) {
       res.writeHead(204, withCors ? { ...cors, 'access-control-allow-headers': 'range', 'access-control-allow-methods': 'GET' } : {}).end();
       return;
     }
-    if (!['ranged', 'plain', 'nocors'].includes(mode) || !name.endsWith('.safetensors') || name.startsWith('missing')) {
+    const served = extra[name.split('/').pop()] || file;
+    if (!['ranged', 'plain', 'nocors'].includes(mode) || !/\.(safetensors|npz)$/.test(name) || name.startsWith('missing')) {
       res.writeHead(404, withCors ? cors : {}).end('not found');
       return;
     }
@@ -78,20 +79,20 @@ function dataHost(file) {
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
     if (mode === 'ranged' && range) {
       const start = Number(range[1]);
-      const end = Math.min(range[2] ? Number(range[2]) : file.length - 1, file.length - 1);
-      if (start >= file.length) { res.writeHead(416, { ...cors, 'content-range': `bytes */${file.length}` }).end(); return; }
-      const body = file.subarray(start, end + 1);
+      const end = Math.min(range[2] ? Number(range[2]) : served.length - 1, served.length - 1);
+      if (start >= served.length) { res.writeHead(416, { ...cors, 'content-range': `bytes */${served.length}` }).end(); return; }
+      const body = served.subarray(start, end + 1);
       res.writeHead(206, { ...cors, 'content-type': 'application/octet-stream', 'content-length': body.length,
-        'content-range': `bytes ${start}-${end}/${file.length}`, 'accept-ranges': 'bytes' });
+        'content-range': `bytes ${start}-${end}/${served.length}`, 'accept-ranges': 'bytes' });
       count(body.length);
       res.end(body);
       return;
     }
-    res.writeHead(200, { ...(withCors ? cors : {}), 'content-type': 'application/octet-stream', 'content-length': file.length });
+    res.writeHead(200, { ...(withCors ? cors : {}), 'content-type': 'application/octet-stream', 'content-length': served.length });
     let at = 0;
     const step = () => {
-      if (at >= file.length) { res.end(); return; }
-      const chunk = file.subarray(at, at + (1 << 20));
+      if (at >= served.length) { res.end(); return; }
+      const chunk = served.subarray(at, at + (1 << 20));
       at += chunk.length;
       count(chunk.length);
       res.write(chunk);
@@ -108,7 +109,22 @@ const file = saelensFile(filePath);
 const reference = cli(['analyze', 'galaxy', filePath, '--no-entropy']);
 const app = await serve();
 const base = baseUrl(app);
-const host = await dataHost(file);
+// A 30-feature decoder (30 x 8 f32, safetensors) for the authors' 30-feature histogram
+// (tests/golden/convert/authors_histogram.npz): the lobes of one's own files.
+function smallDecoder(path) {
+  let x = 12345;
+  const values = Float32Array.from({ length: 30 * 8 }, () => { x = (x * 1103515245 + 12345) % 2147483648; return x / 2147483648 - 0.5; });
+  let text = JSON.stringify({ W_dec: { dtype: 'F32', shape: [30, 8], data_offsets: [0, values.byteLength] } });
+  while (text.length % 8) text += ' ';
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(text.length));
+  const bytes = Buffer.concat([len, Buffer.from(text), Buffer.from(values.buffer)]);
+  writeFileSync(path, bytes);
+  return bytes;
+}
+const smallPath = join(work, 'dec30.safetensors');
+const HISTOGRAM = join(ROOT, 'tests/golden/convert/authors_histogram.npz');
+const host = await dataHost(file, { 'dec30.safetensors': smallDecoder(smallPath), 'authors_histogram.npz': readFileSync(HISTOGRAM) });
 const browser = await launch();
 const pageErrors = [];
 let appClosed = false;
@@ -311,6 +327,50 @@ try {
     await page.close();
   }
 
+  // 4d. The 3D view's camera is in the address: a link with one shows the view turned so; dragging
+  //     the view turns it and the address follows.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&entropy=off&camera=1.2,-0.4,2`);
+    await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    await page.getByTestId('clouds').waitFor({ timeout: 120_000 }).catch(() => {});
+    check(await page.getByTestId('cloud-data').isVisible(), 'a link with a camera shows the 3D view');
+    await page.waitForFunction(() => location.search.includes('camera='), null, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes('camera=1.200%2C-0.400%2C2.000'), 'the address keeps the link\'s camera', page.url());
+    const view = page.getByTestId('cloud-data');
+    await view.scrollIntoViewIfNeeded();
+    const box = await view.boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 100, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /camera=2\.200%2C-0\.400%2C2\.000/.test(location.search), null, { timeout: 10_000 }).catch(() => {});
+    check(/camera=2\.200%2C-0\.400%2C2\.000/.test(page.url()), 'turning the 3D view by 100 px (1 radian) moves the address\'s camera with it', page.url());
+    await page.close();
+  }
+
+  // 4e. A link to the crystals page runs the analysis it names (set, tasks, LDA components, pairs)
+  //     and gives the CLI's numbers; the page's inputs show the link's choices.
+  {
+    const tasks = 'antonym,country-capital,english-french,present-past';
+    const page = await open(`?page=crystals&crystals=crystals-glove-6b-50d&tasks=${tasks}&lda=2&shrinkage=none&pairs=5000`);
+    const summary = page.locator('[data-testid=crystals-summary][data-input="crystals-glove-6b-50d.safetensors"]');
+    await summary.waitFor({ timeout: 300_000 });
+    const ref = cli(['analyze', 'crystals', join(ROOT, 'public/data/crystals-glove-6b-50d.safetensors'), '--tasks', tasks,
+      '--max-components', '2', '--silhouette-sample', '5000']);
+    const raw = Number(await summary.getAttribute('data-silhouette-raw'));
+    const cells = page.locator('[data-testid=silhouette-table] td[data-components]');
+    const lda = {};
+    for (let i = 0; i < await cells.count(); i++) lda[await cells.nth(i).getAttribute('data-components')] = Number(await cells.nth(i).getAttribute('data-value'));
+    check(relClose(raw, ref.silhouette_raw, 1e-9) && Object.keys(ref.silhouette_lda).length === Object.keys(lda).length
+      && Object.entries(ref.silhouette_lda).every(([m, v]) => relClose(lda[m], v, 1e-9)),
+      'a crystals link (4 tasks, 2 LDA components, 5,000 pairs) gives the CLI\'s silhouettes', `${raw} vs ${ref.silhouette_raw}`);
+    check(await page.getByTestId('crystals-components').inputValue() === '2' && await page.getByTestId('crystals-sample').inputValue() === '5000',
+      'the crystals link fills the page\'s inputs');
+    await page.waitForFunction(() => location.search.includes('lda=2'), null, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes(`tasks=${encodeURIComponent(tasks)}`) && page.url().includes('pairs=5000'), 'the address keeps the crystals run', page.url());
+    await page.close();
+  }
+
   // 4c. Neuronpedia: a Gemma Scope file's path names its SAE there, and each selected feature links
   //     to its page; a link's neuronpedia= names it for any file; without either, no links.
   {
@@ -427,6 +487,61 @@ try {
       const ui = await waitForCurrent(page, name, 120_000);
       sameNumbers(ui, cli(['analyze', 'galaxy', path, '--ranks', '1..4', '--no-entropy']), `a chosen ${name}`);
     }
+    await page.close();
+  }
+
+  // 6c. The lobes of one's own files: a decoder chosen in the data panel with the authors'
+  //     histogram .npz chosen on the lobes page give the CLI's lobes; the same two files from the
+  //     web, by a link (data= and cooccurrence=), give them again.
+  {
+    const ref = cli(['analyze', 'lobes', smallPath, HISTOGRAM, '--k', '2', '--null-trials', '5', '--seed', '3']);
+    const same = async (page, label) => {
+      const summary = page.getByTestId('lobes-summary');
+      await summary.waitFor({ timeout: 120_000 });
+      const labels = (await summary.getAttribute('data-labels')).split(',').map(Number);
+      const ami = Number(await page.getByTestId('lobes-ami').getAttribute('data-value'));
+      const bacc = Number(await page.getByTestId('lobes-bacc').getAttribute('data-value'));
+      check(relClose(ami, ref.ami, 1e-9) && relClose(bacc, ref.balanced_accuracy, 1e-12) && labels.every((l, i) => l === ref.labels_cooccurrence[i]),
+        `${label}: the CLI's lobes, AMI and balanced accuracy`, `${ami} vs ${ref.ami}`);
+    };
+    const page = await open('?entropy=off&ranks=1-4');
+    await page.getByTestId('file-input').setInputFiles(smallPath);
+    await waitForCurrent(page, 'dec30.safetensors', 120_000);
+    await page.getByTestId('tab-lobes').click();
+    await page.selectOption('[data-testid=lobes-input]', 'own');
+    await page.getByTestId('lobes-cooccurrence-file').setInputFiles(HISTOGRAM);
+    await page.getByTestId('lobes-k').fill('2');
+    await page.getByTestId('lobes-trials').fill('5');
+    await page.getByTestId('lobes-seed').fill('3');
+    await page.getByTestId('lobes-run').click();
+    await same(page, 'a chosen decoder with a chosen histogram .npz');
+    await page.close();
+    const remote = (name) => encodeURIComponent(`${host.url}/ranged/${name}`);
+    const linked = await open(`?data=${remote('dec30.safetensors')}&entropy=off&ranks=1-4&page=lobes&cooccurrence=${remote('authors_histogram.npz')}&k=2&trials=5&lobes-seed=3`);
+    await same(linked, 'a link to a decoder and a histogram on the web');
+    await linked.waitForFunction(() => location.search.includes('cooccurrence='), null, { timeout: 10_000 }).catch(() => {});
+    check(linked.url().includes(`cooccurrence=${remote('authors_histogram.npz')}`), 'the address keeps the co-occurrence file\'s address', linked.url());
+    await linked.close();
+  }
+
+  // 6d. Word vectors with their word pairs through the data panel's file chooser go to the crystals
+  //     page, which analyses them as the CLI does.
+  {
+    const vectors = join(ROOT, 'public/data/crystals-glove-6b-50d.safetensors');
+    const words = join(ROOT, 'public/data/crystals-glove-6b-50d-words.json');
+    const page = await open('?entropy=off');
+    await page.getByTestId('file-input').setInputFiles([vectors, words]);
+    await page.getByTestId('crystals-run').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => location.search.includes('page=crystals'), null, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes('page=crystals'), 'vectors with word pairs dropped on the data panel open the crystals page');
+    await page.selectOption('[data-testid=crystals-sample]', '5000');
+    await page.getByTestId('crystals-run').click();
+    const summary = page.locator('[data-testid=crystals-summary][data-input="crystals-glove-6b-50d.safetensors"]');
+    await summary.waitFor({ timeout: 300_000 });
+    const ref = cli(['analyze', 'crystals', vectors, '--silhouette-sample', '5000']);
+    const raw = Number(await summary.getAttribute('data-silhouette-raw'));
+    check(relClose(raw, ref.silhouette_raw, 1e-9) && Number(await summary.getAttribute('data-pairs')) === ref.pairs,
+      'the dropped word vectors and pairs give the CLI\'s pairs and silhouette', `${raw} vs ${ref.silhouette_raw}`);
     await page.close();
   }
 

@@ -9,20 +9,8 @@ use crate::app::state::{AppState, FeatureSelection};
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent, WheelEvent};
 
-/// A view of the cloud: rotation about the vertical axis (yaw) and the horizontal axis (pitch),
-/// in radians, and a zoom factor.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Camera {
-    pub yaw: f64,
-    pub pitch: f64,
-    pub zoom: f64,
-}
-
-impl Default for Camera {
-    fn default() -> Self {
-        Camera { yaw: 0.6, pitch: 0.35, zoom: 1.0 }
-    }
-}
+/// A view of the cloud (the camera a link carries).
+pub use crate::link::Camera3d as Camera;
 
 /// Screen positions of the points: (x, y, depth) for each, in canvas pixels, for a canvas of
 /// `width` x `height`; the cloud is scaled so that its farthest point from the centre fills
