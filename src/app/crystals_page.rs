@@ -553,6 +553,10 @@ fn SearchPanel() -> impl IntoView {
                     let labels = lobes().ok_or("run the Lobes tab on this SAE first")?;
                     FeatureSubset::Indices(labels.iter().enumerate().filter(|(_, &x)| x == l).map(|(i, _)| i as u32).take(n).collect())
                 }
+                None if choice == "selected" => {
+                    let selected = state.feature_selection.get_untracked().ok_or("select features first (a lobe, or a box on the lobe map)")?;
+                    FeatureSubset::Indices(selected.features.into_iter().filter(|&f| (f as usize) < entry.n).take(n).collect())
+                }
                 None if choice == "norm" => FeatureSubset::LargestNorm(n),
                 None => FeatureSubset::Indices((0..n.min(entry.n) as u32).collect()),
             };
@@ -597,6 +601,9 @@ fn SearchPanel() -> impl IntoView {
                 <select data-testid="search-subset" on:change=move |ev| subset.set(event_target_value(&ev))>
                     <option value="first">"the first N"</option>
                     <option value="norm">"the N of largest decoder norm"</option>
+                    {move || state.feature_selection.get().map(|sel| view! {
+                        <option value="selected" data-testid="search-subset-selected">{format!("the selected features ({}), first N", sel.features.len())}</option>
+                    })}
                     {move || lobes().map(|labels| {
                         let k = labels.iter().copied().max().map_or(0, |m| m + 1);
                         (0..k).map(|l| view! { <option value=format!("lobe-{l}")>{format!("lobe {l} (Lobes tab), first N")}</option> }).collect_view()

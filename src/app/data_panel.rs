@@ -92,14 +92,14 @@ fn choose_file(state: AppState, file: File) {
     start_galaxy(state);
 }
 
-/// Takes dropped or chosen files: word pairs (`.json`, with a vocabulary `.txt` and the vectors)
-/// go to the crystals page; else the one decoder file is analysed.
+/// Takes dropped or chosen files: word pairs (`.json`, with a vocabulary `.txt`) dropped together
+/// with their vectors go to the crystals page; else the one decoder file is analysed.
 fn take_files(state: AppState, files: Vec<File>) {
     let words = |f: &File| {
         let name = f.name().to_lowercase();
         name.ends_with(".json") || name.ends_with(".txt")
     };
-    if files.iter().any(words) {
+    if files.len() >= 2 && files.iter().any(words) {
         state.notice.set(None);
         state.dropped_crystal_files.set(Some(files));
         state.page.set(Page::Crystals);
@@ -107,6 +107,14 @@ fn take_files(state: AppState, files: Vec<File>) {
     }
     match &files[..] {
         [] => {}
+        [file] if file.name().to_lowercase().ends_with(".json") => state.notice.set(Some(ErrorReport {
+            kind: "word-pairs-alone".into(),
+            message: format!(
+                "{} looks like word pairs: they need their word vectors, so drop or choose both together \
+                 (the vectors .npy/.npz/.safetensors and the .json); the crystals page analyses them",
+                file.name()
+            ),
+        })),
         [file] => choose_file(state, file.clone()),
         _ => state.notice.set(Some(ErrorReport {
             kind: "several-files".into(),
