@@ -222,8 +222,8 @@ fn histogram_bundle(
             ))
             .into());
         }
-        for p in indptr[i] as usize..indptr[i + 1] as usize {
-            let j = indices[p] as usize;
+        for &j in &indices[indptr[i] as usize..indptr[i + 1] as usize] {
+            let j = j as usize;
             let (hij, hjj) = (dense[i * n + j], dense[j * n + j]);
             if hij > hii.min(hjj) {
                 return Err(bad(format!("H[{i}][{j}] = {hij} exceeds a diagonal count (H[{i}][{i}] = {hii}, H[{j}][{j}] = {hjj})")).into());

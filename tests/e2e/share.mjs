@@ -345,6 +345,17 @@ try {
     await page.mouse.up();
     await page.waitForFunction(() => /camera=2\.200%2C-0\.400%2C2\.000/.test(location.search), null, { timeout: 10_000 }).catch(() => {});
     check(/camera=2\.200%2C-0\.400%2C2\.000/.test(page.url()), 'turning the 3D view by 100 px (1 radian) moves the address\'s camera with it', page.url());
+    // Shift-drag a box over the whole view: it selects the features in it (greying the rest).
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + 1, box.y + 1);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 1, box.y + box.height - 1, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    const bar = page.getByTestId('selection-bar');
+    await bar.waitFor({ timeout: 10_000 }).catch(() => {});
+    const boxed = Number(await bar.getAttribute('data-count').catch(() => 0));
+    check(boxed > 0 && boxed <= 4096 && /3D view/.test(await bar.textContent().catch(() => '')), 'a shift-drag box in the 3D view selects the features inside it', `${boxed}`);
     await page.close();
   }
 

@@ -130,8 +130,10 @@ pub fn Cloud3dView(
     let labels = StoredValue::new(labels);
     let ratio = || web_sys::window().map(|w| w.device_pixel_ratio()).unwrap_or(1.0).max(1.0);
 
+    // Shift-drag draws a box (canvas pixels) that selects the features inside it.
+    let boxing = RwSignal::new(None::<((f64, f64), (f64, f64))>);
     Effect::new(move |_| {
-        let (camera, hover) = (camera.get(), hover.get());
+        let (camera, hover, corners) = (camera.get(), hover.get(), boxing.get());
         let n = points.with_value(|p| p.len());
         let mask = if selectable { FeatureSelection::mask(&state.feature_selection.get(), n) } else { None };
         if let Some(canvas) = canvas.get() {
@@ -139,12 +141,67 @@ pub fn Cloud3dView(
             canvas.set_width((css * ratio()) as u32);
             canvas.set_height((css * ratio()) as u32);
             labels.with_value(|l| points.with_value(|p| draw(&canvas, p, r, camera, hover, colour, l.as_deref(), mask.as_deref())));
+            if let (Some(((x0, y0), (x1, y1))), Ok(Some(ctx))) = (corners, canvas.get_context("2d")) {
+                if let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() {
+                    ctx.set_stroke_style_str("#1f5aa6");
+                    ctx.set_line_width(1.5 * ratio());
+                    ctx.stroke_rect(x0.min(x1), y0.min(y1), (x1 - x0).abs(), (y1 - y0).abs());
+                }
+            }
         }
     });
+    let at = move |ev: &MouseEvent| {
+        canvas.get_untracked().map(|c| {
+            let rect = c.get_bounding_client_rect();
+            ((ev.client_x() as f64 - rect.left()) * ratio(), (ev.client_y() as f64 - rect.top()) * ratio())
+        })
+    };
 
-    let on_down = move |ev: MouseEvent| drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, camera.get_untracked())));
-    let on_up = move |_| drag.set_value(None);
+    let on_down = move |ev: MouseEvent| {
+        if selectable && ev.shift_key() {
+            if let Some(p) = at(&ev) {
+                boxing.set(Some((p, p)));
+            }
+            return;
+        }
+        drag.set_value(Some((ev.client_x() as f64, ev.client_y() as f64, camera.get_untracked())))
+    };
+    // Releasing a box selects the features inside it; a click in place on a feature selects it.
+    let on_up = move |ev: MouseEvent| {
+        if let Some(((x0, y0), (x1, y1))) = boxing.get_untracked() {
+            boxing.set(None);
+            let Some(c) = canvas.get_untracked() else { return };
+            let (w, h) = (c.width() as f64, c.height() as f64);
+            let (xa, xb, ya, yb) = (x0.min(x1), x0.max(x1), y0.min(y1), y0.max(y1));
+            let features: Vec<u32> = points.with_value(|p| {
+                project(p, r, camera.get_untracked(), w, h)
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(x, y, _))| x >= xa && x <= xb && y >= ya && y <= yb)
+                    .map(|(i, _)| i as u32)
+                    .collect()
+            });
+            if !features.is_empty() {
+                let what = format!("a box of {} features in the 3D view", features.len());
+                state.feature_selection.set(Some(FeatureSelection { features, what }));
+            }
+            return;
+        }
+        if let Some((x0, y0, _)) = drag.get_value() {
+            let still = (ev.client_x() as f64 - x0).abs() + (ev.client_y() as f64 - y0).abs() < 3.0;
+            if let (true, true, Some(i), "mouseup") = (selectable, still, hover.get_untracked(), ev.type_().as_str()) {
+                state.feature_selection.set(Some(FeatureSelection { features: vec![i as u32], what: format!("feature {i}, clicked in the 3D view") }));
+            }
+        }
+        drag.set_value(None)
+    };
     let on_move = move |ev: MouseEvent| {
+        if let Some((from, _)) = boxing.get_untracked() {
+            if let Some(p) = at(&ev) {
+                boxing.set(Some((from, p)));
+            }
+            return;
+        }
         if let Some((x0, y0, start)) = drag.get_value() {
             let (dx, dy) = (ev.client_x() as f64 - x0, ev.client_y() as f64 - y0);
             camera.set(Camera { yaw: start.yaw + dx * 0.01, pitch: (start.pitch + dy * 0.01).clamp(-1.55, 1.55), ..start });
@@ -177,9 +234,9 @@ pub fn Cloud3dView(
         <figure class="cloud3d">
             <figcaption>{title}</figcaption>
             <canvas node_ref=canvas class="cloud" data-testid=testid
-                on:mousedown=on_down on:mouseup=on_up on:mouseleave=move |_| { drag.set_value(None); hover.set(None); }
+                on:mousedown=on_down on:mouseup=on_up on:mouseleave=move |ev| { on_up(ev); hover.set(None); }
                 on:mousemove=on_move on:wheel=on_wheel></canvas>
-            <p class="hover" data-testid="cloud-hover">{move || hovered().unwrap_or_else(|| "Drag to rotate, scroll to zoom, hover a point.".into())}</p>
+            <p class="hover" data-testid="cloud-hover">{move || hovered().unwrap_or_else(|| if selectable { "Drag to rotate, scroll to zoom, hover a feature, click it to select it, shift-drag to select a box." } else { "Drag to rotate, scroll to zoom, hover a point." }.into())}</p>
         </figure>
     }
 }
