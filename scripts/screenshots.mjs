@@ -25,17 +25,24 @@ try {
   await waitForCurrent(page, `${LAYER}.safetensors`, 10 * MINUTES);
   await page.screenshot({ path: join(OUT, 'galaxy.png') });
   console.log('docs/screenshots/galaxy.png');
-  // The spectrum zoomed in (+ twice) with a point's tooltip: sweep the pointer down the middle
-  // of the plot until it meets the line.
+  // The spectrum zoomed in about a point of the line, with its tooltip: sweep the pointer down
+  // the plot until it meets the line, zoom there with the wheel, hover it again.
   {
     const plot = page.getByTestId('spectrum-canvas');
+    await plot.scrollIntoViewIfNeeded();
     await plot.focus();
-    await page.keyboard.press('+');
-    await page.keyboard.press('+');
     const box = await plot.boundingBox();
     const [left, top, right, bottom] = (await plot.getAttribute('data-frame')).split(',').map(Number);
-    for (let y = top; y < bottom; y += 3) {
-      await page.mouse.move(box.x + (left + right) / 2, box.y + y);
+    const x = box.x + left + 0.55 * (right - left);
+    let y = box.y + top;
+    for (; y < box.y + bottom; y += 2) {
+      await page.mouse.move(x, y);
+      if (await page.getByTestId('spectrum-canvas-tip').count()) break;
+    }
+    await page.mouse.wheel(0, -600);
+    await page.waitForTimeout(300);
+    for (let dy = -30; dy <= 30; dy += 2) {
+      await page.mouse.move(x, y + dy);
       if (await page.getByTestId('spectrum-canvas-tip').count()) break;
     }
     await shot(page.locator('.chart').filter({ has: plot }), 'spectrum-zoom.png');

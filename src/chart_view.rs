@@ -314,6 +314,21 @@ pub fn tooltip_number(v: f64) -> String {
     }
 }
 
+/// A number for an axis label: at most 3 significant digits, no trailing zeros (a zoomed log
+/// axis would otherwise print `0.009000000001`).
+pub fn axis_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return tooltip_number(v);
+    }
+    let a = v.abs();
+    if !(1e-4..1e6).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    let digits = (2 - a.log10().floor() as i32).max(0) as usize;
+    let text = format!("{v:.digits$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +438,15 @@ mod tests {
         assert_eq!(z.window(2, auto), zoomed);
         assert_eq!(z.window(7, auto), auto);
         assert!(z.is_zoomed() && !Zoom::default().is_zoomed());
+    }
+
+    #[test]
+    fn axis_numbers_are_short() {
+        assert_eq!(axis_number(0.0090000000001), "0.009");
+        assert_eq!(axis_number(0.01), "0.01");
+        assert_eq!(axis_number(150.0), "150");
+        assert_eq!(axis_number(0.0123456), "0.0123");
+        assert_eq!(axis_number(2.5e-7), "2.50e-7");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use web_sys::{KeyboardEvent, MouseEvent, WheelEvent};
 use crate::chart_view::{ChartLayout, Zoom};
 
 /// How near (CSS pixels) the pointer must come to a point for its tooltip.
-const HOVER_RADIUS: f64 = 10.0;
+const HOVER_RADIUS: f64 = 14.0;
 
 /// A press on the chart: where (client pixels), on which panel, and the zoom then.
 #[derive(Clone)]

@@ -122,7 +122,7 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
     let slope = panel(
         &panels[0],
         rows,
-        &format!("power-law slope, ranks {}–{} (95% interval)", ranks.0, ranks.1),
+        &format!("slope, ranks {}–{} (95% CI)", ranks.0, ranks.1),
         "slope",
         |r| r.power_law.slope,
         Some(&|r: &LayerRow| r.power_law.ci95),
@@ -134,7 +134,7 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
     let volume = panel(
         &panels[1],
         rows,
-        &format!("log-volume: Σ ln λ over ranks {}–{}", ranks.0, ranks.1),
+        &format!("log-volume Σ ln λ, ranks {}–{}", ranks.0, ranks.1),
         "log-volume",
         |r| r.log_volume,
         None,
@@ -147,7 +147,7 @@ pub fn layer_sweep_chart<DB: DrawingBackend>(
         let entropy = panel(
             &panels[2],
             rows,
-            "clustering entropy H_G − H_kNN (95% interval)",
+            "entropy H_G − H_kNN (95% CI)",
             "nats",
             |r| r.entropy.as_ref().map_or(f64::NAN, |e| e.clustering),
             Some(&|r: &LayerRow| r.entropy.as_ref().map_or([f64::NAN; 2], |e| e.ci95)),

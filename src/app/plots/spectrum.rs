@@ -7,7 +7,7 @@ use web_sys::HtmlCanvasElement;
 
 use super::{clipped_line, legend_entry, panel_of, DrawResult};
 use crate::analysis::GalaxyReport;
-use crate::chart_view::{tooltip_number, Axis, ChartLayout, HoverPoint, Window, Zoom};
+use crate::chart_view::{axis_number, tooltip_number, Axis, ChartLayout, HoverPoint, Window, Zoom};
 
 const DATA: RGBColor = RGBColor(31, 90, 166);
 const FIT: RGBColor = RGBColor(214, 69, 32);
@@ -75,6 +75,9 @@ pub fn spectrum_chart<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("rank")
         .y_desc("eigenvalue")
+        .x_labels(8)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| axis_number(*v))
         .label_style(("sans-serif", s(13.0)))
         .axis_desc_style(("sans-serif", s(14.0)))
         .light_line_style(RGBColor(238, 238, 238))
