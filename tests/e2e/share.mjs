@@ -486,6 +486,16 @@ try {
     check(credit.includes(`dataset=${BUNDLED_ID}`) && !credit.includes('embed=1'), 'embed mode links to the full view', credit);
     await page.close();
   }
+  // 6a. Embed works for the crystals page too: its run from the link, without the page's chrome.
+  {
+    const page = await open('?page=crystals&crystals=crystals-glove-6b-50d&tasks=antonym,country-capital,english-french&pairs=5000&embed=1', { width: 640, height: 480 });
+    await page.locator('[data-testid=crystals-summary]').waitFor({ timeout: 300_000 });
+    const plot = await page.getByTestId('silhouette-canvas').boundingBox();
+    check(!(await page.locator('header.top').isVisible()) && !(await page.getByTestId('crystals-run').isVisible())
+      && !(await page.getByTestId('search-run').isVisible()) && plot && plot.width > 560,
+      'embed mode shows a crystals run alone: its silhouettes at the frame\'s width, no controls', plot && `${plot.width} px`);
+    await page.close();
+  }
   // 6b. The file chooser takes each matrix format: a Gemma Scope params.npz (deflated and stored),
   //     SAELens-style safetensors in f16 and bf16 (decoder.weight, transposed), and the SAELens
   //     file above; each gives the CLI's numbers on the same file.
