@@ -15,6 +15,7 @@ const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
 const BUNDLED_ID = 'minilm-l6-token-embeddings';
 const BUNDLED_FILE = join(ROOT, `public/data/${BUNDLED_ID}.safetensors`);
 const MALFORMED = join(ROOT, 'tests/fixtures/malformed');
+const EDGE = join(ROOT, 'tests/fixtures/edge');
 
 const { check, finish } = checker('end-to-end');
 
@@ -134,6 +135,30 @@ try {
     }
   }
   await page.screenshot({ path: join(ARTIFACTS, 'malformed.png'), fullPage: true });
+
+  // 3b. Edge cases (tests/fixtures/edge, made by make_edge.py): numpy's slope and log-volume at
+  //     ranks 11..150, or the named error where numpy has no number; never a NaN shown.
+  {
+    await page.getByTestId('rank-first').fill('11');
+    await page.getByTestId('rank-last').fill('150');
+    await page.getByTestId('entropy-toggle').uncheck();
+    await page.getByTestId('run').click();
+    const edge = JSON.parse(readFileSync(join(EDGE, 'expected.json'), 'utf8'));
+    for (const [name, want] of Object.entries(edge)) {
+      await page.getByTestId('file-input').setInputFiles(join(EDGE, name));
+      await page.locator('.local-file code', { hasText: name }).waitFor({ timeout: 10_000 });
+      if (want.kind) {
+        const error = page.locator(`[data-testid=error][data-kind="${want.kind}"]`);
+        const shown = await error.waitFor({ timeout: 60_000 }).then(() => true, () => false);
+        const text = shown ? (await error.textContent()).trim() : `got ${await page.locator('[data-testid=error]').getAttribute('data-kind').catch(() => 'no error')}`;
+        check(shown && text.length > 30 && !/NaN(?! or infinity)/.test(text), `edge ${name}: "${want.kind}" named (${want.why})`, text.slice(0, 110));
+      } else {
+        const ui = await waitForCurrent(page, name, 120_000).catch(() => null);
+        check(ui && relClose(ui.slope, want.slope, 1e-9) && relClose(ui.logVolume, want.log_volume, 1e-9),
+          `edge ${name}: numpy's slope and log-volume (${want.why})`, ui ? `${ui.slope} vs ${want.slope}` : 'no result');
+      }
+    }
+  }
 
   // 4. A valid file dropped on the page gives the CLI's numbers.
   const valid = join(ROOT, 'tests/golden/galaxy_powerlaw.npy');
