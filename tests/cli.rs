@@ -502,3 +502,33 @@ fn bench_paper_names_its_workloads_and_runners() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("python, native, browser"));
     assert!(!dir.exists(), "nothing written before the arguments are checked");
 }
+
+/// Issue 10, determinism: each analysis run twice on the same inputs with the same seed prints
+/// byte-identical JSON (galaxy with the clustering entropy, lobes with nulls, crystals with
+/// sampled silhouettes, crystal search, t-SNE); a different seed changes what it draws.
+#[test]
+fn every_analysis_prints_identical_json_for_the_same_inputs_and_seed() {
+    let data = root().join("public/data");
+    let decoder = data.join("minilm-l6-topk4096-layer3.safetensors");
+    let bundle = data.join("minilm-l6-topk4096-layer3-cooccurrence.safetensors");
+    let crystals = root().join("tests/golden/crystals");
+    let (vectors, words) = (crystals.join("minilm-l0-subset.npy"), crystals.join("minilm-l0-subset-words.json"));
+    let (d, b, v, w) = (decoder.to_str().unwrap(), bundle.to_str().unwrap(), vectors.to_str().unwrap(), words.to_str().unwrap());
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("galaxy", vec!["analyze", "galaxy", d, "--seed", "SEED", "--entropy-samples", "1000", "--entropy-bootstrap", "3"]),
+        ("lobes", vec!["analyze", "lobes", d, b, "--k", "3", "--null-trials", "2", "--seed", "SEED"]),
+        ("crystals", vec!["analyze", "crystals", v, "--words", w, "--silhouette-sample", "300", "--seed", "SEED"]),
+        ("crystal search", vec!["analyze", "crystal-search", d, "--features", "0..60", "--k", "30", "--seed", "SEED"]),
+    ];
+    for (what, args) in runs {
+        let with_seed = |seed: &str| -> Vec<u8> {
+            let args: Vec<&str> = args.iter().map(|a| if *a == "SEED" { seed } else { a }).collect();
+            let out = sae_geometry(&args);
+            assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        };
+        let (first, again, other) = (with_seed("5"), with_seed("5"), with_seed("6"));
+        assert!(first == again, "{what}: the same inputs and seed give byte-identical JSON");
+        assert!(first != other, "{what}: another seed draws differently");
+    }
+}
