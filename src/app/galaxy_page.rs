@@ -11,7 +11,7 @@ use crate::chart_view::{ChartLayout, Zoom};
 use crate::analysis::export::{galaxy_spectrum_csv, result_json};
 use crate::analysis::GalaxyReport;
 use super::state::{AppState, RunState, Selection};
-use super::status::{error_line, progress_line};
+use super::status::{error_line_with_retry, progress_line};
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
 use crate::protocol::{ErrorReport, Source};
@@ -194,7 +194,7 @@ pub fn GalaxyPage() -> impl IntoView {
             {move || match state.galaxy.get() {
                 RunState::Idle => view! { <p class="muted" data-testid="status">"Choose a dataset on the left, or drop a file."</p> }.into_any(),
                 RunState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "progress", "status"),
-                RunState::Failed(error) => error_line(error, "Could not analyse this data: ", "error"),
+                RunState::Failed(error) => error_line_with_retry(error, "Could not analyse this data: ", "error", move || start_galaxy(state)),
                 RunState::Cancelled => view! { <p class="muted" data-testid="status">"Cancelled. Nothing was kept; run again when ready."</p> }.into_any(),
                 RunState::Done { .. } => ().into_any(),
             }}

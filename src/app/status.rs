@@ -27,3 +27,18 @@ pub fn error_line(error: ErrorReport, lead: &'static str, testid: &'static str) 
     }
     .into_any()
 }
+
+/// [`error_line`], with a "Try again" button when the error is a failed download (kind `fetch`:
+/// the network or the server may come back): `retry` runs the job again.
+pub fn error_line_with_retry(error: ErrorReport, lead: &'static str, testid: &'static str, retry: impl Fn() + 'static) -> AnyView {
+    let can_retry = error.kind == "fetch";
+    view! {
+        <div class="error-block">
+            {error_line(error, lead, testid)}
+            {can_retry.then(|| view! {
+                <button class="retry" data-testid=format!("{testid}-retry") on:click=move |_| retry()>"Try again"</button>
+            })}
+        </div>
+    }
+    .into_any()
+}

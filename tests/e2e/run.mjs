@@ -118,25 +118,7 @@ try {
     await page.getByTestId('entropy-toggle').uncheck();
   }
 
-  // 3. Malformed files: each gives its error kind in the page.
-  const expected = JSON.parse(readFileSync(join(MALFORMED, 'expected.json'), 'utf8'));
-  for (const [name, entry] of Object.entries(expected)) {
-    const want = { kind: entry.kind_wasm32 || entry.kind };
-    await page.getByTestId('file-input').setInputFiles(join(MALFORMED, name));
-    await page.locator('.local-file code', { hasText: name }).waitFor({ timeout: 10_000 });
-    const error = page.locator(`[data-testid=error][data-kind="${want.kind}"]`);
-    try {
-      await error.waitFor({ timeout: 30_000 });
-      const text = (await error.textContent()).trim();
-      check(text.length > 30, `${name}: "${want.kind}" error shown`, text.slice(0, 110));
-    } catch {
-      const got = await page.locator('[data-testid=error]').getAttribute('data-kind').catch(() => 'none');
-      check(false, `${name}: "${want.kind}" error shown`, `got ${got}`);
-    }
-  }
-  await page.screenshot({ path: join(ARTIFACTS, 'malformed.png'), fullPage: true });
-
-  // 3b. Edge cases (tests/fixtures/edge, made by make_edge.py): numpy's slope and log-volume at
+  // 3a. Edge cases (tests/fixtures/edge, made by make_edge.py): numpy's slope and log-volume at
   //     ranks 11..150, or the named error where numpy has no number; never a NaN shown.
   {
     await page.getByTestId('rank-first').fill('11');
@@ -159,6 +141,24 @@ try {
       }
     }
   }
+
+  // 3. Malformed files: each gives its error kind in the page.
+  const expected = JSON.parse(readFileSync(join(MALFORMED, 'expected.json'), 'utf8'));
+  for (const [name, entry] of Object.entries(expected)) {
+    const want = { kind: entry.kind_wasm32 || entry.kind };
+    await page.getByTestId('file-input').setInputFiles(join(MALFORMED, name));
+    await page.locator('.local-file code', { hasText: name }).waitFor({ timeout: 10_000 });
+    const error = page.locator(`[data-testid=error][data-kind="${want.kind}"]`);
+    try {
+      await error.waitFor({ timeout: 30_000 });
+      const text = (await error.textContent()).trim();
+      check(text.length > 30, `${name}: "${want.kind}" error shown`, text.slice(0, 110));
+    } catch {
+      const got = await page.locator('[data-testid=error]').getAttribute('data-kind').catch(() => 'none');
+      check(false, `${name}: "${want.kind}" error shown`, `got ${got}`);
+    }
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'malformed.png'), fullPage: true });
 
   // 4. A valid file dropped on the page gives the CLI's numbers.
   const valid = join(ROOT, 'tests/golden/galaxy_powerlaw.npy');

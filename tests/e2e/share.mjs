@@ -61,6 +61,7 @@ function saelensFile(path) {
 /// Counts the bytes sent per path.
 function dataHost(file, extra = {}) {
   const sent = {};
+  const flakyFailed = new Set();
   const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-range, content-length' };
   const server = createServer((req, res) => {
     const [, mode, ...rest] = req.url.split('/');
@@ -71,6 +72,12 @@ function dataHost(file, extra = {}) {
       return;
     }
     const served = extra[name.split('/').pop()] || file;
+    // A flaky server: the first request for a "flaky" file fails (503), later ones succeed.
+    if (name.startsWith('flaky') && req.method === 'GET' && !flakyFailed.has(name)) {
+      flakyFailed.add(name);
+      res.writeHead(503, cors).end('busy');
+      return;
+    }
     if (!['ranged', 'plain', 'nocors'].includes(mode) || !/\.(safetensors|npz)$/.test(name) || name.startsWith('missing')) {
       res.writeHead(404, withCors ? cors : {}).end('not found');
       return;
@@ -222,6 +229,19 @@ try {
     await error.waitFor({ timeout: 60_000 });
     const text = (await error.textContent()).trim();
     check(pattern.test(text), `${what} is named in the page`, text.slice(0, 160));
+    await page.close();
+  }
+
+  // 3b. A failed download can be tried again: a server that answers 503 once, then the file.
+  {
+    const page = await open(`?data=${encodeURIComponent(host.url + '/ranged/flaky.safetensors')}&entropy=off`);
+    const error = page.getByTestId('error');
+    await error.waitFor({ timeout: 60_000 });
+    const text = (await error.textContent()).trim();
+    await page.getByTestId('error-retry').click();
+    const ui = await waitForCurrent(page, 'flaky.safetensors', 120_000).catch(() => null);
+    check(/503/.test(text) && ui !== null, 'a failed download offers "Try again", which then loads the file', text.slice(0, 120));
+    if (ui) sameNumbers(ui, reference, 'tried again');
     await page.close();
   }
 
