@@ -150,6 +150,17 @@ async function downloaded(page, testid) {
   return { name: download.suggestedFilename(), bytes: readFileSync(path) };
 }
 
+/// Shift-drags a box from 1 px inside the top-left corner of `box` (page pixels) to 1 px inside
+/// its bottom-right corner: the box selection of the lobe map and the 3D view.
+async function shiftDragBox(page, box) {
+  await page.keyboard.down('Shift');
+  await page.mouse.move(box.x + 1, box.y + 1);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width - 1, box.y + box.height - 1, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+}
+
 /// The data rows of a downloaded CSV (after its `#` lines and its header), split at commas.
 const csvRows = (file) => file.bytes.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(','));
 
@@ -366,12 +377,7 @@ try {
     await page.waitForFunction(() => /camera=2\.200%2C-0\.400%2C2\.000/.test(location.search), null, { timeout: 10_000 }).catch(() => {});
     check(/camera=2\.200%2C-0\.400%2C2\.000/.test(page.url()), 'turning the 3D view by 100 px (1 radian) moves the address\'s camera with it', page.url());
     // Shift-drag a box over the whole view: it selects the features in it (greying the rest).
-    await page.keyboard.down('Shift');
-    await page.mouse.move(box.x + 1, box.y + 1);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width - 1, box.y + box.height - 1, { steps: 4 });
-    await page.mouse.up();
-    await page.keyboard.up('Shift');
+    await shiftDragBox(page, box);
     const bar = page.getByTestId('selection-bar');
     await bar.waitFor({ timeout: 10_000 }).catch(() => {});
     const boxed = Number(await bar.getAttribute('data-count').catch(() => 0));
@@ -462,12 +468,7 @@ try {
     const map = page.getByTestId('lobe-map');
     await map.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     const mapBox = await map.boundingBox();
-    await page.keyboard.down('Shift');
-    await page.mouse.move(mapBox.x + 1, mapBox.y + 1);
-    await page.mouse.down();
-    await page.mouse.move(mapBox.x + mapBox.width - 1, mapBox.y + mapBox.height - 1, { steps: 4 });
-    await page.mouse.up();
-    await page.keyboard.up('Shift');
+    await shiftDragBox(page, mapBox);
     await page.waitForFunction(() => /box/.test(document.querySelector('[data-testid=selection-bar]')?.textContent || ''), null, { timeout: 10_000 }).catch(() => {});
     const boxed = Number(await bar.getAttribute('data-count'));
     // The map's outermost points sit on its edge; a box from 1 px inside each corner holds nearly all.
