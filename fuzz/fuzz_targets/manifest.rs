@@ -1,0 +1,6 @@
+//! Fuzz target 'manifest': see sae_geometry::formats::fuzzing::manifest_target and docs/FUZZING.md.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sae_geometry::formats::fuzzing::manifest_target(data);
+});

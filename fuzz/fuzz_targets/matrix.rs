@@ -1,0 +1,6 @@
+//! Fuzz target 'matrix': see sae_geometry::formats::fuzzing::matrix_target and docs/FUZZING.md.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sae_geometry::formats::fuzzing::matrix_target(data);
+});

@@ -1,0 +1,6 @@
+//! Fuzz target 'npy': see sae_geometry::formats::fuzzing::npy_target and docs/FUZZING.md.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sae_geometry::formats::fuzzing::npy_target(data);
+});
