@@ -114,8 +114,9 @@ fn the_spectrum_is_drawn_on_a_canvas() {
     let canvas: web_sys::HtmlCanvasElement = document.create_element("canvas").unwrap().unchecked_into();
     canvas.style().set_property("width", "800px").unwrap();
     document.body().unwrap().append_child(&canvas).unwrap();
-    sae_geometry::app::plots::spectrum::draw_spectrum(&canvas, &report).unwrap();
+    let layout = sae_geometry::app::plots::spectrum::draw_spectrum(&canvas, &report, &sae_geometry::chart_view::Zoom::default()).unwrap();
     assert!(canvas.width() >= 800, "sized to its box");
+    assert!(!layout.panels.is_empty(), "the chart reports its panel for hover and zoom");
     let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().unchecked_into();
     let pixels = ctx
         .get_image_data(0.0, 0.0, canvas.width() as f64, canvas.height() as f64)
