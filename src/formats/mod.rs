@@ -17,10 +17,11 @@ pub mod manifest;
 pub mod npy;
 pub mod npz;
 pub mod partial;
+pub mod rows;
 mod pyliteral;
 pub mod safetensors;
 pub mod wordpairs;
-#[cfg(not(target_arch = "wasm32"))]
+pub mod range_reader;
 pub mod stream;
 
 pub use array::{Array, ArrayData, Dtype};

@@ -1,6 +1,7 @@
 //! Reading one 2-D array from a file in row blocks, so that files larger than memory (a 65k-feature
 //! Gemma Scope `params.npz` is 1.2 GB) are read in bounded memory: an `.npy` file, an `.npz`
-//! member (stored or deflated), or a safetensors tensor. Native only (it reads from `std::fs`).
+//! member (stored or deflated), or a safetensors tensor; from a path (native) or any `Read + Seek`
+//! (a browser `Blob`, a remote file read in HTTP ranges).
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -21,22 +22,33 @@ pub struct StreamedArray {
     pub cols: usize,
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> FormatError + '_ {
-    move |e| FormatError::Io { path: path.display().to_string(), message: e.to_string() }
+fn io_error(name: &str) -> impl Fn(std::io::Error) -> FormatError + '_ {
+    move |e| FormatError::Io { path: name.to_string(), message: e.to_string() }
 }
 
 /// Lists `(name, shape, dtype)` of the arrays in the file at `path` without reading their data.
 pub fn list_arrays(path: &Path) -> Result<Vec<(String, Vec<usize>, Dtype)>, FormatError> {
-    let file = File::open(path).map_err(io_error(path))?;
-    let len = file.metadata().map_err(io_error(path))?.len();
-    let mut reader = BufReader::new(file);
+    let file = File::open(path).map_err(io_error(&path.display().to_string()))?;
+    let len = file.metadata().map_err(io_error(&path.display().to_string()))?.len();
+    let name = path.display().to_string();
+    list_arrays_from(&mut BufReader::new(file), len, &name)
+}
+
+/// [`list_arrays`] of a file read through `reader` (`len` bytes; `name` for its kind and messages).
+pub fn list_arrays_from<R: Read + Seek>(
+    reader: &mut R,
+    len: u64,
+    name: &str,
+) -> Result<Vec<(String, Vec<usize>, Dtype)>, FormatError> {
+    let io = io_error(name);
+    reader.seek(SeekFrom::Start(0)).map_err(&io)?;
     let mut first = vec![0u8; 16.min(len as usize)];
-    reader.read_exact(&mut first).map_err(io_error(path))?;
-    reader.seek(SeekFrom::Start(0)).map_err(io_error(path))?;
-    match detect_kind(&first, &path.display().to_string())? {
+    reader.read_exact(&mut first).map_err(&io)?;
+    reader.seek(SeekFrom::Start(0)).map_err(&io)?;
+    match detect_kind(&first, name)? {
         FileKind::Npy => {
-            let h = npy_header(&mut reader, path)?;
-            Ok(vec![(file_stem(path), h.shape, h.dtype)])
+            let h = npy_header(reader, name)?;
+            Ok(vec![(file_stem(name), h.shape, h.dtype)])
         }
         FileKind::Npz => {
             let mut zip = zip::ZipArchive::new(reader).map_err(zip_error)?;
@@ -44,14 +56,14 @@ pub fn list_arrays(path: &Path) -> Result<Vec<(String, Vec<usize>, Dtype)>, Form
             for i in 0..zip.len() {
                 let mut member = zip.by_index(i).map_err(zip_error)?;
                 let full = member.name().map_err(zip_error)?.into_owned();
-                let Some(name) = full.strip_suffix(".npy").map(str::to_string) else { continue };
-                let h = npy_header(&mut member, path)?;
-                out.push((name, h.shape, h.dtype));
+                let Some(array) = full.strip_suffix(".npy").map(str::to_string) else { continue };
+                let h = npy_header(&mut member, name)?;
+                out.push((array, h.shape, h.dtype));
             }
             Ok(out)
         }
         FileKind::Safetensors => {
-            let (entries, _, _) = safetensors_header(&mut reader, len, path)?;
+            let (entries, _, _) = safetensors_header(reader, len, name)?;
             Ok(entries
                 .into_iter()
                 .filter_map(|e| safetensors::to_dtype(&e.dtype).map(|d| (e.name, e.shape, d)))
@@ -70,44 +82,70 @@ pub fn stream_rows(
     block_rows: usize,
     on_block: &mut dyn FnMut(&StreamedArray, usize, &[f32]) -> Result<(), FormatError>,
 ) -> Result<StreamedArray, FormatError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(io_error(&name))?;
+    let len = file.metadata().map_err(io_error(&name))?.len();
+    stream_rows_from(&mut BufReader::with_capacity(1 << 20, file), len, &name, tensor, block_rows, on_block)
+}
+
+/// The array [`stream_rows_from`] would stream, chosen from `listed` as [`super::read_matrix`]
+/// chooses (a `.npy` holds one array, named after the file).
+pub fn chosen_array(
+    listed: &[(String, Vec<usize>, Dtype)],
+    kind: FileKind,
+    tensor: Option<&str>,
+) -> Result<String, FormatError> {
     let listed: Vec<(String, Vec<usize>, String)> =
-        list_arrays(path)?.into_iter().map(|(n, s, d)| (n, s, d.to_string())).collect();
+        listed.iter().map(|(n, s, d)| (n.clone(), s.clone(), d.to_string())).collect();
+    match kind {
+        FileKind::Npy => Ok(listed[0].0.clone()),
+        _ => choose(&listed, tensor),
+    }
+}
+
+/// [`stream_rows`] of a file read through `reader` (`len` bytes; `name` for its kind and
+/// messages), e.g. a browser `Blob` or a remote file read in ranges
+/// ([`super::range_reader::RangeReader`]).
+pub fn stream_rows_from<R: Read + Seek>(
+    reader: &mut R,
+    len: u64,
+    name: &str,
+    tensor: Option<&str>,
+    block_rows: usize,
+    on_block: &mut dyn FnMut(&StreamedArray, usize, &[f32]) -> Result<(), FormatError>,
+) -> Result<StreamedArray, FormatError> {
+    let io = io_error(name);
+    let listed = list_arrays_from(reader, len, name)?;
     let kind = {
-        let mut first = [0u8; 16];
-        let mut f = File::open(path).map_err(io_error(path))?;
-        let n = f.read(&mut first).map_err(io_error(path))?;
-        detect_kind(&first[..n], &path.display().to_string())?
+        let mut first = vec![0u8; 16.min(len as usize)];
+        reader.seek(SeekFrom::Start(0)).map_err(&io)?;
+        reader.read_exact(&mut first).map_err(&io)?;
+        reader.seek(SeekFrom::Start(0)).map_err(&io)?;
+        detect_kind(&first, name)?
     };
-    let name = match kind {
-        // A .npy holds one array; its name is the file's.
-        FileKind::Npy => listed[0].0.clone(),
-        _ => choose(&listed, tensor)?,
-    };
-    let file = File::open(path).map_err(io_error(path))?;
-    let len = file.metadata().map_err(io_error(path))?.len();
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let array = chosen_array(&listed, kind, tensor)?;
     match kind {
         FileKind::Npy => {
-            let h = npy_header(&mut reader, path)?;
-            read_blocks(&mut reader, name, h.dtype, &h.shape, block_rows, path, on_block)
+            let h = npy_header(reader, name)?;
+            read_blocks(reader, array, h.dtype, &h.shape, block_rows, name, on_block)
         }
         FileKind::Npz => {
             let mut zip = zip::ZipArchive::new(reader).map_err(zip_error)?;
-            let mut member = zip.by_name(&format!("{name}.npy")).map_err(zip_error)?;
-            let h = npy_header(&mut member, path)?;
-            read_blocks(&mut member, name, h.dtype, &h.shape, block_rows, path, on_block)
+            let mut member = zip.by_name(&format!("{array}.npy")).map_err(zip_error)?;
+            let h = npy_header(&mut member, name)?;
+            read_blocks(&mut member, array, h.dtype, &h.shape, block_rows, name, on_block)
         }
         FileKind::Safetensors => {
-            let (entries, _, data_start) = safetensors_header(&mut reader, len, path)?;
-            let entry = entries.into_iter().find(|e| e.name == name).ok_or_else(|| {
-                FormatError::MissingTensor { name: name.clone(), available: Vec::new() }
+            let (entries, _, data_start) = safetensors_header(reader, len, name)?;
+            let entry = entries.into_iter().find(|e| e.name == array).ok_or_else(|| {
+                FormatError::MissingTensor { name: array.clone(), available: Vec::new() }
             })?;
             let dtype = safetensors::to_dtype(&entry.dtype).ok_or_else(|| FormatError::UnsupportedDtype {
                 format: "safetensors",
                 dtype: entry.dtype.clone(),
             })?;
-            reader.seek(SeekFrom::Start(data_start + entry.data_offsets.0 as u64)).map_err(io_error(path))?;
-            read_blocks(&mut reader, name, dtype, &entry.shape, block_rows, path, on_block)
+            reader.seek(SeekFrom::Start(data_start + entry.data_offsets.0 as u64)).map_err(&io)?;
+            read_blocks(reader, array, dtype, &entry.shape, block_rows, name, on_block)
         }
     }
 }
@@ -118,7 +156,7 @@ fn read_blocks(
     dtype: Dtype,
     shape: &[usize],
     block_rows: usize,
-    path: &Path,
+    path: &str,
     on_block: &mut dyn FnMut(&StreamedArray, usize, &[f32]) -> Result<(), FormatError>,
 ) -> Result<StreamedArray, FormatError> {
     let [rows, cols] = shape[..] else {
@@ -167,7 +205,7 @@ fn to_f32(data: super::ArrayData) -> Vec<f32> {
 }
 
 /// Reads an npy header from the start of `reader`, leaving it at the first data byte.
-fn npy_header(reader: &mut dyn Read, path: &Path) -> Result<npy::Header, FormatError> {
+fn npy_header(reader: &mut dyn Read, path: &str) -> Result<npy::Header, FormatError> {
     let mut prefix = vec![0u8; 12];
     let got = read_up_to(reader, &mut prefix, path)?;
     prefix.truncate(got);
@@ -189,7 +227,7 @@ fn npy_header(reader: &mut dyn Read, path: &Path) -> Result<npy::Header, FormatE
     npy::read_header(&header)
 }
 
-fn read_up_to(reader: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize, FormatError> {
+fn read_up_to(reader: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<usize, FormatError> {
     let mut got = 0;
     while got < buf.len() {
         match reader.read(&mut buf[got..]) {
@@ -205,7 +243,7 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usiz
 type Header = (Vec<safetensors::RawEntry>, std::collections::BTreeMap<String, String>, u64);
 
 /// Reads a safetensors header; returns the entries, the metadata and where the data starts.
-fn safetensors_header(reader: &mut (impl Read + Seek), len: u64, path: &Path) -> Result<Header, FormatError> {
+fn safetensors_header(reader: &mut (impl Read + Seek), len: u64, path: &str) -> Result<Header, FormatError> {
     let mut first8 = [0u8; 8];
     let got = read_up_to(reader, &mut first8, path)?;
     let end = safetensors::header_end(&first8[..got])?;
@@ -223,8 +261,13 @@ fn zip_error(e: zip::result::ZipError) -> FormatError {
     FormatError::Zip(format!("{e}"))
 }
 
-fn file_stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+/// The name of a file without its folders and its `.npy` (or other) extension.
+fn file_stem(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => base.to_string(),
+    }
 }
 
 #[cfg(test)]

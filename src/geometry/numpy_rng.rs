@@ -146,6 +146,32 @@ impl NumpyRandomState {
         (low as i128 + value as i128) as i64
     }
 
+    /// `RandomState.permutation(n)`: `arange(n)` shuffled by numpy's legacy Fisher-Yates
+    /// (`mtrand.pyx` `_shuffle_raw`): for `i = n-1, ..., 1`, swap `x[i]` with `x[j]`,
+    /// `j = random_interval(i)`, numpy's masked rejection draw on `0..=i` (the same draws as
+    /// [`randint`](Self::randint)`(0, i + 1)`).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut x: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.randint(0, i as i64 + 1) as usize;
+            x.swap(i, j);
+        }
+        x
+    }
+
+    /// `sorted(RandomState.choice(n, m, replace=False))`: a uniform random subset of `m` of
+    /// `0..n` in increasing order; numpy's legacy `choice` without replacement is
+    /// `permutation(n)[:m]`. `m >= n` gives all of `0..n` (and draws nothing).
+    pub fn sample_without_replacement(&mut self, n: usize, m: usize) -> Vec<usize> {
+        if m >= n {
+            return (0..n).collect();
+        }
+        let mut kept = self.permutation(n);
+        kept.truncate(m);
+        kept.sort_unstable();
+        kept
+    }
+
     /// `RandomState.choice(len(p), p=p)`, one draw: `cdf = cumsum(p)` (left to right),
     /// `cdf /= cdf[-1]`, `u = random_sample()`, the index `searchsorted(cdf, u, side='right')`,
     /// i.e. the number of `cdf` entries `<= u` (numpy's `mtrand.pyx`, replacement branch).
@@ -270,6 +296,23 @@ mod tests {
         let p = [1.0 / 7.0; 7];
         let got: Vec<usize> = (0..10).map(|_| r.choice_weighted(&p)).collect();
         assert_eq!(got, [2, 6, 5, 4, 1, 1, 0, 6, 4, 4]);
+    }
+
+    #[test]
+    fn permutation_and_choice_match_numpy() {
+        // RandomState(0).permutation(10); RandomState(42).permutation(7)
+        assert_eq!(NumpyRandomState::new(0).permutation(10), [2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
+        assert_eq!(NumpyRandomState::new(42).permutation(7), [0, 1, 5, 2, 4, 3, 6]);
+        // sorted(RandomState(0).choice(100000, 8, replace=False))
+        assert_eq!(
+            NumpyRandomState::new(0).sample_without_replacement(100_000, 8),
+            [3582, 3885, 10685, 21333, 51521, 53227, 60498, 84261]
+        );
+        // r = RandomState(3); r.choice(5, 5, replace=False); r.random_sample()
+        let mut r = NumpyRandomState::new(3);
+        assert_eq!(r.permutation(5), [3, 4, 1, 0, 2]);
+        assert_eq!(r.random_sample(), 0.2909047389129443);
+        assert_eq!(NumpyRandomState::new(3).sample_without_replacement(5, 9), [0, 1, 2, 3, 4]);
     }
 
     #[test]
