@@ -83,6 +83,9 @@ pub struct Link {
     pub neuronpedia: Option<NeuronpediaSae>,
     /// One plot with minimal chrome, for an iframe.
     pub embed: bool,
+    /// This tab's memory budget in MiB (`None`: from the device,
+    /// [`crate::analysis::budget::MemoryBudget::for_tab`]).
+    pub budget_mib: Option<u64>,
 }
 
 /// The lobes page's choices (its "Find lobes" run).
@@ -136,7 +139,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, crystals: CrystalsLink::default(), camera: None, neuronpedia: None, embed: false }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, crystals: CrystalsLink::default(), camera: None, neuronpedia: None, embed: false, budget_mib: None }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -163,6 +166,15 @@ impl Link {
                 "seed" => match value.parse() {
                     Ok(seed) => link.galaxy.seed = seed,
                     Err(_) => bad("the seed is a whole number"),
+                },
+                "sample" => match value.parse() {
+                    Ok(m) if m >= 1 => link.galaxy.sample = Some(m),
+                    _ if value == "all" => link.galaxy.sample = None,
+                    _ => bad("sample is all, or the number of features (rows) analysed, at least 1"),
+                },
+                "budget" => match value.parse() {
+                    Ok(m) if m >= 64 => link.budget_mib = Some(m),
+                    _ => bad("the memory budget is a whole number of MiB, at least 64"),
                 },
                 "entropy" => match parse_entropy(&value, link.galaxy.seed) {
                     Some(entropy) => link.galaxy.entropy = entropy,
@@ -286,6 +298,9 @@ impl Link {
         let RankRange { first, last } = self.galaxy.ranks;
         q.append_pair("ranks", &format!("{first}-{last}"));
         q.append_pair("seed", &self.galaxy.seed.to_string());
+        if let Some(m) = self.galaxy.sample {
+            q.append_pair("sample", &m.to_string());
+        }
         q.append_pair(
             "entropy",
             &match &self.galaxy.entropy {
@@ -331,6 +346,9 @@ impl Link {
         }
         if self.embed {
             q.append_pair("embed", "1");
+        }
+        if let Some(m) = self.budget_mib {
+            q.append_pair("budget", &m.to_string());
         }
         format!("?{}", q.finish())
     }
@@ -417,6 +435,8 @@ mod tests {
         link.page = "lobes".into();
         link.galaxy.ranks = RankRange { first: 5, last: 77 };
         link.galaxy.seed = 9;
+        link.galaxy.sample = Some(40_000);
+        link.budget_mib = Some(512);
         link.galaxy.entropy = Some(EntropyParams { samples: 3000, pcs: 50, bootstrap: 10, k: 2, seed: 9, ..EntropyParams::default() });
         link.embed = true;
         link.neuronpedia = NeuronpediaSae::parse("gemma-2-2b/12-gemmascope-res-16k");
@@ -440,6 +460,8 @@ mod tests {
         assert_eq!(Link::parse(&query, &defaults()), (link.clone(), vec![]));
         link.source = Some(LinkSource::Bundled("minilm-l6-topk4096-layer3".into()));
         link.galaxy.entropy = None;
+        link.galaxy.sample = None;
+        link.budget_mib = None;
         link.embed = false;
         link.neuronpedia = None;
         link.camera = None;
@@ -453,11 +475,12 @@ mod tests {
     #[test]
     fn an_empty_query_is_the_defaults_and_bad_values_are_named() {
         assert_eq!(Link::parse("", &defaults()), (defaults(), vec![]));
-        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x&camera=0,2,1&tasks=a&pairs=1", &defaults());
+        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x&camera=0,2,1&tasks=a&pairs=1&sample=0&budget=10", &defaults());
         assert_eq!(link.galaxy, defaults().galaxy);
         assert_eq!(link.page, "galaxy");
         assert!(link.embed);
-        assert_eq!(problems.len(), 8, "{problems:?}");
+        assert_eq!(problems.len(), 10, "{problems:?}");
+        assert!(problems[8].contains("sample") && problems[9].contains("at least 64") && link.budget_mib.is_none(), "{problems:?}");
         assert!(problems[6].contains("two tasks") && problems[7].contains("pairs") && !link.crystals.shown, "{problems:?}");
         assert!(problems[5].contains("YAW,PITCH,ZOOM") && link.camera.is_none(), "{problems:?}");
         assert!(problems[4].contains("MODEL/SAE") && link.neuronpedia.is_none(), "{problems:?}");

@@ -47,6 +47,10 @@ pub enum Request {
         /// Where the covariance matrices are computed (the rest runs on the CPU).
         #[serde(default)]
         backend: BackendChoice,
+        /// The tab's memory budget in bytes (`None`: wasm32's,
+        /// [`crate::analysis::budget::MemoryBudget::WASM32`]).
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// Read a bundle and summarise it (co-occurrence, crystals, any safetensors).
     Inspect { job: u32, source: Source },
@@ -66,6 +70,8 @@ pub enum Request {
         params: GalaxyParams,
         #[serde(default)]
         backend: BackendChoice,
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// The brain scale: lobes of a decoder and its co-occurrence data, for every affinity and k
     /// asked (see [`crate::analysis::lobes::lobes_from_bytes`]).
@@ -290,6 +296,7 @@ mod tests {
             tensor: None,
             params: GalaxyParams::default(),
             backend: BackendChoice::Webgpu,
+            budget: Some(1 << 30),
         };
         let text = r.to_json();
         assert!(text.contains("\"type\":\"galaxy\""));

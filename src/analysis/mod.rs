@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::formats::{self, Dtype, FormatError};
 use crate::geometry::galaxy::{galaxy_spectrum_with_covariances, GalaxyParams, GalaxySpectrum, Precomputed};
+use crate::geometry::numpy_rng::NumpyRandomState;
 use crate::geometry::GeometryError;
 
 /// Anything that can stop an analysis: a file that cannot be read, or data the math refuses.
@@ -47,9 +48,42 @@ pub struct InputInfo {
 pub struct GalaxyReport {
     #[serde(flatten)]
     pub input: InputInfo,
+    /// Set when the spectrum is of a random sample of the rows, not all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<RowSample>,
     pub params: GalaxyParams,
     #[serde(flatten)]
     pub spectrum: GalaxySpectrum,
+}
+
+/// A uniform random sample of a matrix's rows: `rows` of its `of` rows,
+/// `sorted(np.random.RandomState(seed).choice(of, rows, replace=False))`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RowSample {
+    pub rows: usize,
+    pub of: usize,
+    pub seed: u32,
+}
+
+impl RowSample {
+    /// The rows kept, increasing.
+    pub fn indices(&self) -> Vec<usize> {
+        NumpyRandomState::new(self.seed).sample_without_replacement(self.of, self.rows)
+    }
+
+    /// The sample `params` asks for of a matrix of `of` rows: `None` when it asks for none, or for
+    /// all of them. The seed is `params.seed`, which numpy needs below 2^32.
+    pub fn requested(params: &GalaxyParams, of: usize) -> Result<Option<RowSample>, GeometryError> {
+        let Some(rows) = params.sample.filter(|&m| m < of) else { return Ok(None) };
+        if rows == 0 {
+            return Err(GeometryError::InvalidParameter { name: "sample".into(), reason: "a sample needs at least one row".into() });
+        }
+        let seed = u32::try_from(params.seed).map_err(|_| GeometryError::InvalidParameter {
+            name: "seed".into(),
+            reason: format!("{} is too large for numpy's RandomState, which takes seeds below 2^32", params.seed),
+        })?;
+        Ok(Some(RowSample { rows, of, seed }))
+    }
 }
 
 /// Reads the matrix in `bytes` (npy, npz or safetensors; `tensor` as in
@@ -65,7 +99,16 @@ pub fn galaxy_from_bytes(
 ) -> Result<GalaxyReport, AnalysisError> {
     progress("parsing", 0.0);
     let loaded = formats::read_matrix(bytes, input_name, tensor)?;
-    galaxy_report(&loaded, bytes.len() as u64, input_name, params, None, progress)
+    match RowSample::requested(params, loaded.matrix.rows())? {
+        None => galaxy_report(&loaded, bytes.len() as u64, input_name, params, None, progress),
+        Some(sample) => {
+            let kept = formats::rows::select_rows(&loaded, &sample.indices());
+            drop(loaded);
+            let mut report = galaxy_report(&kept, bytes.len() as u64, input_name, params, None, progress)?;
+            report.sample = Some(sample);
+            Ok(report)
+        }
+    }
 }
 
 /// The galaxy report of an already read matrix (`bytes`: the size of the file it came from), with
@@ -88,6 +131,7 @@ pub fn galaxy_report(
             transposed: loaded.transposed,
             bytes,
         },
+        sample: None,
         params: params.clone(),
         spectrum,
     })
@@ -283,6 +327,7 @@ fn to_points(projected: &[f64], k: usize) -> Vec<[f32; 3]> {
         })
         .collect()
 }
+pub mod budget;
 pub mod export;
 pub mod crystals;
 pub mod lobes;

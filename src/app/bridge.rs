@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 use super::state::{AppState, CloudState, CrystalsResult, InspectState, Job, KernelsResult, LobesState, RunState, SweepState, TsneState};
+use crate::analysis::budget::MemoryBudget;
 use crate::analysis::GalaxyReport;
 use crate::compute::backend::SuiteMode;
 use crate::geometry::galaxy::GalaxyParams;
@@ -346,6 +347,15 @@ fn cache_key(identity: &str, tensor: Option<&str>, params: &GalaxyParams) -> Str
     )
 }
 
+/// This tab's memory budget: the link's `budget=`, else half the device's memory
+/// (`navigator.deviceMemory`), at most wasm32's.
+pub fn tab_budget(state: AppState) -> MemoryBudget {
+    let device = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &wasm_bindgen::JsValue::from_str("deviceMemory")).ok())
+        .and_then(|v| v.as_f64());
+    MemoryBudget::for_tab(device, state.budget_mib.get_untracked())
+}
+
 /// Starts the galaxy analysis of `source` in the worker, or shows the cached result. A job
 /// already running is cancelled first.
 pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<String>, params: GalaxyParams) {
@@ -367,7 +377,8 @@ pub fn run_galaxy(source: Source, file: Option<web_sys::File>, tensor: Option<St
         });
         return;
     }
-    let job = submit(|job| Request::Galaxy { job, source, tensor, params, backend }, file, key, JobKind::Galaxy);
+    let budget = Some(tab_budget(state).bytes);
+    let job = submit(|job| Request::Galaxy { job, source, tensor, params, backend, budget }, file, key, JobKind::Galaxy);
     state.galaxy.set(RunState::Running {
         job,
         stage: "starting".into(),
@@ -443,7 +454,8 @@ pub fn run_inspect(source: Source) {
 pub fn run_sweep(group: String, layers: Vec<(usize, Source)>, tensor: Option<String>, params: GalaxyParams) {
     let Some(state) = state() else { return };
     let backend = state.backend.get_untracked();
-    let job = submit(|job| Request::GalaxyLayers { job, layers, tensor, params, backend }, None, String::new(), JobKind::Sweep);
+    let budget = Some(tab_budget(state).bytes);
+    let job = submit(|job| Request::GalaxyLayers { job, layers, tensor, params, backend, budget }, None, String::new(), JobKind::Sweep);
     state.sweep.set(SweepState::Running { job, group, stage: "starting".into(), fraction: 0.0 });
 }
 

@@ -10,14 +10,11 @@ use super::bridge;
 use super::state::{AppState, Datasets, InspectState, Page, Selection};
 use super::status::error_line;
 use crate::formats::manifest::{self, DatasetEntry};
-use crate::formats::partial::MAX_BROWSER_BYTES;
 use crate::protocol::{ErrorReport, Source};
 
 /// Where the app finds its bundled datasets (relative to the page, so sub-paths work).
 pub const MANIFEST_URL: &str = "data/manifest.json";
 
-/// Files larger than this are refused before reading (see [`MAX_BROWSER_BYTES`]).
-const MAX_FILE_BYTES: f64 = MAX_BROWSER_BYTES as f64;
 
 /// Fetches and parses the manifest into `state.datasets`.
 pub fn load_manifest(state: AppState) {
@@ -65,22 +62,11 @@ pub(super) fn choose_bundled(state: AppState, entry: DatasetEntry, tensor: Optio
     start_galaxy(state);
 }
 
-/// Takes a dropped or chosen file: refuses what cannot fit, else selects and analyses it.
+/// Takes a dropped or chosen file: selects and analyses it. A file of any size is taken: the
+/// worker streams a large one and keeps what fits the tab's memory budget (a disclosed sample).
 fn choose_file(state: AppState, file: File) {
     let name = file.name();
     let size = file.size();
-    if size > MAX_FILE_BYTES {
-        state.notice.set(Some(ErrorReport {
-            kind: "too-large".into(),
-            message: format!(
-                "{name} is {} and this tab can analyse files up to {}: save a subset of the rows \
-                 (e.g. 16k features) or the decoder alone in f16, and drop that",
-                megabytes(size),
-                megabytes(MAX_FILE_BYTES)
-            ),
-        }));
-        return;
-    }
     state.notice.set(None);
     state.feature_selection.set(None);
     state.tensor.set(String::new());

@@ -73,6 +73,8 @@ pub fn GalaxyPage() -> impl IntoView {
     let first = RwSignal::new(state.galaxy_params.get_untracked().ranks.first.to_string());
     let last = RwSignal::new(state.galaxy_params.get_untracked().ranks.last.to_string());
     let seed = RwSignal::new(state.galaxy_params.get_untracked().seed.to_string());
+    // Features analysed: empty for all of them, else a random sample of that many.
+    let sample = RwSignal::new(state.galaxy_params.get_untracked().sample.map(|m| m.to_string()).unwrap_or_default());
     let input_error = RwSignal::new(None::<String>);
     // The clustering entropy with the paper's settings (5000 rows, 100 PCs, 30 resamples, k = 1).
     let with_entropy = RwSignal::new(state.galaxy_params.get_untracked().entropy.is_some());
@@ -93,6 +95,12 @@ pub fn GalaxyPage() -> impl IntoView {
             whole(bootstrap),
             whole(knn_k),
         );
+        let sample_text = sample.get_untracked().trim().to_string();
+        let rows = if sample_text.is_empty() || sample_text == "all" { Some(None) } else { sample_text.parse::<usize>().ok().filter(|&m| m >= 2).map(Some) };
+        let Some(rows) = rows else {
+            input_error.set(Some("features: leave empty for all of them, or give how many to sample (at least 2)".into()));
+            return;
+        };
         match parsed {
             (Some(f), Some(l), Some(s), Some(samples), Some(pcs), Some(bootstrap), Some(k)) => {
                 input_error.set(None);
@@ -104,6 +112,7 @@ pub fn GalaxyPage() -> impl IntoView {
                     seed: s,
                     isotropic: true,
                     entropy: with_entropy.get_untracked().then_some(entropy),
+                    sample: rows,
                 });
                 start_galaxy(state);
             }
@@ -163,6 +172,9 @@ pub fn GalaxyPage() -> impl IntoView {
                 <label>"Seed "
                     <input type="number" min="0" data-testid="seed" prop:value=seed on:input=move |ev| seed.set(event_target_value(&ev)) />
                 </label>
+                <label title="Analyse a uniform random sample of this many features (rows); empty: all of them. A file larger than this tab's memory budget is sampled to fit, and the result says so.">"Features "
+                    <input type="text" inputmode="numeric" class="small" placeholder="all" data-testid="sample" prop:value=sample on:input=move |ev| sample.set(event_target_value(&ev)) />
+                </label>
                 <label>"Tensor "
                     <input type="text" placeholder="W_dec" data-testid="tensor" prop:value=move || state.tensor.get() on:input=move |ev| state.tensor.set(event_target_value(&ev)) />
                 </label>
@@ -214,6 +226,14 @@ pub fn GalaxyPage() -> impl IntoView {
                                 <dt>"Data"</dt>
                                 <dd>{format!("{} — tensor {}{} ({}), {} points × {} dimensions", report.input.input, report.input.tensor,
                                     if report.input.transposed { " (transposed)" } else { "" }, report.input.source_dtype, report.spectrum.n, report.spectrum.d)}</dd>
+                                {report.sample.clone().map(|s| view! {
+                                    <dt>"Sample"</dt>
+                                    <dd class="sample-note" data-testid="sample-note" data-rows=s.rows.to_string() data-of=s.of.to_string() data-seed=s.seed.to_string()>
+                                        {format!("a uniform random sample of {} of the {} features (numpy: sorted(RandomState({}).choice({}, {}, replace=False))){}; every number below is of the sample",
+                                            s.rows, s.of, s.seed, s.of, s.rows,
+                                            if report.params.sample == Some(s.rows) && state.galaxy_params.get_untracked().sample != Some(s.rows) { ", chosen to fit this tab's memory budget" } else { "" })}
+                                    </dd>
+                                })}
                                 <dt>{format!("Power-law slope, ranks {}–{}", fit.first_rank, fit.last_rank)}</dt>
                                 <dd class="big" data-testid="slope" data-value=fit.slope.to_string()>{fmt(fit.slope, 4)}</dd>
                                 <dt>"95% interval"</dt>

@@ -221,6 +221,8 @@ pub struct AppState {
     pub cloud_from_link: RwSignal<bool>,
     /// The SAE's Neuronpedia id as the address gives it (`neuronpedia=`); see [`AppState::neuronpedia`].
     pub neuronpedia_link: RwSignal<Option<NeuronpediaSae>>,
+    /// The address's memory budget in MiB (`budget=`; `None`: the device's).
+    pub budget_mib: RwSignal<Option<u64>>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -282,6 +284,7 @@ impl AppState {
             crystals_link: RwSignal::new(Default::default()),
             dropped_crystal_files: RwSignal::new_local(None),
             cloud_from_link: RwSignal::new(false),
+            budget_mib: RwSignal::new(None),
         }
     }
 }

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use super::data_panel::choose_bundled;
 use super::galaxy_page::start_galaxy;
-use super::state::{AppState, CloudState, Datasets, FeatureSelection, Page, Selection};
+use super::state::{AppState, CloudState, Datasets, FeatureSelection, Page, RunState, Selection};
 use crate::link::{Link, LinkSource};
 use crate::protocol::ErrorReport;
 
@@ -40,14 +40,27 @@ pub fn current_link(state: AppState) -> Link {
         source,
         tensor: Some(state.tensor.get()).filter(|t| !t.trim().is_empty()),
         page: page_name(state.page.get()).to_string(),
-        galaxy: state.galaxy_params.get(),
+        galaxy: linked_galaxy_params(state),
         lobes: state.lobe_link.get(),
         features: state.feature_selection.get().map(|s| s.features),
         crystals: state.crystals_link.get(),
         camera: matches!(state.cloud.get(), CloudState::Done { .. }).then(|| state.camera.get()),
         neuronpedia: state.neuronpedia_link.get(),
         embed: state.embed.get(),
+        budget_mib: state.budget_mib.get(),
     }
+}
+
+/// The galaxy parameters a link carries: the page's, with the sample a memory budget chose (so
+/// that the link gives the same numbers on a device with more memory).
+fn linked_galaxy_params(state: AppState) -> crate::geometry::galaxy::GalaxyParams {
+    let mut params = state.galaxy_params.get();
+    if params.sample.is_none() {
+        if let RunState::Done { report, .. } = state.galaxy.get() {
+            params.sample = report.sample.map(|s| s.rows);
+        }
+    }
+    params
 }
 
 fn location() -> Option<web_sys::Location> {
@@ -73,6 +86,7 @@ pub fn read_address(state: AppState) -> (Link, Vec<String>) {
     state.galaxy_params.set(link.galaxy.clone());
     state.embed.set(link.embed);
     state.neuronpedia_link.set(link.neuronpedia.clone());
+    state.budget_mib.set(link.budget_mib);
     if let Some(camera) = link.camera {
         state.camera.set(camera);
         state.cloud_from_link.set(true);

@@ -369,6 +369,11 @@ pub struct GalaxyOptions {
     /// Skip the isotropic Gaussian reference (halves the work).
     #[arg(long)]
     pub no_isotropic: bool,
+    /// Analyse a uniform random sample of N features (rows), as a browser tab does when a matrix
+    /// exceeds its memory budget: sorted(np.random.RandomState(seed).choice(rows, N,
+    /// replace=False)). The report says so (`sample`).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
     #[command(flatten)]
     pub entropy: EntropyArgs,
 }
@@ -381,6 +386,7 @@ impl GalaxyOptions {
             seed: self.seed,
             isotropic: !self.no_isotropic,
             entropy: self.entropy.params(self.seed),
+            sample: self.sample,
         }
     }
 }

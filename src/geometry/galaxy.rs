@@ -159,6 +159,12 @@ pub struct GalaxyParams {
     /// passes `--seed` to both).
     #[serde(default)]
     pub entropy: Option<EntropyParams>,
+    /// Analyse a uniform random sample of this many features (rows) instead of all of them:
+    /// `sorted(np.random.RandomState(seed).choice(N, sample, replace=False))`. `None` (the
+    /// default) analyses every row; a browser tab sets it when the matrix exceeds its memory
+    /// budget ([`crate::analysis::budget`]), and the report discloses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
 }
 
 impl Default for GalaxyParams {
@@ -168,6 +174,7 @@ impl Default for GalaxyParams {
             seed: 0,
             isotropic: true,
             entropy: None,
+            sample: None,
         }
     }
 }
@@ -872,6 +879,7 @@ mod tests {
                 seed: 9,
                 ..Default::default()
             }),
+            sample: None,
         };
         let mut calls: Vec<(String, f64)> = Vec::new();
         let g = galaxy_spectrum(&m, &params, &mut |s, f| calls.push((s.to_string(), f))).unwrap();

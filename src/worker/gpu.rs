@@ -11,7 +11,8 @@ use crate::analysis::crystals::{crystal_analysis_from_fit, crystal_fit, CrystalD
 use crate::analysis::lobes::{counted_firings, lobes_from_bytes_with, lobes_from_embeddings, read_lobes_inputs, LobesRun};
 use crate::geometry::affinity::Affinity;
 use crate::geometry::lobes::LobeParams;
-use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport};
+use crate::analysis::budget::{self, MemoryBudget};
+use crate::analysis::{galaxy_report, AnalysisError, GalaxyReport, RowSample};
 use crate::compute::backend::{BackendChoice, BackendUsed};
 use crate::compute::gpu::{GpuContext, GpuError};
 use crate::compute::offload::{crystal_silhouettes, galaxy_covariances, lobe_embeddings, OffloadError};
@@ -254,21 +255,98 @@ pub(crate) async fn galaxy_job(
     source: &Source,
     tensor: Option<&str>,
     params: &GalaxyParams,
+    budget: MemoryBudget,
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<(GalaxyReport, Timings, BackendUsed), ErrorReport> {
     let t0 = js_sys::Date::now();
-    let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
+    let (loaded, size, sample) = match galaxy_stream(source, tensor, params, budget, data, progress)? {
+        Some(streamed) => streamed,
+        None => {
+            let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
+            progress.report("parsing", LOAD_SHARE);
+            let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
+            let size = bytes.len() as u64;
+            drop(bytes);
+            let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
+            let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
+            match sample {
+                Some(s) => (formats::rows::select_rows(&loaded, &s.indices()), size, Some(s)),
+                None => (loaded, size, None),
+            }
+        }
+    };
     let t1 = js_sys::Date::now();
-    progress.report("parsing", LOAD_SHARE);
-    let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
-    let size = bytes.len() as u64;
-    drop(bytes);
-    let (r, used) = galaxy_on(choice, &loaded, size, source.name(), params, &mut |s, f| {
+    // The report's parameters say which sample it is of, also when the budget chose it.
+    let params = GalaxyParams { sample: sample.as_ref().map(|s| s.rows), ..params.clone() };
+    let (mut r, used) = galaxy_on(choice, &loaded, size, source.name(), &params, &mut |s, f| {
         progress.report(s, LOAD_SHARE + (1.0 - LOAD_SHARE) * f)
     })
     .await?;
+    r.sample = sample;
     Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
+}
+
+fn too_large(source: &Source, why: String) -> ErrorReport {
+    ErrorReport { kind: "too-large".into(), message: format!("{}: {why}", source.name()) }
+}
+
+/// The rows to analyse of an `n x d` matrix: the sample `params` asks for (refused, with what
+/// would fit, when it exceeds `budget`), else all of them when they fit, else a random sample of
+/// as many as fit.
+fn sample_within(params: &GalaxyParams, n: usize, d: usize, budget: MemoryBudget) -> Result<Option<RowSample>, String> {
+    match RowSample::requested(params, n).map_err(|e| e.to_string())? {
+        Some(s) => match budget::galaxy_refusal(s.rows, d, budget) {
+            Some(_) => Err(budget::galaxy_refusal(n, d, budget).unwrap_or_default()),
+            None => Ok(Some(s)),
+        },
+        None => match budget::galaxy_refusal(n, d, budget) {
+            None => Ok(None),
+            Some(why) => {
+                let rows = budget::galaxy_rows_within(budget, d);
+                if rows < 2 {
+                    return Err(why);
+                }
+                let seed = u32::try_from(params.seed).map_err(|_| format!("{why} (with a seed below 2^32)"))?;
+                Ok(Some(RowSample { rows, of: n, seed }))
+            }
+        },
+    }
+}
+
+/// Streams the matrix of a large `source` (over [`load::STREAM_ABOVE`], or when a sample is asked
+/// for) in ranges, keeping every row when they fit `budget` and else a random sample of as many
+/// as fit (disclosed in the report); `Ok(None)` when the source is small or cannot be read in
+/// ranges (then it is read whole). A sample asked for that does not fit is refused, with what would.
+fn galaxy_stream(
+    source: &Source,
+    tensor: Option<&str>,
+    params: &GalaxyParams,
+    budget: MemoryBudget,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<Option<(LoadedMatrix, u64, Option<RowSample>)>, ErrorReport> {
+    let Some((len, mut reader)) = load::range_reader(source, data)? else { return Ok(None) };
+    if len <= load::STREAM_ABOVE && params.sample.is_none() {
+        return Ok(None);
+    }
+    progress.report("reading the header", 0.0);
+    let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
+    let (n, d) = (plan.features, plan.dims);
+    let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
+    let keep: Vec<usize> = match &sample {
+        Some(s) => s.indices(),
+        None => (0..n).collect(),
+    };
+    let what = match &sample {
+        Some(s) => format!("streaming {} ({} of {n} rows)", plan.tensor, s.rows),
+        None => format!("streaming {}", plan.tensor),
+    };
+    let loaded = formats::rows::sample_rows_from(&mut reader, len, source.name(), &plan, &keep, &mut |f| {
+        progress.report(&what, LOAD_SHARE * f)
+    })
+    .map_err(|e| report(e.into()))?;
+    Ok(Some((loaded, len, sample)))
 }
 
 /// Runs the kernel suite (and, with `scales`, the galaxy analysis of `real` on each backend) and

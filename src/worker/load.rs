@@ -36,17 +36,7 @@ pub(crate) async fn bytes(
             progress.report("reading file", 0.0);
             // A job with several local files has them under their names in `files`; one file
             // comes as `file`.
-            let named = Reflect::get(message, &JsValue::from_str("files"))
-                .ok()
-                .filter(|f| f.is_object())
-                .and_then(|files| Reflect::get(&files, &JsValue::from_str(name)).ok())
-                .and_then(|f| f.dyn_into::<Blob>().ok());
-            let file: Blob = named
-                .or_else(|| Reflect::get(message, &JsValue::from_str("file")).ok().and_then(|f| f.dyn_into::<Blob>().ok()))
-                .ok_or_else(|| ErrorReport {
-                    kind: "bad-request".into(),
-                    message: format!("no file came with {name}"),
-                })?;
+            let file = blob_of(name, message)?;
             let buffer = JsFuture::from(file.array_buffer())
                 .await
                 .map_err(|e| ErrorReport {
@@ -265,4 +255,94 @@ async fn read_body(
         }
     }
     Ok(out)
+}
+
+/// Files at most this large (with no sample asked for) are read whole, as before; larger ones are
+/// streamed when they can be ([`range_reader`]).
+pub(crate) const STREAM_ABOVE: u64 = 64 << 20;
+
+/// The size of `source` and a reader of its byte ranges: a `File` through `FileReaderSync` on
+/// `Blob.slice`, a URL through synchronous `Range` requests (this is a worker: blocking it blocks
+/// nothing else). `Ok(None)` when the URL's server ignores ranges.
+pub(crate) fn range_reader(
+    source: &Source,
+    message: &JsValue,
+) -> Result<Option<(u64, crate::formats::range_reader::RangeReader<'static>)>, ErrorReport> {
+    use crate::formats::range_reader::RangeReader;
+    use std::io;
+    let io_error = |what: String| io::Error::other(what);
+    match source {
+        Source::File { name } => {
+            let blob = blob_of(name, message)?;
+            let len = blob.size() as u64;
+            let reader = web_sys::FileReaderSync::new().map_err(|e| ErrorReport {
+                kind: "read".into(),
+                message: format!("could not read {name}: {}", js_text(&e)),
+            })?;
+            let name = name.clone();
+            Ok(Some((
+                len,
+                RangeReader::new(len, move |start, count| {
+                    let part = blob
+                        .slice_with_f64_and_f64(start as f64, (start + count as u64) as f64)
+                        .map_err(|e| io_error(js_text(&e)))?;
+                    let buffer = reader
+                        .read_as_array_buffer(&part)
+                        .map_err(|e| io_error(format!("could not read {name}: {}", js_text(&e))))?;
+                    Ok(Uint8Array::new(&buffer).to_vec())
+                }),
+            )))
+        }
+        Source::Url { url, .. } => {
+            let probe = sync_range(url, 0, 1).map_err(|e| fetch_error(url, e))?;
+            let Some(total) = probe.filter(|(status, _, _)| *status == 206).and_then(|(_, range, _)| range) else {
+                return Ok(None);
+            };
+            let url = url.clone();
+            Ok(Some((
+                total,
+                RangeReader::new(total, move |start, count| match sync_range(&url, start, count) {
+                    Ok(Some((206, _, bytes))) => Ok(bytes),
+                    Ok(Some((status, _, _))) => Err(io_error(format!("the server answered {status} to a range request"))),
+                    Ok(None) => Err(io_error("no answer".into())),
+                    Err(e) => Err(io_error(e)),
+                }),
+            )))
+        }
+    }
+}
+
+/// One synchronous `GET` of bytes `start..start + count` of `url`: the status, the file's total
+/// size from `Content-Range`, and the body.
+fn sync_range(url: &str, start: u64, count: usize) -> Result<Option<(u16, Option<u64>, Vec<u8>)>, String> {
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|e| js_text(&e))?;
+    xhr.open_with_async("GET", url, false).map_err(|e| js_text(&e))?;
+    xhr.set_request_header("Range", &format!("bytes={start}-{}", start + count as u64 - 1)).map_err(|e| js_text(&e))?;
+    xhr.set_response_type(web_sys::XmlHttpRequestResponseType::Arraybuffer);
+    xhr.send().map_err(|e| format!("{} (a network error, or the server does not allow this page to read it: CORS)", js_text(&e)))?;
+    let status = xhr.status().map_err(|e| js_text(&e))?;
+    if status == 0 {
+        return Err("no answer (a network error, or the server does not allow this page to read it: CORS)".into());
+    }
+    let total = xhr
+        .get_response_header("content-range")
+        .ok()
+        .flatten()
+        .and_then(|v| parse_content_range(&v))
+        .and_then(|(_, _, total)| total);
+    let body = xhr.response().map_err(|e| js_text(&e))?;
+    let bytes = body.dyn_ref::<js_sys::ArrayBuffer>().map(|b| Uint8Array::new(b).to_vec()).unwrap_or_default();
+    Ok(Some((status, total, bytes)))
+}
+
+/// The `Blob` a job's message carries for the local file `name`.
+fn blob_of(name: &str, message: &JsValue) -> Result<Blob, ErrorReport> {
+    let named = Reflect::get(message, &JsValue::from_str("files"))
+        .ok()
+        .filter(|f| f.is_object())
+        .and_then(|files| Reflect::get(&files, &JsValue::from_str(name)).ok())
+        .and_then(|f| f.dyn_into::<Blob>().ok());
+    named
+        .or_else(|| Reflect::get(message, &JsValue::from_str("file")).ok().and_then(|f| f.dyn_into::<Blob>().ok()))
+        .ok_or_else(|| ErrorReport { kind: "bad-request".into(), message: format!("no file came with {name}") })
 }

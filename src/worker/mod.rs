@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::lobes::tsne_layout_from_bytes;
+use crate::analysis::budget::MemoryBudget;
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
@@ -114,9 +115,10 @@ async fn handle(data: JsValue) {
         }
     };
     match request {
-        Request::Galaxy { job, source, tensor, params, backend } => {
+        Request::Galaxy { job, source, tensor, params, backend, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let result = gpu::galaxy_job(backend, &source, tensor.as_deref(), &params, &data, &mut progress).await;
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let result = gpu::galaxy_job(backend, &source, tensor.as_deref(), &params, budget, &data, &mut progress).await;
             post(&match result {
                 Ok((report, timings, used)) => Response::GalaxyDone {
                     job,
@@ -127,7 +129,8 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::GalaxyLayers { job, layers, tensor, params, backend } => {
+        Request::GalaxyLayers { job, layers, tensor, params, backend, budget } => {
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
             let (mut load_ms, mut compute_ms) = (0.0, 0.0);
             let mut used_names = Vec::new();
             let mut rows = Vec::with_capacity(layers.len());
@@ -135,7 +138,7 @@ async fn handle(data: JsValue) {
             for (i, (layer, source)) in layers.iter().enumerate() {
                 let prefix = format!("layer {layer} ({} of {}): ", i + 1, layers.len());
                 let mut progress = ProgressPoster::scoped(job, &prefix, i as f64 / count, 1.0 / count);
-                let result = gpu::galaxy_job(backend, source, tensor.as_deref(), &params, &data, &mut progress).await;
+                let result = gpu::galaxy_job(backend, source, tensor.as_deref(), &params, budget, &data, &mut progress).await;
                 match result {
                     Ok((report, timings, used)) => {
                         let used = used.describe();

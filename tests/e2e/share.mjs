@@ -15,6 +15,7 @@
 // data reload and run with the app's server gone (the service worker, sw/sw.js).
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import zlib from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, serve, baseUrl, launch, cli, checker, relClose, waitForCurrent } from './harness.mjs';
@@ -54,6 +55,64 @@ function saelensFile(path) {
   const file = Buffer.concat([len, Buffer.from(text), ...parts.map((p) => p[3])]);
   writeFileSync(path, file);
   return file;
+}
+
+/// An .npy file of f32 `values` with `shape`, as np.save writes it (format 1.0).
+function npyFile(shape, values) {
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  dict += ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(dict.length);
+  return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0]), len, Buffer.from(dict, 'latin1'),
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+/// A zip of stored members, as np.savez writes an .npz.
+function storedZip(members) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [name, data] of members) {
+    const fname = Buffer.from(name);
+    const crc = zlib.crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt16LE(0x21, 12);
+    local.writeUInt32LE(crc, 14); local.writeUInt32LE(data.length, 18); local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(fname.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x21, 14); central.writeUInt32LE(crc, 16); central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24); central.writeUInt16LE(fname.length, 28); central.writeUInt32LE(offset, 42);
+    locals.push(local, fname, data);
+    centrals.push(central, fname);
+    offset += 30 + fname.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(members.length, 8); end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/// A params.npz laid out as Gemma Scope's (np.savez, stored; the encoder first): W_dec is
+/// MiniLM's 30,522 x 384 token embeddings (the bundled f16 values, as f32), W_enc its transpose,
+/// b_dec zeros. 94 MB: over the size above which the worker streams a file.
+function gemmaLikeNpz(path) {
+  const src = readFileSync(join(ROOT, 'public/data/minilm-l6-token-embeddings.safetensors'));
+  const headerLen = Number(src.readBigUInt64LE(0));
+  const header = JSON.parse(src.subarray(8, 8 + headerLen).toString('utf8'));
+  const { shape: [n, d], data_offsets: [s] } = header['embeddings.word_embeddings.weight'];
+  const half = (h) => {
+    const e = (h >> 10) & 31, f = h & 1023, sign = h >> 15 ? -1 : 1;
+    return sign * (e === 0 ? f * 2 ** -24 : e === 31 ? (f ? NaN : Infinity) : (1 + f / 1024) * 2 ** (e - 15));
+  };
+  const dec = new Float32Array(n * d);
+  for (let i = 0; i < n * d; i++) dec[i] = half(src.readUInt16LE(8 + headerLen + s + 2 * i));
+  const enc = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) enc[j * n + i] = dec[i * d + j];
+  const zip = storedZip([['W_enc.npy', npyFile([d, n], enc)], ['W_dec.npy', npyFile([n, d], dec)], ['b_dec.npy', npyFile([d], new Float32Array(d))]]);
+  writeFileSync(path, zip);
+  return zip;
 }
 
 /// The data host: /ranged/NAME (ranges + CORS), /plain/NAME (whole file, 1 MB every 10 ms, CORS),
@@ -131,7 +190,8 @@ function smallDecoder(path) {
 }
 const smallPath = join(work, 'dec30.safetensors');
 const HISTOGRAM = join(ROOT, 'tests/golden/convert/authors_histogram.npz');
-const host = await dataHost(file, { 'dec30.safetensors': smallDecoder(smallPath), 'authors_histogram.npz': readFileSync(HISTOGRAM) });
+const hosted = { 'dec30.safetensors': smallDecoder(smallPath), 'authors_histogram.npz': readFileSync(HISTOGRAM) };
+const host = await dataHost(file, hosted);
 const browser = await launch();
 const pageErrors = [];
 let appClosed = false;
@@ -584,6 +644,44 @@ try {
     const raw = Number(await summary.getAttribute('data-silhouette-raw'));
     check(relClose(raw, ref.silhouette_raw, 1e-9) && Number(await summary.getAttribute('data-pairs')) === ref.pairs,
       'the dropped word vectors and pairs give the CLI\'s pairs and silhouette', `${raw} vs ${ref.silhouette_raw}`);
+    await page.close();
+  }
+
+  // 6e. Large files and the tab's memory budget. A 94 MB Gemma Scope-style params.npz is
+  //     streamed (its W_dec only, in ranges): chosen as a local file it gives the CLI's numbers;
+  //     from a server with `budget=64` (MiB) the page analyses a random sample of as many rows as
+  //     fit, says so, and gives the CLI's numbers for `--sample` of that many; the address keeps
+  //     the sample; a sample too large for the budget is refused with what would fit.
+  {
+    const npzPath = join(work, 'gemma_like_params.npz');
+    const npz = gemmaLikeNpz(npzPath);
+    hosted['gemma_like_params.npz'] = npz;
+    const whole = cli(['analyze', 'galaxy', npzPath, '--no-entropy']);
+    let page = await open('?entropy=off');
+    await page.getByTestId('file-input').setInputFiles(npzPath);
+    const ui = await waitForCurrent(page, 'gemma_like_params.npz', 180_000);
+    sameNumbers(ui, whole, 'a 94 MB params.npz chosen (streamed)');
+    check(await page.getByTestId('sample-note').count() === 0, 'within the budget every row is analysed (no sample)');
+    await page.close();
+    const url = `${host.url}/ranged/gemma_like_params.npz`;
+    page = await open(`?data=${encodeURIComponent(url)}&entropy=off&budget=64`);
+    const small = await waitForCurrent(page, 'gemma_like_params.npz', 180_000);
+    const note = page.getByTestId('sample-note');
+    const rows = Number(await note.getAttribute('data-rows'));
+    check(Number(await note.getAttribute('data-of')) === 30522 && rows > 10_000 && rows < 30522
+      && (await note.textContent()).includes('memory budget'),
+      'over a 64 MiB budget the page analyses a disclosed random sample of the rows that fit', `${rows} of 30522`);
+    sameNumbers(small, cli(['analyze', 'galaxy', npzPath, '--no-entropy', '--sample', String(rows)]), `the sample of ${rows} rows`);
+    const sent = host.sent['/ranged/gemma_like_params.npz'];
+    check(sent < npz.length * 0.6, 'only the decoder was downloaded, not the encoder before it', `${sent} of ${npz.length} bytes`);
+    await page.waitForFunction((r) => location.search.includes(`sample=${r}`), rows, { timeout: 10_000 }).catch(() => {});
+    check(page.url().includes(`sample=${rows}`) && page.url().includes('budget=64'), 'the address keeps the sample and the budget', page.url());
+    await page.close();
+    page = await open(`?data=${encodeURIComponent(url)}&entropy=off&budget=64&sample=30000`);
+    const refused = page.locator('[data-testid=error][data-kind=too-large]');
+    await refused.waitFor({ timeout: 60_000 });
+    const text = await refused.textContent();
+    check(text.includes(`up to ${rows} of the 30522`), 'a sample too large for the budget is refused, with what fits', text);
     await page.close();
   }
 
