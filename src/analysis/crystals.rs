@@ -347,6 +347,22 @@ fn differences(data: &CrystalData, tasks: &[&TaskPairs]) -> Result<Differences, 
     Ok(Differences { pairs, labels, offsets, values, d: data.vectors.cols() })
 }
 
+/// LDA's within-task covariance needs more pairs than tasks: with one pair per task it has no
+/// degrees of freedom (scikit-learn's solver 'svd' divides by `pairs - tasks` and raises
+/// ZeroDivisionError). A task of one pair beside larger ones is fine.
+fn check_spread(pairs: usize, tasks: usize) -> Result<(), GeometryError> {
+    if pairs > tasks {
+        return Ok(());
+    }
+    Err(GeometryError::InvalidParameter {
+        name: "tasks".into(),
+        reason: format!(
+            "{pairs} pairs in {tasks} tasks: every task has a single pair, so there is no spread of pairs within a \
+             task for LDA to measure (it needs more pairs than tasks); give tasks with more pairs in the vocabulary"
+        ),
+    })
+}
+
 fn lda_params(params: &CrystalParams, n_components: Option<usize>) -> LdaParams {
     LdaParams {
         n_components,
@@ -441,6 +457,7 @@ pub fn crystal_fit<'a>(
     let diff = differences(data, &tasks)?;
     let (n, d) = (diff.pairs.len(), diff.d);
     let classes = tasks.len();
+    check_spread(n, classes)?;
     let most = classes - 1;
     let max_components = params.max_components.unwrap_or(most);
     if max_components < 1 || max_components > most.min(d) {
@@ -711,6 +728,7 @@ pub fn crystal_view(
     let tasks = selected_tasks(data, params)?;
     let diff = differences(data, &tasks)?;
     let (n, d) = (diff.pairs.len(), diff.d);
+    check_spread(n, tasks.len())?;
     let m = params.max_components.unwrap_or(tasks.len() - 1).min((tasks.len() - 1).min(d)).max(1);
     progress("LDA", 0.0);
     let lda = lda_fit(&diff.values, n, d, &diff.labels, &lda_params(params, Some(m)), &mut |f| progress("LDA", 0.8 * f))?;
@@ -879,6 +897,23 @@ mod tests {
         let v = crystal_view(&data(), &CrystalParams::default(), &["a".into()], &mut |_, _| {}).unwrap();
         assert_eq!(v.words.len(), 20);
         assert_eq!(v.pairs.len(), 10);
+    }
+
+    #[test]
+    fn one_pair_per_task_is_named_and_one_single_pair_task_is_fine() {
+        let mut d = data();
+        d.tasks[0].pairs.truncate(1);
+        d.tasks[1].pairs.truncate(1);
+        let err = crystal_analysis(&d, "t", &CrystalParams::default(), false, &mut |_, _| {}).unwrap_err();
+        assert_eq!(err.kind(), "invalid-parameter");
+        assert!(err.to_string().contains("2 pairs in 2 tasks"), "{err}");
+        assert!(crystal_view(&d, &CrystalParams::default(), &["a".into()], &mut |_, _| {}).is_err());
+        let mut d = data();
+        d.tasks[0].pairs.truncate(1);
+        let r = crystal_analysis(&d, "t", &CrystalParams::default(), false, &mut |_, _| {}).unwrap();
+        assert!(r.silhouette_raw.is_finite() && r.silhouette_lda[&1].is_finite());
+        assert_eq!(r.parallelogram["a"].quads, 0);
+        assert_eq!(r.parallelogram["a"].before.median_cosine, None);
     }
 
     #[test]

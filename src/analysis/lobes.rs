@@ -119,15 +119,18 @@ pub fn read_cooccurrence_with(
             }
             let h = formats::npz::read(bytes, "histogram")?;
             let n_chunks = formats::npz::read(bytes, "n_chunks")?;
-            let n_chunks = integers(&n_chunks.data).and_then(|v| (v.len() == 1).then(|| v[0])).ok_or_else(|| {
-                bad("'n_chunks' must be one integer".into())
-            })?;
+            let n_chunks = match integers(&n_chunks.data, "n_chunks", &n_chunks.shape)?.as_slice() {
+                [v] => *v,
+                v => return Err(bad(format!("'n_chunks' holds {} values; it must be one integer", v.len())).into()),
+            };
+            let n_chunks = u64::try_from(n_chunks)
+                .map_err(|_| bad(format!("n_chunks = {n_chunks} is negative; it counts the chunks of the histogram")))?;
             if h.shape.len() != 2 || h.shape[0] != h.shape[1] {
-                return Err(bad(format!("'histogram' has shape {:?}; it must be square (N x N)", h.shape)).into());
+                return Err(bad(format!("'histogram' has shape {}; it must be square (N x N)", shape_text(&h.shape))).into());
             }
-            let counts = integers(&h.data).ok_or_else(|| bad("'histogram' must hold integers".into()))?;
+            let counts = integers(&h.data, "histogram", &h.shape)?;
             progress(0.5);
-            let histogram = Cooccurrence::from_dense(h.shape[0], n_chunks.max(0) as u64, &counts)?;
+            let histogram = Cooccurrence::from_dense(h.shape[0], n_chunks, &counts)?;
             progress(1.0);
             Ok(CooccurrenceInput { histogram, firings: None, source: "histogram" })
         }
@@ -179,7 +182,7 @@ fn histogram_bundle(
     check_histogram_features(n, input_name)?;
     let read = |name: &str| -> Result<Vec<i64>, AnalysisError> {
         let a = formats::safetensors::read(bytes, name)?;
-        integers(&a.data).ok_or_else(|| bad(format!("'{name}' must hold integers")).into())
+        Ok(integers(&a.data, name, &a.shape)?)
     };
     let (indptr, indices, counts) = (read("indptr")?, read("indices")?, read("counts")?);
     if indptr.len() != n + 1 || indices.len() != counts.len() || indptr.last().copied() != Some(indices.len() as i64) {
@@ -233,17 +236,55 @@ fn histogram_bundle(
     Ok(Cooccurrence { n_features: n, n_chunks, counts: dense })
 }
 
-fn integers(data: &ArrayData) -> Option<Vec<i64>> {
-    match data {
-        ArrayData::I32(v) => Some(v.iter().map(|&x| x as i64).collect()),
-        ArrayData::I64(v) => Some(v.clone()),
-        ArrayData::U8(v) => Some(v.iter().map(|&x| x as i64).collect()),
-        ArrayData::U16(v) => Some(v.iter().map(|&x| x as i64).collect()),
-        ArrayData::U32(v) => Some(v.iter().map(|&x| x as i64).collect()),
-        ArrayData::F64(v) if v.iter().all(|x| x.fract() == 0.0) => Some(v.iter().map(|&x| x as i64).collect()),
-        ArrayData::F32(v) if v.iter().all(|x| x.fract() == 0.0) => Some(v.iter().map(|&x| x as i64).collect()),
-        _ => None,
+/// The values of the array `name` (of shape `shape`) as integers: integer arrays as they are,
+/// float arrays when every value is a whole number (numpy's `np.float64(300)` counts), else an
+/// error naming the first value that is not (NaN, an infinity, a fraction) and where it is.
+fn integers(data: &ArrayData, name: &str, shape: &[usize]) -> Result<Vec<i64>, FormatError> {
+    fn whole(v: impl Iterator<Item = f64>, name: &str, shape: &[usize]) -> Result<Vec<i64>, FormatError> {
+        v.enumerate()
+            .map(|(p, x)| {
+                if x.fract() == 0.0 {
+                    return Ok(x as i64);
+                }
+                let what = if x.is_nan() { "NaN".to_string() } else if x.is_infinite() { format!("{x}").replace("inf", "infinity") } else { format!("{x}") };
+                Err(FormatError::BadHeader {
+                    format: "co-occurrence",
+                    reason: format!("'{name}' holds {what}{}; it must hold counts (whole numbers)", index_text(p, shape)),
+                })
+            })
+            .collect()
     }
+    match data {
+        ArrayData::I32(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::I64(v) => Ok(v.clone()),
+        ArrayData::U8(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::U16(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::U32(v) => Ok(v.iter().map(|&x| x as i64).collect()),
+        ArrayData::F64(v) => whole(v.iter().copied(), name, shape),
+        ArrayData::F32(v) => whole(v.iter().map(|&x| x as f64), name, shape),
+    }
+}
+
+/// `(20, 19)`, as numpy prints a shape (`(5,)` for 1-D, `()` for a scalar).
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// ` at [i, j]`, the numpy index of flat (row-major) position `p` in an array of `shape` (nothing
+/// for a scalar).
+fn index_text(mut p: usize, shape: &[usize]) -> String {
+    if shape.is_empty() {
+        return String::new();
+    }
+    let mut index = vec![0; shape.len()];
+    for (slot, &dim) in index.iter_mut().zip(shape).rev() {
+        *slot = p % dim.max(1);
+        p /= dim.max(1);
+    }
+    format!(" at [{}]", index.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
 }
 
 fn is_heldout(f: &Firings, chunk: usize) -> bool {
@@ -395,6 +436,7 @@ pub fn read_lobes_inputs(
     let input = read_cooccurrence_with(cooccurrence.0, cooccurrence.1, histogram, &mut |f| {
         progress("co-occurrence histogram", f)
     })?;
+    input.histogram.check_clusterable()?;
     if input.histogram.n_features != n {
         return Err(GeometryError::InvalidParameter {
             name: "inputs".into(),
@@ -535,4 +577,41 @@ pub fn tsne_layout_from_bytes(
         perplexity: params.perplexity,
         seed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::{npz, Array};
+
+    fn histogram_npz(h: Array, n_chunks: Array) -> Vec<u8> {
+        npz::write(&[("histogram", &h), ("n_chunks", &n_chunks)], false)
+    }
+
+    #[test]
+    fn float_counts_are_read_and_nan_infinity_and_fractions_are_named() {
+        let ok = histogram_npz(Array::f64(vec![2, 2], vec![3.0, 1.0, 1.0, 2.0]), Array::f64(vec![], vec![5.0]));
+        let h = read_cooccurrence(&ok, "h.npz", &mut |_| {}).unwrap().histogram;
+        assert_eq!((h.counts, h.n_chunks), (vec![3, 1, 1, 2], 5));
+        for (value, named) in [(f64::NAN, "NaN at [1, 0]"), (f64::INFINITY, "infinity at [1, 0]"), (0.5, "0.5 at [1, 0]")] {
+            let bad = histogram_npz(Array::f64(vec![2, 2], vec![3.0, 1.0, value, 2.0]), Array::f64(vec![], vec![5.0]));
+            let err = read_cooccurrence(&bad, "h.npz", &mut |_| {}).err().unwrap();
+            assert_eq!(err.kind(), "bad-header");
+            assert!(err.to_string().contains(&format!("'histogram' holds {named}")), "{err}");
+        }
+        let bad = histogram_npz(Array::f64(vec![2, 2], vec![3.0, 1.0, 1.0, 2.0]), Array::f64(vec![], vec![f64::NAN]));
+        assert!(read_cooccurrence(&bad, "h.npz", &mut |_| {}).err().unwrap().to_string().contains("'n_chunks' holds NaN;"));
+    }
+
+    #[test]
+    fn negative_n_chunks_and_a_non_square_histogram_are_named() {
+        let negative = histogram_npz(Array::i32(vec![2, 2], vec![0; 4]), Array::i32(vec![], vec![-5]));
+        let err = read_cooccurrence(&negative, "h.npz", &mut |_| {}).err().unwrap();
+        assert!(err.to_string().contains("n_chunks = -5 is negative"), "{err}");
+        let wide = histogram_npz(Array::i32(vec![2, 3], vec![0; 6]), Array::i32(vec![], vec![5]));
+        let err = read_cooccurrence(&wide, "h.npz", &mut |_| {}).err().unwrap();
+        assert!(err.to_string().contains("shape (2, 3); it must be square"), "{err}");
+        assert_eq!(shape_text(&[7]), "(7,)");
+        assert_eq!(index_text(5, &[2, 3]), " at [1, 2]");
+    }
 }

@@ -55,7 +55,12 @@ impl Cooccurrence {
                 if hij != hji {
                     return Err(invalid(format!("H[{i}][{j}] = {hij} but H[{j}][{i}] = {hji}: not symmetric")));
                 }
-                if hij < 0 || hij > hii.min(counts[j * n + j]) {
+                if hij < 0 {
+                    return Err(invalid(format!(
+                        "H[{i}][{j}] = {hij} is negative, which no count of chunks can be (did the int32 counts overflow?)"
+                    )));
+                }
+                if hij > hii.min(counts[j * n + j]) {
                     return Err(invalid(format!(
                         "H[{i}][{j}] = {hij} exceeds a diagonal count (H[{i}][{i}] = {hii}, H[{j}][{j}] = {})",
                         counts[j * n + j]
@@ -64,6 +69,30 @@ impl Cooccurrence {
             }
         }
         Ok(Cooccurrence { n_features, n_chunks, counts: counts.iter().map(|&c| c as u32).collect() })
+    }
+
+    /// Refuses a histogram with nothing to cluster: one that counts no chunks (`n_chunks = 0`:
+    /// every 2 x 2 table is empty, every affinity 0 / 0), or in whose chunks no feature fires
+    /// (every affinity is the same: Phi + 1 and simple matching 1, Jaccard, Dice and overlap 0, so
+    /// any split into lobes is as good as any other). Features that never fire beside others that
+    /// do are fine: their affinities are 0 (PAPER.md section 2).
+    pub fn check_clusterable(&self) -> Result<(), GeometryError> {
+        let invalid = |reason: String| GeometryError::InvalidParameter { name: "co-occurrence histogram".into(), reason };
+        if self.n_chunks == 0 {
+            return Err(invalid(
+                "n_chunks = 0: it counts no chunks, so no co-occurrence is defined (a bundle whose documents are all \
+                 held out counts none either); give the histogram of at least one chunk"
+                    .into(),
+            ));
+        }
+        if (0..self.n_features).all(|i| self.firing_count(i) == 0) {
+            return Err(invalid(format!(
+                "no feature fires in any of its {} chunks (every count is 0), so every pair of features is alike \
+                 and there are no lobes to find; check the firing threshold, or that the file holds the counts",
+                self.n_chunks
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -190,6 +219,20 @@ fn lower_by_bitsets(n: usize, chunks: &[&[u32]], words: usize, progress: &mut dy
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_counts_no_chunks_and_no_firings_are_named() {
+        let err = Cooccurrence::from_dense(2, 10, &[3, -4, -4, 5]).unwrap_err().to_string();
+        assert!(err.contains("H[1][0] = -4 is negative"), "{err}");
+        let err = Cooccurrence::from_dense(2, 10, &[-1, 0, 0, 5]).unwrap_err().to_string();
+        assert!(err.contains("H[0][0] = -1"), "{err}");
+        let none = Cooccurrence::from_dense(2, 0, &[0, 0, 0, 0]).unwrap();
+        assert!(none.check_clusterable().unwrap_err().to_string().contains("n_chunks = 0"));
+        let silent = Cooccurrence::from_dense(2, 7, &[0, 0, 0, 0]).unwrap();
+        assert!(silent.check_clusterable().unwrap_err().to_string().contains("no feature fires in any of its 7 chunks"));
+        let one = Cooccurrence::from_dense(2, 7, &[0, 0, 0, 7]).unwrap();
+        assert!(one.check_clusterable().is_ok(), "a feature that never fires beside one that always does");
+    }
 
     #[test]
     fn pairs_and_bitsets_count_every_pair_on_any_thread_count() {

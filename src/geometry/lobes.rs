@@ -19,7 +19,7 @@ use super::affinity::{angular_affinity, cooccurrence_affinity, Affinity};
 use super::ami::{adjusted_mutual_info_score, AmiNull};
 use super::cooccurrence::Cooccurrence;
 use super::logistic::{balanced_accuracy, fit_logistic, LogisticParams};
-use super::spectral::{cluster_embedding, spectral_embedding, SpectralEmbedding};
+use super::spectral::{check_clusters, cluster_embedding, spectral_embedding, SpectralEmbedding};
 use super::stats::seeded_rng;
 use super::GeometryError;
 
@@ -123,9 +123,21 @@ pub fn geometry_embedding(
     progress: &mut dyn FnMut(f64),
 ) -> Result<(SpectralEmbedding, Vec<Vec<u32>>), GeometryError> {
     check_decoder(x, n, d)?;
+    check_clusters(dims, n)?;
     let a = angular_affinity(x, n, d);
     let neighbours = most_similar(&a, n, nearest);
-    Ok((spectral_embedding(a, n, dims, seed, progress)?, neighbours))
+    let embedding = spectral_embedding(a, n, dims, seed, progress).map_err(|e| for_lobes(e, "geometric lobes (decoder rows)"))?;
+    Ok((embedding, neighbours))
+}
+
+/// A `k` error of the spectral embedding, with the lobes it is about.
+fn for_lobes(e: GeometryError, which: &str) -> GeometryError {
+    match e {
+        GeometryError::InvalidParameter { name, reason } if name == "k" => {
+            GeometryError::InvalidParameter { name: format!("k for the {which}"), reason }
+        }
+        e => e,
+    }
 }
 
 /// For each row of the n x n similarity `a`, the `m` other columns of largest value, largest
@@ -150,8 +162,14 @@ pub fn most_similar(a: &[f32], n: usize, m: usize) -> Vec<Vec<u32>> {
 }
 
 /// The co-occurrence affinity's spectral embedding into `dims` dimensions.
+/// Errors: as [`Cooccurrence::check_clusterable`] (no chunks, nothing fires) and
+/// [`super::spectral::SpectralProblem::new`] (`dims` not below the features, or above the distinct
+/// ones).
 pub fn cooccurrence_embedding(h: &Cooccurrence, affinity: Affinity, dims: usize, seed: u64, progress: &mut dyn FnMut(f64)) -> Result<SpectralEmbedding, GeometryError> {
+    h.check_clusterable()?;
+    check_clusters(dims, h.n_features)?;
     spectral_embedding(cooccurrence_affinity(h, affinity, true), h.n_features, dims, seed, progress)
+        .map_err(|e| for_lobes(e, "co-occurrence lobes"))
 }
 
 fn check_decoder(x: &[f64], n: usize, d: usize) -> Result<(), GeometryError> {

@@ -61,8 +61,11 @@ const LANCZOS_TOL: f64 = 1e-9;
 /// is consumed: normalised in place) into `dims` dimensions, as scikit-learn's
 /// `spectral_embedding(a, n_components=dims, norm_laplacian=True, drop_first=False)`:
 /// the diagonal of `a` is ignored (`scipy.sparse.csgraph.laplacian` zeroes it), degrees
-/// `d_i = sum_{j != i} a_ij`, `M = D^-1/2 A D^-1/2` (an isolated node, degree 0, gets `M_ii = 1`,
-/// as its Laplacian row is 0), the eigenvectors `u_1..u_dims` of the largest eigenvalues of `M`,
+/// `d_i = sum_{j != i} a_ij`, `M = D^-1/2 A D^-1/2` (an isolated node, degree 0, has a zero row:
+/// scikit-learn sets every diagonal entry of the normalised Laplacian to 1 (`_set_diag`), that of
+/// an isolated node too, so `L e_i = e_i` and the node's eigenvalue of `M` is 0, not 1: it does not
+/// crowd out the eigenvectors of the connected features, and sits at 0 in their coordinates),
+/// the eigenvectors `u_1..u_dims` of the largest eigenvalues of `M`,
 /// and coordinates `u_k / sqrt(d)` (1 for an isolated node), each column's sign fixed so that its
 /// largest-magnitude entry is positive (`_deterministic_vector_sign_flip`).
 /// `progress(fraction)` ends at 1.
@@ -97,8 +100,9 @@ pub struct SpectralProblem {
 }
 
 impl SpectralProblem {
-    /// Checks the affinity `a` (n x n, finite, non-negative; `1 <= dims < n`), normalises it in
-    /// place to `M` and draws the start vector from `seed` (as [`spectral_embedding`]).
+    /// Checks the affinity `a` (n x n, finite, non-negative; `1 <= dims < n` and at least `dims`
+    /// distinct rows: [`check_clusters`]), normalises it in place to `M` and draws the start vector
+    /// from `seed` (as [`spectral_embedding`]).
     pub fn new(mut a: Vec<f32>, n: usize, dims: usize, seed: u64) -> Result<SpectralProblem, GeometryError> {
         if a.len() != n * n {
             return Err(GeometryError::InvalidParameter {
@@ -106,12 +110,7 @@ impl SpectralProblem {
                 reason: format!("{} values do not make a square {n} x {n} matrix", a.len()),
             });
         }
-        if dims == 0 || dims >= n {
-            return Err(GeometryError::InvalidParameter {
-                name: "clusters".into(),
-                reason: format!("{dims} clusters of {n} features: choose between 1 and {}", n.saturating_sub(1)),
-            });
-        }
+        check_clusters(dims, n)?;
         if let Some(p) = a.iter().position(|v| !v.is_finite() || *v < 0.0) {
             return Err(GeometryError::InvalidParameter {
                 name: "affinity".into(),
@@ -120,6 +119,18 @@ impl SpectralProblem {
                     p / n,
                     p % n,
                     a[p]
+                ),
+            });
+        }
+        let distinct = distinct_rows(&a, n, dims);
+        if distinct < dims {
+            return Err(GeometryError::InvalidParameter {
+                name: "k".into(),
+                reason: format!(
+                    "k = {dims} is more than the {distinct} distinct features of the {n} (features whose affinity \
+                     rows are identical are one point to the clustering: features that fire in exactly the same \
+                     chunks, or decoder rows that point the same way), so some clusters would split identical \
+                     features at random; choose k between 1 and {distinct}"
                 ),
             });
         }
@@ -186,8 +197,50 @@ pub fn cluster_embedding(embedding: &SpectralEmbedding, k: usize, n_init: usize,
     Ok(kmeans(&x, n, k, &params, &mut sklearn_spectral_rng(seed, n))?.labels)
 }
 
-/// Zeroes the diagonal, scales `a` to `D^-1/2 A D^-1/2` (an isolated node gets 1 on the diagonal)
-/// and returns `sqrt(degree)` (1 for an isolated node).
+/// Refuses `k` clusters (embedding dimensions) of `n` features unless `1 <= k < n`: with `k = n`
+/// every feature would be a cluster of its own (nothing to cluster, and the lobe scale's AMI is
+/// 0 / 0 there: scikit-learn returns rounding divided by machine epsilon).
+pub fn check_clusters(k: usize, n: usize) -> Result<(), GeometryError> {
+    let choose = || if n >= 2 { format!("choose k between 1 and {}", n - 1) } else { "clustering needs at least 2 features".into() };
+    let reason = if k == 0 {
+        format!("k = 0 clusters; {}", choose())
+    } else if k > n {
+        format!("k = {k} is more than the {n} features; {}", choose())
+    } else if k == n {
+        format!("k = {k} equals the number of features ({n} features): every feature would be a cluster of its own; {}", choose())
+    } else {
+        return Ok(());
+    };
+    Err(GeometryError::InvalidParameter { name: "k".into(), reason })
+}
+
+/// The number of distinct rows of the n x n matrix `a` (values compared with `==`), counted up to
+/// `limit`: the scan stops there, so that the usual case (the first rows differ) reads `limit`
+/// rows.
+pub fn distinct_rows(a: &[f32], n: usize, limit: usize) -> usize {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut count = 0;
+    for (i, row) in a.chunks_exact(n.max(1)).enumerate().take(n) {
+        if count >= limit {
+            break;
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        // + 0.0 makes -0.0 hash as 0.0, which it equals.
+        row.iter().for_each(|v| (v + 0.0).to_bits().hash(&mut hasher));
+        let bucket = buckets.entry(hasher.finish()).or_default();
+        if !bucket.iter().any(|&j| a[j * n..(j + 1) * n] == *row) {
+            bucket.push(i);
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Zeroes the diagonal, scales `a` to `D^-1/2 A D^-1/2` (an isolated node's row stays 0, its
+/// diagonal too: scikit-learn's Laplacian diagonal of 1) and returns `sqrt(degree)` (1 for an
+/// isolated node).
 fn normalise_in_place(a: &mut [f32], n: usize) -> Vec<f64> {
     for i in 0..n {
         a[i * n + i] = 0.0;
@@ -197,16 +250,12 @@ fn normalise_in_place(a: &mut [f32], n: usize) -> Vec<f64> {
         let mut rows: Vec<(&[f32], &mut f64)> = a.chunks(n).zip(degree.iter_mut()).collect();
         par::for_each_mut(&mut rows, |_, (row, d)| **d = row.iter().map(|&v| v as f64).sum());
     }
-    let isolated: Vec<bool> = degree.iter().map(|&d| d == 0.0).collect();
     let sqrt_degree: Vec<f64> = degree.iter().map(|&d| if d == 0.0 { 1.0 } else { d.sqrt() }).collect();
     let mut rows: Vec<&mut [f32]> = a.chunks_mut(n).collect();
     par::for_each_mut(&mut rows, |i, row| {
         let si = sqrt_degree[i];
         for (v, sj) in row.iter_mut().zip(&sqrt_degree) {
             *v = (*v as f64 / (si * sj)) as f32;
-        }
-        if isolated[i] {
-            row[i] = 1.0;
         }
     });
     sqrt_degree
@@ -468,6 +517,47 @@ mod tests {
         for i in 0..n {
             assert_eq!(labels[i] == labels[0], i < n / 2, "feature {i}");
         }
+    }
+
+    #[test]
+    fn an_isolated_node_has_eigenvalue_zero_as_in_scikit_learn() {
+        // Node 4 has affinity 0 with every other node. scikit-learn's Laplacian has 1 on its
+        // diagonal, so M's eigenvalue for it is 0 and the top eigenvectors (of the connected
+        // nodes) are 0 there: it neither takes a dimension nor moves the other nodes. (With 1 on
+        // M's diagonal it took the second dimension, eigenvalue 1, and k = 2 split it off alone.)
+        let n = 5;
+        let mut a = two_blocks(4, 0.02);
+        a = (0..n * n).map(|p| if p / n == 4 || p % n == 4 { 0.0 } else { a[(p / n) * 4 + p % n] }).collect();
+        let e = spectral_embedding(a.clone(), n, 2, 1, &mut |_| {}).unwrap();
+        let mut m = a;
+        normalise_in_place(&mut m, n);
+        let dense: Vec<f64> = m.iter().map(|&v| v as f64).collect();
+        let exact = super::super::eigvec::symmetric_top_eigenpairs(dense, n, n, &mut |_| {});
+        assert!(exact.values.iter().any(|v| v.abs() < 1e-12), "the isolated node's 0: {:?}", exact.values);
+        assert!((e.eigenvalues[0] - 1.0).abs() < 1e-8 && e.eigenvalues[1] < 0.99, "{:?}", e.eigenvalues);
+        assert!((e.eigenvalues[1] - exact.values[1]).abs() < 1e-8, "{:?} vs {:?}", e.eigenvalues, exact.values);
+        for k in 0..2 {
+            assert!(e.coordinates[4 * 2 + k].abs() < 1e-8, "the isolated node sits at 0");
+        }
+        assert!(m[4 * n + 4] == 0.0);
+    }
+
+    #[test]
+    fn k_must_be_below_the_features_and_the_distinct_features() {
+        let err = spectral_embedding(vec![1.0; 25], 5, 8, 0, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains("k = 8 is more than the 5 features") && err.contains("between 1 and 4"), "{err}");
+        let err = spectral_embedding(vec![1.0; 25], 5, 5, 0, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains("k = 5 equals the number of features"), "{err}");
+        // Six features, three distinct rows (0 = 1, 2 = 3 = 4).
+        let pattern = [0, 0, 1, 1, 1, 2];
+        let a: Vec<f32> = (0..36).map(|p| 0.1 + (pattern[p / 6] * 3 + pattern[p % 6]) as f32).collect();
+        assert_eq!(distinct_rows(&a, 6, 6), 3);
+        assert_eq!(distinct_rows(&a, 6, 2), 2, "the count stops at the limit");
+        let sym: Vec<f32> = (0..36).map(|p| a[p].min(a[(p % 6) * 6 + p / 6])).collect();
+        assert!(spectral_embedding(sym.clone(), 6, 3, 0, &mut |_| {}).is_ok());
+        let err = spectral_embedding(sym, 6, 4, 0, &mut |_| {}).unwrap_err();
+        assert_eq!(err.kind(), "invalid-parameter");
+        assert!(err.to_string().contains("k = 4 is more than the 3 distinct features of the 6"), "{err}");
     }
 
     #[test]
