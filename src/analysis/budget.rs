@@ -47,7 +47,9 @@ const BASE: u64 = 32 * MIB;
 /// the data and of the reference, eigenvectors, blocks: `24 d^2`).
 pub fn galaxy_bytes(n: usize, d: usize, held: u64) -> u64 {
     let (n, d) = (n as u64, d as u64);
-    BASE + held + 4 * n * d + 24 * d * d
+    BASE.saturating_add(held)
+        .saturating_add((4 * n).saturating_mul(d))
+        .saturating_add((24 * d).saturating_mul(d))
 }
 
 /// The most points of dimension `d` whose galaxy analysis fits `budget` when the matrix is
@@ -64,7 +66,7 @@ pub fn galaxy_rows_within(budget: MemoryBudget, d: usize) -> usize {
 /// its f64 affinity (`12 N^2`) with the spectral embedding's `N x k` blocks.
 pub fn lobes_bytes(n: usize) -> u64 {
     let n = n as u64;
-    BASE + 12 * n * n + 64 * n
+    BASE.saturating_add((12 * n).saturating_mul(n)).saturating_add(64 * n)
 }
 
 /// The most features whose lobes analysis fits `budget`.
@@ -96,7 +98,7 @@ pub fn galaxy_refusal(n: usize, d: usize, budget: MemoryBudget) -> Option<String
     Some(format!(
         "{n} x {d} needs about {} for the galaxy analysis and this tab's memory budget is {}: \
          a random sample of up to {rows} of the {n} features fits (set 'sample' to at most {rows}), \
-         or run the CLI (`sae-geometry galaxy`), which has no such limit",
+         or run the CLI (`sae-geometry analyze galaxy`), which has no such limit",
         show_bytes(need),
         show_bytes(budget.bytes),
     ))
@@ -111,8 +113,9 @@ pub fn lobes_refusal(n: usize, budget: MemoryBudget) -> Option<String> {
     let fits = lobes_features_within(budget);
     Some(format!(
         "{n} features need about {} for the N x N co-occurrence and affinity matrices, and this \
-         tab's memory budget is {}: at most {fits} features fit; keep the {fits} features you \
-         care about (e.g. `sae-geometry convert` a subset) or run the CLI (`sae-geometry lobes`)",
+         tab's memory budget is {}: at most {fits} features fit; keep at most {fits} features \
+         (an SAE with fewer features, or a subset of its decoder and firings), or run the CLI \
+         (`sae-geometry analyze lobes`)",
         show_bytes(need),
         show_bytes(budget.bytes),
     ))

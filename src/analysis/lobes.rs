@@ -157,10 +157,14 @@ fn check_histogram_features(n: usize, input_name: &str) -> Result<(), FormatErro
         return Ok(());
     }
     let bytes = (n as u64).checked_mul(n as u64).and_then(|c| c.checked_mul(4)).unwrap_or(u64::MAX);
+    let need = crate::analysis::budget::lobes_bytes(n.min(1 << 30));
     Err(FormatError::TooLarge {
         what: format!(
-            "'{input_name}': a co-occurrence histogram of {n} features ({n} x {n} counts; at most \
-             {MAX_HISTOGRAM_FEATURES} features fit, 1 GiB; use an SAE with fewer features)"
+            "'{input_name}': a co-occurrence histogram of {n} features ({n} x {n} counts; the lobes \
+             of {n} features need about {} with their affinities, and at most \
+             {MAX_HISTOGRAM_FEATURES} features fit, as in the paper's 16k SAE; use an SAE with fewer \
+             features, or a subset of its features)",
+            crate::analysis::budget::show_bytes(need)
         ),
         bytes,
     })
