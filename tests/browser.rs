@@ -46,6 +46,7 @@ fn galaxy_in_the_browser_matches_numpy() {
             seed: 0,
             isotropic: false,
             entropy: None,
+            sample: None,
         };
         let report =
             galaxy_from_bytes(POWERLAW_NPY, "galaxy_powerlaw.npy", None, &params, &mut |_, _| {}).unwrap();
@@ -92,6 +93,7 @@ fn protocol_messages_round_trip() {
         tensor: Some("W_dec".into()),
         params: GalaxyParams::default(),
         backend: sae_geometry::compute::backend::BackendChoice::Webgpu,
+        budget: Some(512 << 20),
     };
     assert_eq!(Request::from_json(&request.to_json()).unwrap(), request);
     assert_eq!(
