@@ -90,6 +90,9 @@ pub enum Request {
         /// Where the co-occurrence histogram is counted (the rest runs on the CPU).
         #[serde(default)]
         backend: BackendChoice,
+        /// The tab's memory budget in bytes (`None`: wasm32's).
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// A t-SNE layout of a decoder's rows for the lobe map.
     Tsne {

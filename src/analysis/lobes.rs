@@ -170,6 +170,22 @@ fn check_histogram_features(n: usize, input_name: &str) -> Result<(), FormatErro
     })
 }
 
+/// The number of features of co-occurrence data, from its header alone (a bundle's or histogram
+/// bundle's `n_features` metadata, the `.npz`'s `histogram` shape): `None` when the header does not
+/// say. For refusing, before anything `N x N` is allocated, what a memory budget cannot hold
+/// ([`crate::analysis::budget::lobes_refusal`]).
+pub fn cooccurrence_features(bytes: &[u8], input_name: &str) -> Option<usize> {
+    match formats::detect_kind(bytes, input_name).ok()? {
+        FileKind::Safetensors => formats::safetensors::metadata(bytes).ok()?.get("n_features")?.trim().parse().ok(),
+        FileKind::Npz => formats::npz::entries(bytes)
+            .ok()?
+            .into_iter()
+            .find(|e| e.name == "histogram")
+            .and_then(|e| e.shape.first().copied()),
+        _ => None,
+    }
+}
+
 /// The dense histogram of a `convert histogram` bundle: the upper triangle as CSR (`indptr`,
 /// `indices`, `counts`), `n_features` and `n_chunks` in the metadata.
 fn histogram_bundle(

@@ -192,6 +192,7 @@ pub fn LobesPage() -> impl IntoView {
                 with_map: !compare,
                 brief: compare,
                 backend: state.backend.get_untracked(),
+                budget: Some(bridge::tab_budget(state).bytes),
             },
             files,
             compare,

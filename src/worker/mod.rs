@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::lobes::tsne_layout_from_bytes;
+use crate::analysis::lobes::{cooccurrence_features, tsne_layout_from_bytes};
 use crate::analysis::budget::MemoryBudget;
 use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
@@ -173,7 +173,7 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::Lobes { job, decoder, cooccurrence, tensor, affinities, ks, params, with_map, brief, backend } => {
+        Request::Lobes { job, decoder, cooccurrence, tensor, affinities, ks, params, with_map, brief, backend, budget } => {
             let mut progress = ProgressPoster::new(job);
             let t0 = js_sys::Date::now();
             let decoder_bytes = match load::bytes(&decoder, &data, &mut progress).await {
@@ -184,6 +184,13 @@ async fn handle(data: JsValue) {
                 Ok(b) => b,
                 Err(error) => return post(&Response::Failed { job, error }),
             };
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            if let Some(why) = cooccurrence_features(&cooccurrence_bytes, cooccurrence.name())
+                .and_then(|n| crate::analysis::budget::lobes_refusal(n, budget))
+            {
+                let message = format!("{}: {why}", cooccurrence.name());
+                return post(&Response::Failed { job, error: ErrorReport { kind: "too-large".into(), message } });
+            }
             let t1 = js_sys::Date::now();
             progress.report("co-occurrence histogram", LOAD_SHARE);
             let result = gpu::lobes_on(

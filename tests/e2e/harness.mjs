@@ -36,12 +36,12 @@ export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan
   '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
 
 /// Headless Chromium (CHROMIUM overrides /usr/bin/chromium): without a GPU, or with `webgpu`,
-/// with SwiftShader's WebGPU adapter.
-export function launch({ webgpu = false } = {}) {
+/// with SwiftShader's WebGPU adapter; `extraArgs` go on its command line.
+export function launch({ webgpu = false, extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', ...(webgpu ? WEBGPU_FLAGS : ['--disable-gpu']), '--disable-dev-shm-usage',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   });
 }
 
