@@ -217,3 +217,20 @@ fn each_crystals_edge_case_gives_sklearns_numbers_or_its_named_error() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The number of features is read from the header alone (the worker refuses, before reading the
+/// data, what the tab's memory budget cannot hold): the `.npz`'s histogram shape, a bundle's
+/// metadata; a decoder says nothing.
+#[test]
+fn cooccurrence_features_come_from_the_header() {
+    use sae_geometry::analysis::budget::{lobes_refusal, MemoryBudget};
+    use sae_geometry::analysis::lobes::cooccurrence_features;
+    for (file, n) in [("plain.npz", Some(20)), ("never_fires.safetensors", Some(20)), ("five.npz", Some(5)), ("decoder20.npy", None)] {
+        let bytes = std::fs::read(dir().join(file)).unwrap();
+        assert_eq!(cooccurrence_features(&bytes, file), n, "{file}");
+    }
+    let tab = MemoryBudget { bytes: 1 << 30 };
+    assert!(lobes_refusal(20, tab).is_none());
+    let why = lobes_refusal(16_384, tab).unwrap();
+    assert!(why.contains("at most 9") && why.contains("sae-geometry analyze lobes"), "{why}");
+}

@@ -16,7 +16,7 @@ use crate::chart_view::{ChartLayout, Zoom};
 use super::plots::crystals::{draw_crystal_cluster, draw_quad_distributions, draw_silhouettes, draw_word_length, silhouette_chart, SILHOUETTE_ASPECT};
 use crate::analysis::export::result_json;
 use super::state::{AppState, CrystalsResult, Datasets, Job, LobesState, Selection};
-use super::status::{error_line, progress_line};
+use super::status::{error_line, error_line_with_retry, progress_line};
 use crate::link::CrystalsLink;
 use crate::analysis::crystals::{CrystalParams, CrystalReport, FeatureSubset, QuadSummary, Shrinkage, PAPER_TASKS};
 use crate::formats::manifest::DatasetEntry;
@@ -312,7 +312,7 @@ pub fn CrystalsPage() -> impl IntoView {
             {move || match state.crystals.get() {
                 Job::Idle => view! { <p class="muted" data-testid="crystals-status">"Choose vectors and tasks, then press Analyse crystals."</p> }.into_any(),
                 Job::Running { stage, fraction, .. } => progress_line(&stage, fraction, "crystals-progress", "crystals-status"),
-                Job::Failed(error) => error_line(error, "Could not analyse the crystals: ", "crystals-error"),
+                Job::Failed(error) => error_line_with_retry(error, "Could not analyse the crystals: ", "crystals-error", move || run(())),
                 Job::Cancelled => view! { <p class="muted" data-testid="crystals-status">"Cancelled."</p> }.into_any(),
                 Job::Done { result, timings, backend } => result_view(*result, format!(
                     "{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)),

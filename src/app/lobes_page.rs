@@ -12,7 +12,7 @@ use crate::chart_view::{ChartLayout, Zoom};
 use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_css, COMPARISON_ASPECT};
 use crate::analysis::export::{lobe_labels_csv, result_json};
 use super::state::{AppState, Datasets, FeatureSelection, LobesState, Selection, TsneState};
-use super::status::{error_line, progress_line};
+use super::status::{error_line, error_line_with_retry, progress_line};
 use crate::analysis::lobes::{LobesReport, LobesRun, SpecialisationReport};
 use crate::formats::manifest::DatasetEntry;
 use crate::geometry::affinity::Affinity;
@@ -290,7 +290,7 @@ pub fn LobesPage() -> impl IntoView {
             {move || match state.lobes.get() {
                 LobesState::Idle => view! { <p class="muted" data-testid="lobes-status">"Choose an SAE and press Find lobes."</p> }.into_any(),
                 LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "lobes-progress", "lobes-status"),
-                LobesState::Failed(error) => error_line(error, "Could not find lobes: ", "lobes-error"),
+                LobesState::Failed(error) => error_line_with_retry(error, "Could not find lobes: ", "lobes-error", move || run(false)),
                 LobesState::Cancelled => view! { <p class="muted" data-testid="lobes-status">"Cancelled."</p> }.into_any(),
                 LobesState::Done { run, timings, backend } => result_view(state, *run, shown_decoder.get_value(), format!(
                     "{backend}: load {:.0} ms, analysis {:.0} ms", timings.load_ms, timings.compute_ms)),
@@ -299,7 +299,7 @@ pub fn LobesPage() -> impl IntoView {
             {move || match state.lobe_compare.get() {
                 LobesState::Idle => view! { <p class="muted" data-testid="compare-status">"Press Compare affinities to see AMI and balanced accuracy for k = 2..8."</p> }.into_any(),
                 LobesState::Running { stage, fraction, .. } => progress_line(&stage, fraction, "compare-progress", "compare-status"),
-                LobesState::Failed(error) => error_line(error, "Could not compare: ", "compare-error"),
+                LobesState::Failed(error) => error_line_with_retry(error, "Could not compare: ", "compare-error", move || run(true)),
                 LobesState::Cancelled => view! { <p class="muted" data-testid="compare-status">"Cancelled."</p> }.into_any(),
                 LobesState::Done { run, .. } => compare_table(&run.reports),
             }}

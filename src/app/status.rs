@@ -29,9 +29,10 @@ pub fn error_line(error: ErrorReport, lead: &'static str, testid: &'static str) 
 }
 
 /// [`error_line`], with a "Try again" button when the error is a failed download (kind `fetch`:
-/// the network or the server may come back): `retry` runs the job again.
+/// the network or the server may come back) or a crashed worker (kind `worker-crashed`: a fresh
+/// one has started): `retry` runs the job again.
 pub fn error_line_with_retry(error: ErrorReport, lead: &'static str, testid: &'static str, retry: impl Fn() + 'static) -> AnyView {
-    let can_retry = error.kind == "fetch";
+    let can_retry = matches!(error.kind.as_str(), "fetch" | "worker-crashed");
     view! {
         <div class="error-block">
             {error_line(error, lead, testid)}

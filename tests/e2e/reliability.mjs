@@ -9,7 +9,7 @@
 // 2. The crystal edge cases of the same set through the crystals page's file input: pairs, raw
 //    silhouette and LDA silhouettes equal scikit-learn's, or the named error.
 // 3. A crashed worker: the worker throws while a job runs; the page says so ("worker-crashed"),
-//    starts a fresh worker, and the next run gives the CLI's numbers.
+//    starts a fresh worker, and Try again gives the CLI's numbers.
 // 4. Cancel frees memory: a large job (a 30,000 × 1,024 f32 .npy) raises the renderer's resident
 //    memory; after Cancel it falls back near where it was, and the app runs the next job.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -161,11 +161,11 @@ try {
   check(said && /fresh one has started/.test(await crashed.textContent()), 'a worker crash is named and a fresh worker started',
     said ? (await crashed.textContent()).trim().slice(0, 140) : 'no worker-crashed message');
   check(page.workers().at(-1) !== workerBefore, 'the crashed worker was replaced', `${page.workers().length} worker(s)`);
-  await page.getByTestId('run').click();
+  await page.getByTestId('error-retry').click(); // "Try again" under the crash's message
   const after = await waitForCurrent(page, `${bundled}.safetensors`, 300_000);
   const ref = cli(['analyze', 'galaxy', bundledFile, '--no-entropy']);
   check(relClose(after.slope, ref.power_law.slope, 1e-9) && relClose(after.logVolume, ref.log_volume, 1e-9),
-    'after the crash the next run gives the CLI\'s numbers', `${after.slope} vs ${ref.power_law.slope}`);
+    'after the crash, Try again gives the CLI\'s numbers', `${after.slope} vs ${ref.power_law.slope}`);
 
   // 4. Cancel frees memory.
   const pid = browserPid(marker);
