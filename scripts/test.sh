@@ -20,5 +20,6 @@ trunk build --release
 cargo build --release --bin sae-geometry
 node tests/e2e/run.mjs
 node tests/e2e/share.mjs
+node tests/e2e/reliability.mjs
 bash tests/e2e/serve_offline.sh
 printf '\n\033[1mall tests passed\033[0m\n'

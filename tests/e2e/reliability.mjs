@@ -12,6 +12,9 @@
 //    starts a fresh worker, and Try again gives the CLI's numbers.
 // 4. Cancel frees memory: a large job (a 30,000 × 1,024 f32 .npy) raises the renderer's resident
 //    memory; after Cancel it falls back near where it was, and the app runs the next job.
+// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits.
+// 6. A WebGPU device lost mid-job (SwiftShader): the CPU redoes the job and says why; the next job
+//    opens a new device.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +223,50 @@ try {
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join('; ').slice(0, 200));
 } finally {
   await browser.close();
+}
+
+// 6. A lost WebGPU device (SwiftShader's adapter): the worker's first device is destroyed after
+//    its first submit, mid-job. The job is redone on the CPU, the backend line says why, and the
+//    numbers are the CLI's; the next job opens a new device and runs on WebGPU again.
+const gpuBrowser = await launch({ webgpu: true });
+try {
+  const page = await gpuBrowser.newPage({ viewport: { width: 1440, height: 1100 }, serviceWorkers: 'block' });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(base);
+  await page.getByTestId('entropy-toggle').uncheck();
+  await page.selectOption('[data-testid=backend-select]', 'webgpu');
+  for (let i = 0; i < 100 && page.workers().length === 0; i++) await page.waitForTimeout(100);
+  await page.workers().at(-1).evaluate(() => {
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    let devices = 0;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await requestDevice.apply(this, args);
+      if (++devices === 1) {
+        const submit = device.queue.submit.bind(device.queue);
+        let submits = 0;
+        device.queue.submit = (buffers) => { submit(buffers); if (++submits === 1) device.destroy(); };
+      }
+      return device;
+    };
+  });
+  const lostOn = 'minilm-l6-topk4096-layer2';
+  await page.getByTestId(`dataset-${lostOn}`).click();
+  const onCpu = await waitForCurrent(page, `${lostOn}.safetensors`, 300_000);
+  const used = (await page.getByTestId('backend').textContent()).trim();
+  const lostRef = cli(['analyze', 'galaxy', join(ROOT, 'public/data', `${lostOn}.safetensors`), '--no-entropy']);
+  check(used.startsWith('CPU (wasm)') && /instead/.test(used), 'a GPU device lost mid-job: the job is redone on the CPU, saying why', used.slice(0, 200));
+  check(relClose(onCpu.slope, lostRef.power_law.slope, 1e-9) && relClose(onCpu.logVolume, lostRef.log_volume, 1e-9),
+    'after the device loss the numbers are the CLI\'s', `${onCpu.slope} vs ${lostRef.power_law.slope}`);
+  const nextOn = 'minilm-l6-topk4096-layer3';
+  await page.getByTestId(`dataset-${nextOn}`).click();
+  const onGpu = await waitForCurrent(page, `${nextOn}.safetensors`, 300_000);
+  const usedNext = (await page.getByTestId('backend').textContent()).trim();
+  const nextRef = cli(['analyze', 'galaxy', join(ROOT, 'public/data', `${nextOn}.safetensors`), '--no-entropy']);
+  check(/^WebGPU \(/.test(usedNext) && relClose(onGpu.slope, nextRef.power_law.slope, 1e-4),
+    'the next job opens a new device and runs on WebGPU (the CLI\'s slope within 1e-4)', `${usedNext.slice(0, 80)}; ${onGpu.slope} vs ${nextRef.power_law.slope}`);
+  check(pageErrors.length === 0, 'no uncaught errors in the WebGPU page', pageErrors.join('; ').slice(0, 200));
+} finally {
+  await gpuBrowser.close();
   server.close();
   rmSync(tmp, { recursive: true, force: true });
 }
