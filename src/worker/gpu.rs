@@ -260,10 +260,17 @@ pub(crate) async fn galaxy_job(
     progress: &mut ProgressPoster,
 ) -> Result<(GalaxyReport, Timings, BackendUsed), ErrorReport> {
     let t0 = js_sys::Date::now();
-    let (loaded, size, sample) = match galaxy_stream(source, tensor, params, budget, data, progress)? {
+    // A URL's first answer says whether its server reads ranges and how large the file is; when
+    // the file is not streamed, the download goes on from it.
+    let first = match source {
+        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
+        Source::File { .. } => None,
+    };
+    let url_size = first.as_ref().and_then(load::ranged_size);
+    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
         Some(streamed) => streamed,
         None => {
-            let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
+            let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
             progress.report("parsing", LOAD_SHARE);
             let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
             let size = bytes.len() as u64;
@@ -320,13 +327,14 @@ fn sample_within(params: &GalaxyParams, n: usize, d: usize, budget: MemoryBudget
 /// ranges (then it is read whole). A sample asked for that does not fit is refused, with what would.
 fn galaxy_stream(
     source: &Source,
+    url_size: Option<u64>,
     tensor: Option<&str>,
     params: &GalaxyParams,
     budget: MemoryBudget,
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<Option<(LoadedMatrix, u64, Option<RowSample>)>, ErrorReport> {
-    let Some((len, mut reader)) = load::range_reader(source, data)? else { return Ok(None) };
+    let Some((len, mut reader)) = load::range_reader(source, url_size, data)? else { return Ok(None) };
     if len <= load::STREAM_ABOVE && params.sample.is_none() {
         return Ok(None);
     }

@@ -63,20 +63,53 @@ pub(crate) async fn matrix_bytes(
     message: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<Vec<u8>, ErrorReport> {
+    matrix_bytes_after(source, tensor, message, None, progress).await
+}
+
+/// [`matrix_bytes`], continuing from the URL's [`first_answer`] when it was already asked for.
+pub(crate) async fn matrix_bytes_after(
+    source: &Source,
+    tensor: Option<&str>,
+    message: &JsValue,
+    first: Option<web_sys::Response>,
+    progress: &mut ProgressPoster,
+) -> Result<Vec<u8>, ErrorReport> {
     match source {
-        Source::Url { url, name } => fetch_matrix(url, name, tensor, progress).await,
+        Source::Url { url, name } => {
+            let first = match first {
+                Some(f) => f,
+                None => first_answer(url, progress).await?,
+            };
+            fetch_matrix(url, name, tensor, first, progress).await
+        }
         Source::File { .. } => bytes(source, message, progress).await,
     }
+}
+
+/// The first request for `url`: its first 64 kB where the server answers ranges (status 206, with
+/// the file's size: [`ranged_size`]), else the whole file (200), its body not yet read. Refusals
+/// (CORS, 404, other statuses, the network) are named errors.
+pub(crate) async fn first_answer(url: &str, progress: &mut ProgressPoster) -> Result<web_sys::Response, ErrorReport> {
+    progress.report("downloading", 0.0);
+    request(url, Some((0, FIRST_BYTES - 1))).await
+}
+
+/// The file's size from a [`first_answer`] that was a range (206); `None` when the server sent the
+/// whole file or did not say its size.
+pub(crate) fn ranged_size(first: &web_sys::Response) -> Option<u64> {
+    if first.status() != 206 {
+        return None;
+    }
+    header(first, "content-range").and_then(|v| parse_content_range(&v)).and_then(|(_, _, total)| total)
 }
 
 async fn fetch_matrix(
     url: &str,
     name: &str,
     tensor: Option<&str>,
+    first: web_sys::Response,
     progress: &mut ProgressPoster,
 ) -> Result<Vec<u8>, ErrorReport> {
-    progress.report("downloading", 0.0);
-    let first = request(url, Some((0, FIRST_BYTES - 1))).await?;
     if first.status() != 206 {
         // The server ignored the range and is sending the whole file.
         return read_body(url, first, progress, "downloading").await;
@@ -263,9 +296,11 @@ pub(crate) const STREAM_ABOVE: u64 = 64 << 20;
 
 /// The size of `source` and a reader of its byte ranges: a `File` through `FileReaderSync` on
 /// `Blob.slice`, a URL through synchronous `Range` requests (this is a worker: blocking it blocks
-/// nothing else). `Ok(None)` when the URL's server ignores ranges.
+/// nothing else). A URL's size comes from its [`first_answer`] (`url_size`, [`ranged_size`]):
+/// `Ok(None)` when its server did not answer with a range.
 pub(crate) fn range_reader(
     source: &Source,
+    url_size: Option<u64>,
     message: &JsValue,
 ) -> Result<Option<(u64, crate::formats::range_reader::RangeReader<'static>)>, ErrorReport> {
     use crate::formats::range_reader::RangeReader;
@@ -294,10 +329,7 @@ pub(crate) fn range_reader(
             )))
         }
         Source::Url { url, .. } => {
-            let probe = sync_range(url, 0, 1).map_err(|e| fetch_error(url, e))?;
-            let Some(total) = probe.filter(|(status, _, _)| *status == 206).and_then(|(_, range, _)| range) else {
-                return Ok(None);
-            };
+            let Some(total) = url_size else { return Ok(None) };
             let url = url.clone();
             Ok(Some((
                 total,
