@@ -60,6 +60,9 @@ pub enum Request {
         source: Source,
         tensor: Option<String>,
         seed: u64,
+        /// The tab's memory budget in bytes (`None`: wasm32's).
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// The galaxy analysis of every layer of a group, one after the other.
     GalaxyLayers {

@@ -264,10 +264,21 @@ pub fn cloud_from_bytes(
     seed: u64,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<Cloud, AnalysisError> {
-    use crate::geometry::galaxy::isotropic_cloud;
-    use crate::geometry::pca::pca;
     progress("parsing", 0.0);
     let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
+    cloud_of_matrix(m, input_name, seed, progress)
+}
+
+/// [`cloud_from_bytes`] of a matrix already read (e.g. streamed): its rows are dropped before the
+/// isotropic reference is drawn, so the peak is one `n x d` f32 matrix and the `d x d` work.
+pub fn cloud_of_matrix(
+    m: crate::matrix::Matrix,
+    input_name: &str,
+    seed: u64,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<Cloud, AnalysisError> {
+    use crate::geometry::galaxy::isotropic_cloud;
+    use crate::geometry::pca::pca;
     let (n, d) = (m.rows(), m.cols());
     let components = 3.min(d).min(n.saturating_sub(1)).max(1);
     let fit = pca(&m, components, &mut |f| progress("principal components", 0.5 * f))?;

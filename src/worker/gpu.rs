@@ -267,7 +267,7 @@ pub(crate) async fn galaxy_job(
         Source::File { .. } => None,
     };
     let url_size = first.as_ref().and_then(load::ranged_size);
-    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
+    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, true, budget, data, progress)? {
         Some(streamed) => streamed,
         None => {
             let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
@@ -292,6 +292,35 @@ pub(crate) async fn galaxy_job(
     .await?;
     r.sample = sample;
     Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
+}
+
+/// The whole matrix of `source` for a view that shows every row (the 3D view): streamed like the
+/// galaxy's when large, refused with what would fit when its rows exceed `budget` (the view's peak
+/// is the galaxy's: the rows in f32, then the isotropic reference's, and the `d x d` work).
+pub(crate) async fn matrix_within(
+    source: &Source,
+    tensor: Option<&str>,
+    budget: MemoryBudget,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<LoadedMatrix, ErrorReport> {
+    let first = match source {
+        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
+        Source::File { .. } => None,
+    };
+    let url_size = first.as_ref().and_then(load::ranged_size);
+    let every_row = GalaxyParams::default();
+    if let Some((loaded, _, _)) = galaxy_stream(source, url_size, tensor, &every_row, false, budget, data, progress)? {
+        return Ok(loaded);
+    }
+    let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
+    progress.report("parsing", LOAD_SHARE);
+    let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
+    drop(bytes);
+    match budget::galaxy_refusal(loaded.matrix.rows(), loaded.matrix.cols(), budget) {
+        Some(why) => Err(too_large(source, format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)"))),
+        None => Ok(loaded),
+    }
 }
 
 fn too_large(source: &Source, why: String) -> ErrorReport {
@@ -325,11 +354,13 @@ fn sample_within(params: &GalaxyParams, n: usize, d: usize, budget: MemoryBudget
 /// for) in ranges, keeping every row when they fit `budget` and else a random sample of as many
 /// as fit (disclosed in the report); `Ok(None)` when the source is small or cannot be read in
 /// ranges (then it is read whole). A sample asked for that does not fit is refused, with what would.
+#[allow(clippy::too_many_arguments)]
 fn galaxy_stream(
     source: &Source,
     url_size: Option<u64>,
     tensor: Option<&str>,
     params: &GalaxyParams,
+    may_sample: bool,
     budget: MemoryBudget,
     data: &JsValue,
     progress: &mut ProgressPoster,
@@ -342,6 +373,10 @@ fn galaxy_stream(
     let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
     let (n, d) = (plan.features, plan.dims);
     let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
+    if sample.is_some() && !may_sample {
+        let why = budget::galaxy_refusal(n, d, budget).unwrap_or_default();
+        return Err(too_large(source, format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)")));
+    }
     let keep: Vec<usize> = match &sample {
         Some(s) => s.indices(),
         None => (0..n).collect(),

@@ -14,7 +14,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::lobes::{cooccurrence_features, tsne_layout_from_bytes};
 use crate::analysis::budget::MemoryBudget;
-use crate::analysis::{cloud_from_bytes, inspect_bundle, AnalysisError, LayerRow};
+use crate::analysis::{cloud_of_matrix, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
@@ -162,12 +162,21 @@ async fn handle(data: JsValue) {
                 backend: used_names.join("; "),
             });
         }
-        Request::Cloud { job, source, tensor, seed } => {
+        Request::Cloud { job, source, tensor, seed, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&source, tensor.as_deref(), &data, &mut progress, |bytes, p| {
-                cloud_from_bytes(bytes, source.name(), tensor.as_deref(), seed, p)
-            })
-            .await;
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let t0 = js_sys::Date::now();
+            let result = match gpu::matrix_within(&source, tensor.as_deref(), budget, &data, &mut progress).await {
+                Ok(loaded) => {
+                    let t1 = js_sys::Date::now();
+                    cloud_of_matrix(loaded.matrix, source.name(), seed, &mut |stage, fraction| {
+                        progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+                    })
+                    .map(|cloud| (cloud, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }))
+                    .map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
+                }
+                Err(error) => Err(error),
+            };
             post(&match result {
                 Ok((cloud, timings)) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
                 Err(error) => Response::Failed { job, error },

@@ -12,7 +12,8 @@
 //    starts a fresh worker, and Try again gives the CLI's numbers.
 // 4. Cancel frees memory: a large job (a 30,000 × 1,024 f32 .npy) raises the renderer's resident
 //    memory; after Cancel it falls back near where it was, and the app runs the next job.
-// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits.
+// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits; so is the
+//    3D view of a file whose rows do not fit (the galaxy page samples it instead).
 // 6. A WebGPU device lost mid-job (SwiftShader): the CPU redoes the job and says why; the next job
 //    opens a new device.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,6 +197,23 @@ try {
   const again = await waitForCurrent(page, `${bundled}.safetensors`, 300_000);
   check(relClose(again.slope, ref.power_law.slope, 1e-9), 'after Cancel the app runs the next job', `${again.slope}`);
 
+  // 4b. The 3D view of a file over 64 MB reads it streamed (every row): its PC variances are the
+  //     top eigenvalues of the CLI's covariance of the same file.
+  {
+    const mid = join(tmp, 'streamed-cloud.npy');
+    npy(mid, 20_000, 1024, 5); // 82 MB: streamed
+    await page.getByTestId('file-input').setInputFiles(mid);
+    await page.locator('.local-file code', { hasText: 'streamed-cloud.npy' }).waitFor({ timeout: 10_000 });
+    await waitForCurrent(page, 'streamed-cloud.npy', 600_000);
+    await page.getByTestId('cloud-run').click();
+    const clouds = page.locator('[data-testid=clouds][data-input="streamed-cloud.npy"], [data-testid=cloud-error]').first();
+    await clouds.waitFor({ timeout: 600_000 });
+    const explained = JSON.parse((await clouds.getAttribute('data-explained')) || 'null');
+    const top3 = cli(['analyze', 'galaxy', mid, '--no-entropy']).eigenvalues.slice(0, 3);
+    check(explained && explained.every((v, i) => relClose(v, top3[i], 1e-8)),
+      'the 3D view of an 82 MB file (streamed): PC1..3 variances equal the CLI\'s top eigenvalues', explained ? `${explained} vs ${top3}` : (await clouds.textContent()).trim().slice(0, 160));
+  }
+
   // 5. A lobes input over the tab's memory budget is refused from its header, before its N x N
   //    matrices are allocated, with the number of features that would fit (a 64 MiB budget).
   {
@@ -218,6 +236,15 @@ try {
     while (32 * 2 ** 20 + 12 * fits * fits + 64 * fits > 64 * 2 ** 20) fits -= 1;
     check(shown && text.includes(`${n} features`) && text.includes(`at most ${fits} features fit`),
       `lobes of ${n} features over a 64 MiB budget are refused, naming what fits`, text.slice(0, 200));
+    // The 3D view shows every row: over the budget it is refused (the galaxy samples instead).
+    await small.getByTestId('tab-galaxy').click();
+    await small.getByTestId('file-input').setInputFiles(big);
+    await small.locator('[data-testid=sample-note]').waitFor({ timeout: 600_000 });
+    await small.getByTestId('cloud-run').click();
+    const cloudRefused = small.locator('[data-testid=cloud-error][data-kind="too-large"]');
+    const said = await cloudRefused.waitFor({ timeout: 120_000 }).then(() => true, () => false);
+    check(said && /3D view shows every row/.test(await cloudRefused.textContent()) && /up to \d+ of the 30000/.test(await cloudRefused.textContent()),
+      'the 3D view of 30,000 rows over a 64 MiB budget is refused, naming what fits', said ? (await cloudRefused.textContent()).trim().slice(0, 200) : 'not refused');
     await small.close();
   }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join('; ').slice(0, 200));
