@@ -58,6 +58,11 @@ impl Axis {
         self.backward(a + t * (b - a))
     }
 
+    /// Whether the range can be shown on its scale: finite, `lo < hi`, and positive on a log axis.
+    pub fn is_valid(&self) -> bool {
+        self.lo.is_finite() && self.hi.is_finite() && self.lo < self.hi && (self.scale == Scale::Linear || self.lo > 0.0)
+    }
+
     /// Whether `v` lies in `[lo, hi]`.
     pub fn contains(&self, v: f64) -> bool {
         v >= self.lo && v <= self.hi
@@ -275,9 +280,53 @@ impl ChartLayout {
 pub struct Zoom(pub Vec<Option<Window>>);
 
 impl Zoom {
-    /// The window panel `index` shows: the user's, else `auto`.
+    /// The window panel `index` shows: the user's, on the scales of the chart's own window
+    /// `auto` (a zoom read from a link has no scales of its own), else `auto` (also when the
+    /// user's ranges do not fit those scales: a log axis from zero).
     pub fn window(&self, index: usize, auto: Window) -> Window {
-        self.0.get(index).copied().flatten().unwrap_or(auto)
+        match self.0.get(index).copied().flatten() {
+            Some(w) => {
+                let x = Axis { scale: auto.x.scale, ..w.x };
+                let y = Axis { scale: auto.y.scale, ..w.y };
+                if x.is_valid() && y.is_valid() {
+                    Window { x, y }
+                } else {
+                    auto
+                }
+            }
+            None => auto,
+        }
+    }
+
+    /// The zoomed panels as text for a link: `PANEL:XLO,XHI,YLO,YHI` joined by `;` (numbers in
+    /// their shortest exact form, so the text reads back to the same window); `None` when no
+    /// panel is zoomed.
+    pub fn to_text(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.map(|w| format!("{i}:{},{},{},{}", w.x.lo, w.x.hi, w.y.lo, w.y.hi)))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(";"))
+    }
+
+    /// The inverse of [`Zoom::to_text`]: at most 64 panels, finite ranges with `lo < hi` (their
+    /// scales come from the chart when shown, [`Zoom::window`]).
+    pub fn parse(text: &str) -> Option<Zoom> {
+        let mut zoom = Zoom::default();
+        for part in text.split(';') {
+            let (panel, ranges) = part.split_once(':')?;
+            let panel: usize = panel.trim().parse().ok().filter(|&p| p < 64)?;
+            let v: Vec<f64> = ranges.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>().ok()?;
+            let [xlo, xhi, ylo, yhi] = v[..] else { return None };
+            let window = Window { x: Axis::linear(xlo, xhi), y: Axis::linear(ylo, yhi) };
+            if !(window.x.is_valid() && window.y.is_valid()) {
+                return None;
+            }
+            zoom = zoom.with(panel, window);
+        }
+        zoom.is_zoomed().then_some(zoom)
     }
 
     /// Whether any panel is zoomed or panned.
@@ -427,6 +476,26 @@ mod tests {
         let p = &layout.panels[0];
         let d = p.to_data(p.to_px((0.25, 0.75)));
         assert!((d.0 - 0.25).abs() < 1e-12 && (d.1 - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn zoom_reads_back_from_its_link_text_on_the_charts_scales() {
+        let auto = Window { x: Axis::log(1.0, 4096.0), y: Axis::log(1e-5, 0.1) };
+        let z = Zoom::default().with(0, auto.zoomed((0.3, 0.7), 0.37)).with(2, Window { x: Axis::linear(-0.5, 1.0 / 3.0), y: Axis::linear(0.0, 7.0) });
+        let text = z.to_text().unwrap();
+        assert!(text.starts_with("0:") && text.contains(";2:-0.5,0.3333333333333333,0,7"), "{text}");
+        let back = Zoom::parse(&text).unwrap();
+        // The scales come from the chart: the same windows, exactly.
+        assert_eq!(back.window(0, auto), z.window(0, auto));
+        let lin = Window { x: Axis::linear(-1.0, 1.0), y: Axis::linear(0.0, 10.0) };
+        assert_eq!(back.window(2, lin), z.window(2, lin));
+        assert_eq!(back.window(1, lin), lin, "panel 1 is not zoomed");
+        // A range that a log axis cannot show falls back to the chart's own window.
+        assert_eq!(Zoom::parse("0:-1,5,0.001,0.01").unwrap().window(0, auto), auto);
+        for bad in ["", "0:1,2,3", "x:1,2,3,4", "0:2,1,0,1", "0:1,2,0,inf", "99:1,2,3,4", "0:1,2,3,4;1"] {
+            assert_eq!(Zoom::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Zoom::default().to_text(), None);
     }
 
     #[test]

@@ -104,6 +104,9 @@ pub enum Request {
         tensor: Option<String>,
         seed: u64,
         pca_dims: Option<usize>,
+        /// The tab's memory budget in bytes (`None`: wasm32's).
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// The atom scale: silhouettes, quads and the word-length distractor of word-pair tasks
     /// ([`crate::analysis::crystals::crystal_analysis`]), and the crystal view of `view` tasks.
@@ -134,6 +137,9 @@ pub enum Request {
         tensor: Option<String>,
         features: FeatureSubset,
         params: CrystalSearchParams,
+        /// The tab's memory budget in bytes (`None`: wasm32's).
+        #[serde(default)]
+        budget: Option<u64>,
     },
     /// The kernel suite ([`crate::compute::suite`]): every kernel on the CPU and on WebGPU
     /// (when there is an adapter), with `real` (a decoder) for the rows on real data; with

@@ -78,6 +78,44 @@ pub fn lobes_features_within(budget: MemoryBudget) -> usize {
     n
 }
 
+/// Peak bytes of a t-SNE layout of `n` points in `d` dimensions
+/// ([`crate::geometry::tsne::tsne`]): the f32 matrix and its f64 copy (`12 n d`, both held while
+/// the copy is made) and, per point, its 91 nearest neighbours (perplexity 30: `3 * 30 + 1`) with
+/// their distances, conditional and joint probabilities and the sparse symmetric `P` (about
+/// 8 KiB a point).
+pub fn tsne_bytes(n: usize, d: usize) -> u64 {
+    let (n, d) = (n as u64, d as u64);
+    BASE.saturating_add((12 * n).saturating_mul(d)).saturating_add(8192 * n)
+}
+
+/// The most points of dimension `d` whose t-SNE layout fits `budget`.
+pub fn tsne_rows_within(budget: MemoryBudget, d: usize) -> usize {
+    (budget.bytes.saturating_sub(BASE) / (12 * d.max(1) as u64 + 8192)) as usize
+}
+
+/// Peak bytes of a crystal search among `m` of the `n` rows (dimension `d`) of a decoder
+/// ([`crate::geometry::crystal_search::crystal_search`]): the f32 decoder (`4 n d`), the `m x m`
+/// f64 Gram matrix and, per pair of the `m (m - 1) / 2`, its k-means distance, labels and (when
+/// normalised) inverse length: `33 m^2` bytes in all (measured: 552 MB natively for m = 4096,
+/// normalised).
+pub fn crystal_search_bytes(n: usize, d: usize, m: usize) -> u64 {
+    let (n, d, m) = (n as u64, d as u64, m as u64);
+    BASE.saturating_add((4 * n).saturating_mul(d)).saturating_add((33 * m).saturating_mul(m))
+}
+
+/// The most features of an `n x d` decoder that a crystal search within `budget` can take.
+pub fn crystal_search_features_within(budget: MemoryBudget, n: usize, d: usize) -> usize {
+    let fixed = crystal_search_bytes(n, d, 0);
+    if budget.bytes <= fixed {
+        return 0;
+    }
+    let mut m = (((budget.bytes - fixed) as f64 / 33.0).sqrt() as usize).min(n);
+    while m > 0 && crystal_search_bytes(n, d, m) > budget.bytes {
+        m -= 1;
+    }
+    m
+}
+
 /// Megabytes, rounded for messages: "604 MB", "1.2 GB".
 pub fn show_bytes(bytes: u64) -> String {
     let mb = bytes as f64 / 1e6;
@@ -121,6 +159,40 @@ pub fn lobes_refusal(n: usize, budget: MemoryBudget) -> Option<String> {
     ))
 }
 
+/// Why a t-SNE layout of an `n x d` matrix does not fit `budget`, and what would: `None` when it
+/// fits.
+pub fn tsne_refusal(n: usize, d: usize, budget: MemoryBudget) -> Option<String> {
+    let need = tsne_bytes(n, d);
+    if need <= budget.bytes {
+        return None;
+    }
+    let rows = tsne_rows_within(budget, d);
+    Some(format!(
+        "a t-SNE layout of {n} x {d} needs about {} and this tab's memory budget is {}: at most {rows} \
+         features of {d} dimensions fit; the PCA layout of the lobe map needs no more than the lobes",
+        show_bytes(need),
+        show_bytes(budget.bytes),
+    ))
+}
+
+/// Why a crystal search among `m` features of an `n x d` decoder does not fit `budget`, and what
+/// would: `None` when it fits.
+pub fn crystal_search_refusal(n: usize, d: usize, m: usize, budget: MemoryBudget) -> Option<String> {
+    let need = crystal_search_bytes(n, d, m);
+    if need <= budget.bytes {
+        return None;
+    }
+    let fits = crystal_search_features_within(budget, n, d);
+    Some(format!(
+        "a crystal search among {m} features ({} pairs) needs about {} and this tab's memory budget \
+         is {}: at most {fits} features fit (set N to at most {fits}), or run the CLI \
+         (`sae-geometry analyze crystal-search`)",
+        m * m.saturating_sub(1) / 2,
+        show_bytes(need),
+        show_bytes(budget.bytes),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +223,33 @@ mod tests {
         let fits = lobes_features_within(tab);
         assert!(lobes_bytes(fits) <= tab.bytes && lobes_bytes(fits + 1) > tab.bytes);
         assert!(lobes_refusal(65_536, tab).unwrap().contains(&format!("at most {fits} features")));
+    }
+
+    #[test]
+    fn tsne_and_crystal_search_estimates_and_refusals() {
+        // Measured natively (this machine, `/usr/bin/time -v`): a crystal search among 4,096
+        // features of the 4,096 x 384 bundled decoder peaked at 552 MB normalised, 483 MB raw;
+        // 2,048 features at 152 MB. The estimates are at most 20% above.
+        for (m, peak) in [(4096, 552.0), (2048, 152.0)] {
+            let e = crystal_search_bytes(4096, 384, m) as f64 / 1e6;
+            assert!((peak..peak * 1.2).contains(&e), "m = {m}: {e} MB for a peak of {peak} MB");
+        }
+        let small = MemoryBudget { bytes: 64 * MIB };
+        let fits = crystal_search_features_within(small, 4096, 384);
+        assert!(crystal_search_bytes(4096, 384, fits) <= small.bytes && crystal_search_bytes(4096, 384, fits + 1) > small.bytes);
+        let why = crystal_search_refusal(4096, 384, 4096, small).unwrap();
+        assert!(why.contains(&format!("at most {fits} features fit")) && why.contains("8386560 pairs"), "{why}");
+        assert!(crystal_search_refusal(4096, 384, fits, small).is_none());
+        assert_eq!(crystal_search_features_within(MemoryBudget { bytes: 1 }, 10, 10), 0);
+        // The paper's largest search (8,192 features, the crystal search's cap) fits a tab.
+        assert!(crystal_search_refusal(16_384, 2_304, 8_192, MemoryBudget::WASM32).is_none());
+
+        let rows = tsne_rows_within(small, 384);
+        assert!(tsne_bytes(rows, 384) <= small.bytes && tsne_bytes(rows + 1, 384) > small.bytes);
+        let why = tsne_refusal(4096, 384, small).unwrap();
+        assert!(why.contains(&format!("at most {rows} features of 384 dimensions fit")), "{why}");
+        assert!(tsne_refusal(16_384, 2_304, MemoryBudget::WASM32).is_none());
+        assert!(tsne_refusal(rows, 384, small).is_none());
     }
 
     #[test]

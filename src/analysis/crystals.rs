@@ -808,6 +808,14 @@ pub enum FeatureSubset {
 }
 
 impl FeatureSubset {
+    /// How many features this subset has in a decoder of `n` rows (before its indices are checked).
+    pub fn len_within(&self, n: usize) -> usize {
+        match self {
+            FeatureSubset::Indices(v) => v.len(),
+            FeatureSubset::LargestNorm(count) => (*count).min(n),
+        }
+    }
+
     /// The feature indices, ascending for [`FeatureSubset::LargestNorm`].
     pub fn resolve(&self, decoder: &Matrix) -> Vec<u32> {
         match self {
@@ -837,9 +845,19 @@ pub fn crystal_search_from_bytes(
 ) -> Result<CrystalSearch, AnalysisError> {
     progress("parsing", 0.0);
     let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
-    let d = m.cols();
-    let subset = features.resolve(&m);
-    Ok(crystal_search(m.as_slice(), d, &subset, params, &mut |f| progress("crystal search", f), cancelled)?)
+    crystal_search_of_matrix(&m, features, params, progress, cancelled)
+}
+
+/// [`crystal_search_from_bytes`] of a decoder already read.
+pub fn crystal_search_of_matrix(
+    decoder: &Matrix,
+    features: &FeatureSubset,
+    params: &CrystalSearchParams,
+    progress: &mut dyn FnMut(&str, f64),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<CrystalSearch, AnalysisError> {
+    let subset = features.resolve(decoder);
+    Ok(crystal_search(decoder.as_slice(), decoder.cols(), &subset, params, &mut |f| progress("crystal search", f), cancelled)?)
 }
 
 #[cfg(test)]

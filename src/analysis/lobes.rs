@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::AnalysisError;
 use crate::formats::bundle::{Firings, COOCCURRENCE_KIND};
 use crate::formats::{self, ArrayData, FileKind, FormatError};
+use crate::matrix::Matrix;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::cooccurrence::{cooccurrence_histogram, Cooccurrence};
 use crate::geometry::lobes::{
@@ -573,9 +574,20 @@ pub fn tsne_layout_from_bytes(
     pca_dims: Option<usize>,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<TsneLayout, AnalysisError> {
-    use crate::geometry::tsne::{tsne, TsneParams};
     progress("parsing", 0.0);
     let m = formats::read_matrix(bytes, input_name, tensor)?.matrix;
+    tsne_layout_of_matrix(m, input_name, seed, pca_dims, progress)
+}
+
+/// [`tsne_layout_from_bytes`] of a matrix already read (freed as soon as its `f64` copy is made).
+pub fn tsne_layout_of_matrix(
+    m: Matrix,
+    input_name: &str,
+    seed: u64,
+    pca_dims: Option<usize>,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<TsneLayout, AnalysisError> {
+    use crate::geometry::tsne::{tsne, TsneParams};
     let (n, d) = (m.rows(), m.cols());
     if let Some((row, col)) = m.first_non_finite() {
         return Err(GeometryError::NonFinite { row, col }.into());

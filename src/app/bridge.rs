@@ -484,7 +484,8 @@ pub fn run_lobes(request: impl FnOnce(u32) -> Request, files: Vec<(String, web_s
 /// Computes the t-SNE layout of a decoder's rows for the lobe map.
 pub fn run_tsne(decoder: Source, file: Option<web_sys::File>, seed: u64, pca_dims: Option<usize>) {
     let Some(state) = state() else { return };
-    let job = submit(|job| Request::Tsne { job, decoder, tensor: None, seed, pca_dims }, file, String::new(), JobKind::Tsne);
+    let budget = Some(tab_budget(state).bytes);
+    let job = submit(|job| Request::Tsne { job, decoder, tensor: None, seed, pca_dims, budget }, file, String::new(), JobKind::Tsne);
     state.tsne.set(TsneState::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 

@@ -572,9 +572,10 @@ fn SearchPanel() -> impl IntoView {
             Ok((features, params)) => {
                 error.set(None);
                 let source = url_source(&entry.file);
+                let budget = Some(bridge::tab_budget(state).bytes);
                 bridge::run_crystal_job(
                     CrystalJob::Search,
-                    move |job| Request::CrystalSearch { job, decoder: source, tensor: None, features, params },
+                    move |job| Request::CrystalSearch { job, decoder: source, tensor: None, features, params, budget },
                     None,
                 );
             }

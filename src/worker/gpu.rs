@@ -267,7 +267,7 @@ pub(crate) async fn galaxy_job(
         Source::File { .. } => None,
     };
     let url_size = first.as_ref().and_then(load::ranged_size);
-    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, true, budget, data, progress)? {
+    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
         Some(streamed) => streamed,
         None => {
             let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
@@ -294,13 +294,15 @@ pub(crate) async fn galaxy_job(
     Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
 }
 
-/// The whole matrix of `source` for a view that shows every row (the 3D view): streamed like the
-/// galaxy's when large, refused with what would fit when its rows exceed `budget` (the view's peak
-/// is the galaxy's: the rows in f32, then the isotropic reference's, and the `d x d` work).
+/// The whole matrix of `source` for an analysis of every row (the 3D view, t-SNE, the crystal
+/// search), refused with what would fit when `refusal` (given the rows and columns) says it
+/// exceeds the tab's budget. A large file (over [`load::STREAM_ABOVE`]) is refused from its
+/// header, before anything is allocated, and else read in ranges, never held whole; a small one
+/// is read whole, parsed and freed before the check.
 pub(crate) async fn matrix_within(
     source: &Source,
     tensor: Option<&str>,
-    budget: MemoryBudget,
+    refusal: &dyn Fn(usize, usize) -> Option<String>,
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<LoadedMatrix, ErrorReport> {
@@ -309,18 +311,36 @@ pub(crate) async fn matrix_within(
         Source::File { .. } => None,
     };
     let url_size = first.as_ref().and_then(load::ranged_size);
-    let every_row = GalaxyParams::default();
-    if let Some((loaded, _, _)) = galaxy_stream(source, url_size, tensor, &every_row, false, budget, data, progress)? {
-        return Ok(loaded);
+    if let Some((len, mut reader)) = load::range_reader(source, url_size, data)? {
+        if len > load::STREAM_ABOVE {
+            progress.report("reading the header", 0.0);
+            let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
+            if let Some(why) = refusal(plan.features, plan.dims) {
+                return Err(too_large(source, why));
+            }
+            let every: Vec<usize> = (0..plan.features).collect();
+            let what = format!("streaming {}", plan.tensor);
+            return formats::rows::sample_rows_from(&mut reader, len, source.name(), &plan, &every, &mut |f| {
+                progress.report(&what, LOAD_SHARE * f)
+            })
+            .map_err(|e| report(e.into()));
+        }
     }
     let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
     progress.report("parsing", LOAD_SHARE);
     let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
     drop(bytes);
-    match budget::galaxy_refusal(loaded.matrix.rows(), loaded.matrix.cols(), budget) {
-        Some(why) => Err(too_large(source, format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)"))),
+    match refusal(loaded.matrix.rows(), loaded.matrix.cols()) {
+        Some(why) => Err(too_large(source, why)),
         None => Ok(loaded),
     }
+}
+
+/// Why the 3D view of an `n x d` matrix does not fit `budget` (its peak is the galaxy's: the rows
+/// in f32, then the isotropic reference's, and the `d x d` work).
+pub(crate) fn cloud_refusal(n: usize, d: usize, budget: MemoryBudget) -> Option<String> {
+    budget::galaxy_refusal(n, d, budget)
+        .map(|why| format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)"))
 }
 
 fn too_large(source: &Source, why: String) -> ErrorReport {
@@ -360,7 +380,6 @@ fn galaxy_stream(
     url_size: Option<u64>,
     tensor: Option<&str>,
     params: &GalaxyParams,
-    may_sample: bool,
     budget: MemoryBudget,
     data: &JsValue,
     progress: &mut ProgressPoster,
@@ -373,10 +392,6 @@ fn galaxy_stream(
     let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
     let (n, d) = (plan.features, plan.dims);
     let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
-    if sample.is_some() && !may_sample {
-        let why = budget::galaxy_refusal(n, d, budget).unwrap_or_default();
-        return Err(too_large(source, format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)")));
-    }
     let keep: Vec<usize> = match &sample {
         Some(s) => s.indices(),
         None => (0..n).collect(),

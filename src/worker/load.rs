@@ -53,20 +53,11 @@ pub(crate) async fn bytes(
 }
 
 /// The bytes of the one matrix a job reads from `source` (`tensor`, or the default choice of
-/// [`crate::formats::read_matrix`]). A URL is read with HTTP range requests where its server
-/// allows them: its first 64 kB, the rest of a safetensors header if longer, then only the chosen
-/// tensor, behind a header of its own (so a SAELens file's encoder is never downloaded). A server
-/// that ignores ranges sends the whole file, which is read as it comes. A `File` is read whole.
-pub(crate) async fn matrix_bytes(
-    source: &Source,
-    tensor: Option<&str>,
-    message: &JsValue,
-    progress: &mut ProgressPoster,
-) -> Result<Vec<u8>, ErrorReport> {
-    matrix_bytes_after(source, tensor, message, None, progress).await
-}
-
-/// [`matrix_bytes`], continuing from the URL's [`first_answer`] when it was already asked for.
+/// [`crate::formats::read_matrix`]), continuing from the URL's [`first_answer`] when it was
+/// already asked for. A URL is read with HTTP range requests where its server allows them: its
+/// first 64 kB, the rest of a safetensors header if longer, then only the chosen tensor, behind a
+/// header of its own (so a SAELens file's encoder is never downloaded). A server that ignores
+/// ranges sends the whole file, which is read as it comes. A `File` is read whole.
 pub(crate) async fn matrix_bytes_after(
     source: &Source,
     tensor: Option<&str>,

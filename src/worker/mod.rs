@@ -12,13 +12,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::analysis::lobes::{cooccurrence_features, tsne_layout_from_bytes};
-use crate::analysis::budget::MemoryBudget;
+use crate::analysis::budget::{self, MemoryBudget};
+use crate::analysis::lobes::{cooccurrence_features, tsne_layout_of_matrix};
 use crate::analysis::{cloud_of_matrix, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
-    crystal_search_from_bytes, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
+    crystal_search_of_matrix, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
 };
+use crate::matrix::Matrix;
 use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
 
 /// Share of the progress bar given to loading the bytes; the analysis gets the rest.
@@ -165,18 +166,11 @@ async fn handle(data: JsValue) {
         Request::Cloud { job, source, tensor, seed, budget } => {
             let mut progress = ProgressPoster::new(job);
             let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
-            let t0 = js_sys::Date::now();
-            let result = match gpu::matrix_within(&source, tensor.as_deref(), budget, &data, &mut progress).await {
-                Ok(loaded) => {
-                    let t1 = js_sys::Date::now();
-                    cloud_of_matrix(loaded.matrix, source.name(), seed, &mut |stage, fraction| {
-                        progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
-                    })
-                    .map(|cloud| (cloud, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }))
-                    .map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
-                }
-                Err(error) => Err(error),
-            };
+            let refusal = |n, d| gpu::cloud_refusal(n, d, budget);
+            let result = load_and_run(&source, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
+                cloud_of_matrix(m, source.name(), seed, p)
+            })
+            .await;
             post(&match result {
                 Ok((cloud, timings)) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
                 Err(error) => Response::Failed { job, error },
@@ -195,7 +189,7 @@ async fn handle(data: JsValue) {
             };
             let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
             if let Some(why) = cooccurrence_features(&cooccurrence_bytes, cooccurrence.name())
-                .and_then(|n| crate::analysis::budget::lobes_refusal(n, budget))
+                .and_then(|n| budget::lobes_refusal(n, budget))
             {
                 let message = format!("{}: {why}", cooccurrence.name());
                 return post(&Response::Failed { job, error: ErrorReport { kind: "too-large".into(), message } });
@@ -227,10 +221,12 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::Tsne { job, decoder, tensor, seed, pca_dims } => {
+        Request::Tsne { job, decoder, tensor, seed, pca_dims, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&decoder, tensor.as_deref(), &data, &mut progress, |bytes, p| {
-                tsne_layout_from_bytes(bytes, decoder.name(), tensor.as_deref(), seed, pca_dims, p)
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let refusal = |n, d| budget::tsne_refusal(n, d, budget);
+            let result = load_and_run(&decoder, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
+                tsne_layout_of_matrix(m, decoder.name(), seed, pca_dims, p)
             })
             .await;
             post(&match result {
@@ -273,10 +269,12 @@ async fn handle(data: JsValue) {
                 Err(error) => Response::Failed { job, error },
             });
         }
-        Request::CrystalSearch { job, decoder, tensor, features, params } => {
+        Request::CrystalSearch { job, decoder, tensor, features, params, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let result = load_and_run(&decoder, tensor.as_deref(), &data, &mut progress, |bytes, p| {
-                crystal_search_from_bytes(bytes, decoder.name(), tensor.as_deref(), &features, &params, p, &|| false)
+            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let refusal = |n, d| budget::crystal_search_refusal(n, d, features.len_within(n), budget);
+            let result = load_and_run(&decoder, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
+                crystal_search_of_matrix(&m, &features, &params, p, &|| false)
             })
             .await;
             post(&match result {
@@ -303,22 +301,23 @@ async fn handle(data: JsValue) {
     }
 }
 
-/// Loads the bytes of `source`'s matrix `tensor` (the first [`LOAD_SHARE`] of `progress`), runs
-/// `analysis` on them (the rest), frees the bytes, and returns the result with its timings.
+/// Reads `source`'s matrix `tensor` (the first [`LOAD_SHARE`] of `progress`; refused, naming what
+/// fits, when `refusal` of its shape says so, see [`gpu::matrix_within`]), runs `analysis` on it
+/// (the rest), and returns the result with its timings.
 async fn load_and_run<T>(
     source: &Source,
     tensor: Option<&str>,
+    refusal: &dyn Fn(usize, usize) -> Option<String>,
     data: &JsValue,
     progress: &mut ProgressPoster,
-    analysis: impl FnOnce(&[u8], &mut dyn FnMut(&str, f64)) -> Result<T, AnalysisError>,
+    analysis: impl FnOnce(Matrix, &mut dyn FnMut(&str, f64)) -> Result<T, AnalysisError>,
 ) -> Result<(T, Timings), ErrorReport> {
     let t0 = js_sys::Date::now();
-    let bytes = load::matrix_bytes(source, tensor, data, progress).await?;
+    let loaded = gpu::matrix_within(source, tensor, refusal, data, progress).await?;
     let t1 = js_sys::Date::now();
-    let result = analysis(&bytes, &mut |stage, fraction| {
+    let result = analysis(loaded.matrix, &mut |stage, fraction| {
         progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
     });
-    drop(bytes);
     let timings = Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 };
     result.map(|r| (r, timings)).map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
 }

@@ -12,8 +12,9 @@
 //    starts a fresh worker, and Try again gives the CLI's numbers.
 // 4. Cancel frees memory: a large job (a 30,000 × 1,024 f32 .npy) raises the renderer's resident
 //    memory; after Cancel it falls back near where it was, and the app runs the next job.
-// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits; so is the
-//    3D view of a file whose rows do not fit (the galaxy page samples it instead).
+// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits; so are the
+//    3D view of a file whose rows do not fit (the galaxy page samples it instead) and a crystal
+//    search among more features than fit (and the number it names then runs).
 // 6. A WebGPU device lost mid-job (SwiftShader): the CPU redoes the job and says why; the next job
 //    opens a new device.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -245,6 +246,25 @@ try {
     const said = await cloudRefused.waitFor({ timeout: 120_000 }).then(() => true, () => false);
     check(said && /3D view shows every row/.test(await cloudRefused.textContent()) && /up to \d+ of the 30000/.test(await cloudRefused.textContent()),
       'the 3D view of 30,000 rows over a 64 MiB budget is refused, naming what fits', said ? (await cloudRefused.textContent()).trim().slice(0, 200) : 'not refused');
+    // The crystal search's pairs grow as N^2: 4,096 features (8.4 million pairs) over the budget
+    // are refused before the pairs are allocated, naming the N that fits; that N then runs.
+    await small.getByTestId('tab-crystals').click();
+    const searched = manifest.datasets.find((e) => e.kind === 'points' && e.metadata && e.metadata.kind === 'sae');
+    await small.fill('[data-testid=search-count]', '4096');
+    await small.fill('[data-testid=search-k]', '20');
+    await small.getByTestId('search-run').click();
+    const searchRefused = small.locator('[data-testid=search-error][data-kind="too-large"]');
+    const refusedSearch = await searchRefused.waitFor({ timeout: 120_000 }).then(() => true, () => false);
+    const searchText = refusedSearch ? (await searchRefused.textContent()).trim() : 'not refused';
+    // 32 MiB + 4 n d + 33 m^2 bytes (analysis/budget.rs), the decoder 4096 x 384.
+    let searchFits = Math.floor(Math.sqrt((64 * 2 ** 20 - 32 * 2 ** 20 - 4 * searched.n * searched.d) / 33));
+    while (32 * 2 ** 20 + 4 * searched.n * searched.d + 33 * searchFits * searchFits > 64 * 2 ** 20) searchFits -= 1;
+    check(refusedSearch && searchText.includes('among 4096 features') && searchText.includes(`at most ${searchFits} features fit`),
+      `a crystal search among 4,096 features over a 64 MiB budget is refused, naming the ${searchFits} that fit`, searchText.slice(0, 220));
+    await small.fill('[data-testid=search-count]', String(searchFits));
+    const fitted = await freshOutcome(small, ['[data-testid=search-summary]', '[data-testid=search-error]'], () => small.getByTestId('search-run').click(), 300_000);
+    const fittedText = (await fitted.textContent()).trim();
+    check(fittedText.startsWith(`${searchFits} features`), `the ${searchFits} features that fit run`, fittedText.slice(0, 160));
     await small.close();
   }
   check(pageErrors.length === 0, 'no uncaught errors in the page', pageErrors.join('; ').slice(0, 200));
