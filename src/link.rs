@@ -8,6 +8,9 @@
 //! ?dataset=minilm-l6-topk4096-layer3&page=lobes&sae=minilm-l6-topk4096-layer3&affinity=phi&k=3&trials=100&lobes-seed=42
 //! ```
 
+use std::collections::BTreeMap;
+
+use crate::chart_view::Zoom;
 use crate::geometry::affinity::Affinity;
 use crate::geometry::entropy::EntropyParams;
 use crate::geometry::galaxy::{GalaxyParams, RankRange};
@@ -86,6 +89,9 @@ pub struct Link {
     /// This tab's memory budget in MiB (`None`: from the device,
     /// [`crate::analysis::budget::MemoryBudget::for_tab`]).
     pub budget_mib: Option<u64>,
+    /// The zoomed charts, by name (the canvas's `data-testid`, e.g. `spectrum-canvas`):
+    /// `zoom.NAME=PANEL:XLO,XHI,YLO,YHI;...` ([`Zoom::to_text`]).
+    pub zooms: BTreeMap<String, Zoom>,
 }
 
 /// The lobes page's choices (its "Find lobes" run).
@@ -139,7 +145,7 @@ pub const PAGES: [&str; 4] = ["galaxy", "lobes", "crystals", "compute"];
 impl Link {
     /// The link of the app as it opens: no data, the galaxy page, `galaxy` parameters.
     pub fn new(galaxy: GalaxyParams) -> Self {
-        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, crystals: CrystalsLink::default(), camera: None, neuronpedia: None, embed: false, budget_mib: None }
+        Link { source: None, tensor: None, page: PAGES[0].to_string(), galaxy, lobes: LobesLink::default(), features: None, crystals: CrystalsLink::default(), camera: None, neuronpedia: None, embed: false, budget_mib: None, zooms: BTreeMap::new() }
     }
 
     /// Reads a query (with or without its leading `?`) over `defaults`. Unknown keys are left
@@ -262,6 +268,21 @@ impl Link {
                     }
                     Err(_) => bad("the null trials are a whole number"),
                 },
+                chart if chart.starts_with("zoom.") => {
+                    let name = &chart["zoom.".len()..];
+                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                        bad("name a chart after zoom., e.g. zoom.spectrum-canvas");
+                    } else if value.is_empty() {
+                        link.zooms.remove(name);
+                    } else {
+                        match Zoom::parse(&value) {
+                            Some(z) => {
+                                link.zooms.insert(name.to_string(), z);
+                            }
+                            None => bad("write a chart's zoom as PANEL:XLO,XHI,YLO,YHI (several joined by ;), e.g. 0:11,150,0.0001,0.01"),
+                        }
+                    }
+                }
                 "lobes-seed" => match value.parse() {
                     Ok(seed) => {
                         link.lobes.choice.seed = seed;
@@ -349,6 +370,11 @@ impl Link {
         }
         if let Some(m) = self.budget_mib {
             q.append_pair("budget", &m.to_string());
+        }
+        for (chart, zoom) in &self.zooms {
+            if let Some(text) = zoom.to_text() {
+                q.append_pair(&format!("zoom.{chart}"), &text);
+            }
         }
         format!("?{}", q.finish())
     }
@@ -441,6 +467,9 @@ mod tests {
         link.embed = true;
         link.neuronpedia = NeuronpediaSae::parse("gemma-2-2b/12-gemmascope-res-16k");
         link.camera = Some(Camera3d { yaw: -1.25, pitch: 0.5, zoom: 2.375 });
+        for (chart, text) in [("spectrum-canvas", "0:13.7,151.25,0.000123,0.0456"), ("sweep-canvas", "1:-0.5,6.5,-930.1,-900;2:0,1,2,3")] {
+            link.zooms.insert(chart.into(), Zoom::parse(text).unwrap());
+        }
         link.crystals = CrystalsLink {
             set: Some("crystals-minilm-l6-layer0".into()),
             tasks: Some(vec!["country-capital".into(), "male-female".into()]),
@@ -457,6 +486,7 @@ mod tests {
         };
         let query = link.to_query();
         assert!(query.starts_with("?data=https%3A%2F%2Fexample.org"), "{query}");
+        assert!(query.contains("&zoom.spectrum-canvas=0%3A13.7%2C151.25%2C0.000123%2C0.0456&zoom.sweep-canvas=1%3A"), "{query}");
         assert_eq!(Link::parse(&query, &defaults()), (link.clone(), vec![]));
         link.source = Some(LinkSource::Bundled("minilm-l6-topk4096-layer3".into()));
         link.galaxy.entropy = None;
@@ -465,6 +495,7 @@ mod tests {
         link.embed = false;
         link.neuronpedia = None;
         link.camera = None;
+        link.zooms.clear();
         link.crystals = CrystalsLink::default();
         link.lobes = LobesLink::default();
         let query = link.to_query();
@@ -475,11 +506,12 @@ mod tests {
     #[test]
     fn an_empty_query_is_the_defaults_and_bad_values_are_named() {
         assert_eq!(Link::parse("", &defaults()), (defaults(), vec![]));
-        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x&camera=0,2,1&tasks=a&pairs=1&sample=0&budget=10", &defaults());
+        let (link, problems) = Link::parse("?ranks=150-11&seed=x&page=atoms&entropy=1,2&other=1&embed&neuronpedia=x&camera=0,2,1&tasks=a&pairs=1&sample=0&budget=10&zoom.spectrum-canvas=0:1,2&zoom.=0:1,2,3,4", &defaults());
         assert_eq!(link.galaxy, defaults().galaxy);
         assert_eq!(link.page, "galaxy");
         assert!(link.embed);
-        assert_eq!(problems.len(), 10, "{problems:?}");
+        assert_eq!(problems.len(), 12, "{problems:?}");
+        assert!(problems[10].contains("PANEL:XLO,XHI,YLO,YHI") && problems[11].contains("name a chart") && link.zooms.is_empty(), "{problems:?}");
         assert!(problems[8].contains("sample") && problems[9].contains("at least 64") && link.budget_mib.is_none(), "{problems:?}");
         assert!(problems[6].contains("two tasks") && problems[7].contains("pairs") && !link.crystals.shown, "{problems:?}");
         assert!(problems[5].contains("YAW,PITCH,ZOOM") && link.camera.is_none(), "{problems:?}");

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use web_sys::{KeyboardEvent, MouseEvent, WheelEvent};
 
+use super::state::AppState;
 use crate::chart_view::{ChartLayout, Zoom};
 
 /// How near (CSS pixels) the pointer must come to a point for its tooltip.
@@ -25,6 +26,29 @@ struct Press {
 /// canvas's `data-frame` / `data-window` (what scripts and tests read to find points).
 fn first_panel(layout: RwSignal<ChartLayout>, show: impl Fn(&crate::chart_view::Panel) -> String) -> Option<String> {
     layout.with(|l| l.panels.first().map(show))
+}
+
+/// Ties the chart `name`'s `zoom` to the address: a zoom the opened link asked for is taken once,
+/// by the first chart of that name shown; from then on the chart's zoom is in
+/// [`AppState::chart_zooms`] (which the address follows) while it is zoomed.
+fn follow_the_address(state: AppState, zoom: RwSignal<Zoom>, name: String) {
+    if let Some(linked) = state.linked_zooms.try_update_value(|m| m.remove(&name)).flatten() {
+        zoom.set(linked);
+    }
+    Effect::new(move |_| {
+        let now = zoom.get();
+        let known = state.chart_zooms.with_untracked(|m| m.get(&name).cloned());
+        match (now.is_zoomed(), known) {
+            (true, Some(k)) if k == now => {}
+            (true, _) => state.chart_zooms.update(|m| {
+                m.insert(name.clone(), now);
+            }),
+            (false, Some(_)) => state.chart_zooms.update(|m| {
+                m.remove(&name);
+            }),
+            (false, None) => {}
+        }
+    });
 }
 
 #[component]
@@ -53,6 +77,9 @@ pub fn ChartCanvas(
     #[prop(optional, into)]
     hint: Option<String>,
 ) -> impl IntoView {
+    if let Some(state) = use_context::<AppState>() {
+        follow_the_address(state, zoom, testid.clone());
+    }
     let press = StoredValue::new(None::<Press>);
     let moved = StoredValue::new(false);
     let keyboard_panel = StoredValue::new(0usize);
@@ -90,7 +117,7 @@ pub fn ChartCanvas(
                 // The window at the press, moved by the drag (the start's window, not the shown one).
                 if let Some((_, w, h)) = window_of(start.panel) {
                     let shown = layout.with_untracked(|l| l.panels[start.panel].window);
-                    let base = start.zoom.0.get(start.panel).copied().flatten().unwrap_or(shown);
+                    let base = start.zoom.window(start.panel, shown);
                     zoom.set(start.zoom.with(start.panel, base.panned((-dx / w.max(1.0), dy / h.max(1.0)))));
                 }
                 tip.set(None);

@@ -1,5 +1,7 @@
 //! The app's shared reactive state.
 
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
 
 use crate::analysis::crystals::{CrystalReport, CrystalView};
@@ -223,6 +225,12 @@ pub struct AppState {
     pub neuronpedia_link: RwSignal<Option<NeuronpediaSae>>,
     /// The address's memory budget in MiB (`budget=`; `None`: the device's).
     pub budget_mib: RwSignal<Option<u64>>,
+    /// The zoom of every zoomed chart, by the chart's name (its canvas's `data-testid`), as the
+    /// address holds it (`zoom.NAME=`).
+    pub chart_zooms: RwSignal<BTreeMap<String, crate::chart_view::Zoom>>,
+    /// Zooms an opened link asked for, by chart name, each taken by its chart when it is first
+    /// shown.
+    pub linked_zooms: StoredValue<BTreeMap<String, crate::chart_view::Zoom>>,
 }
 
 /// The kernel suite's result as the Compute page shows it.
@@ -285,6 +293,8 @@ impl AppState {
             dropped_crystal_files: RwSignal::new_local(None),
             cloud_from_link: RwSignal::new(false),
             budget_mib: RwSignal::new(None),
+            chart_zooms: RwSignal::new(BTreeMap::new()),
+            linked_zooms: StoredValue::new(BTreeMap::new()),
         }
     }
 }

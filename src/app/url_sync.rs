@@ -48,6 +48,7 @@ pub fn current_link(state: AppState) -> Link {
         neuronpedia: state.neuronpedia_link.get(),
         embed: state.embed.get(),
         budget_mib: state.budget_mib.get(),
+        zooms: state.chart_zooms.get(),
     }
 }
 
@@ -87,6 +88,7 @@ pub fn read_address(state: AppState) -> (Link, Vec<String>) {
     state.embed.set(link.embed);
     state.neuronpedia_link.set(link.neuronpedia.clone());
     state.budget_mib.set(link.budget_mib);
+    state.linked_zooms.set_value(link.zooms.clone());
     if let Some(camera) = link.camera {
         state.camera.set(camera);
         state.cloud_from_link.set(true);

@@ -348,7 +348,8 @@ try {
 
   // 4a. The charts are interactive: hovering a point of the spectrum shows its values (the CLI's);
   //     the wheel zooms about the pointer, shift-drag pans, the keyboard zooms and resets; the
-  //     numbers do not change; the SVG export draws the zoomed window.
+  //     numbers do not change; the SVG export draws the zoomed window; the zoom is in the address
+  //     and its link shows the same window.
   {
     const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`);
     await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
@@ -404,6 +405,20 @@ try {
     check(panned.xlo > zoomed.xlo * 1.05 && Math.abs(decades(panned) - decades(zoomed)) < 1e-6,
       'shift-drag pans the spectrum without zooming or refitting', `${panned.xlo.toFixed(2)}..${panned.xhi.toFixed(2)}`);
     check(await page.getByTestId('rank-first').inputValue() === '11', 'panning leaves the fit ranks alone');
+    // The zoom is in the address (zoom.spectrum-canvas=): its link opens the same window, exactly.
+    await page.waitForFunction(() => location.search.includes('zoom.spectrum-canvas='), null, { timeout: 5_000 }).catch(() => {});
+    const zoomLink = page.url();
+    {
+      const linked = await open(zoomLink.slice(zoomLink.indexOf('?')));
+      await waitForCurrent(linked, `${BUNDLED_ID}.safetensors`, 120_000);
+      const linkedPlot = linked.getByTestId('spectrum-canvas');
+      await linked.waitForFunction(() => document.querySelector('[data-testid=spectrum-canvas]')?.dataset.zoomed === 'true', null, { timeout: 10_000 }).catch(() => {});
+      const want = await plot.getAttribute('data-window');
+      const got = await linkedPlot.getAttribute('data-window');
+      check(zoomLink.includes('zoom.spectrum-canvas=') && got === want, 'the zoom is in the address: its link shows the same window',
+        `${got} vs ${want}; ${zoomLink.slice(zoomLink.indexOf('zoom.'), zoomLink.indexOf('zoom.') + 90)}`);
+      await linked.close();
+    }
     await plot.focus();
     await page.keyboard.press('0');
     check(await plot.getAttribute('data-zoomed') === 'false' && JSON.stringify(await geometry()) === JSON.stringify(before),
@@ -413,6 +428,8 @@ try {
     check(decades(keyed) < decades(before) && await page.getByTestId('reset-zoom').isVisible(), 'the + key zooms in and offers "reset zoom"');
     await page.getByTestId('reset-zoom').click();
     check(await plot.getAttribute('data-zoomed') === 'false', '"reset zoom" resets');
+    await page.waitForFunction(() => !location.search.includes('zoom.'), null, { timeout: 5_000 }).catch(() => {});
+    check(!page.url().includes('zoom.'), 'after the reset the address names no zoom', page.url());
     const slope = await page.getByTestId('slope').getAttribute('data-value');
     check(slope === slopeBefore && relClose(Number(slope), ref.power_law.slope, 1e-9), 'zooming and panning leave the numbers as they were', slope);
     await page.close();
