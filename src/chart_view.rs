@@ -345,6 +345,31 @@ impl Zoom {
     }
 }
 
+/// The strongest tint of a heat-map cell: a share of 1 mixes this much of its colour into white,
+/// so that dark text stays readable on every colour of the palette ([`contrast_ratio`] at least
+/// 4.5, WCAG 2 AA).
+pub const MAX_TINT: f64 = 0.6;
+
+/// `rgb` mixed into white by `share` (0..1) of [`MAX_TINT`]: a heat-map cell's background.
+pub fn tint(rgb: [u8; 3], share: f64) -> [u8; 3] {
+    let w = MAX_TINT * if share.is_finite() { share.clamp(0.0, 1.0) } else { 0.0 };
+    rgb.map(|c| (c as f64 * w + 255.0 * (1.0 - w)).round() as u8)
+}
+
+/// The WCAG 2 contrast ratio of two sRGB colours, `(L1 + 0.05) / (L2 + 0.05)` with `L` the
+/// relative luminance (WCAG 2.1, "contrast ratio" and "relative luminance"): 1 to 21.
+pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let f = |v: u8| {
+            let v = v as f64 / 255.0;
+            if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2])
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
 /// A number for a tooltip: 4 significant digits, scientific notation outside [1e-3, 1e5); "∞"
 /// for infinities, "—" for NaN.
 pub fn tooltip_number(v: f64) -> String {
@@ -476,6 +501,26 @@ mod tests {
         let p = &layout.panels[0];
         let d = p.to_data(p.to_px((0.25, 0.75)));
         assert!((d.0 - 0.25).abs() < 1e-12 && (d.1 - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn heat_map_text_is_readable_on_every_tint() {
+        // The lobe palette (Tableau 10) and the page's ink, #1d2430.
+        let palette = [
+            [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+            [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207],
+        ];
+        let ink = [0x1d, 0x24, 0x30];
+        for c in palette {
+            for share in [0.0, 0.25, 0.5, 0.75, 1.0, f64::NAN, 7.0] {
+                let r = contrast_ratio(tint(c, share), ink);
+                assert!(r >= 4.5, "{c:?} at {share}: {r}");
+            }
+        }
+        assert_eq!(tint([0, 0, 0], 0.0), [255, 255, 255]);
+        assert_eq!(tint([0, 0, 0], 1.0), [102, 102, 102]);
+        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-12);
+        assert!((contrast_ratio([0x66, 0x70, 0x85], [255, 255, 255]) - 4.97).abs() < 0.01);
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub enum Request {
         source: Source,
         tensor: Option<String>,
         seed: u64,
+        /// A uniform random sample of this many rows (the galaxy page's `sample`; `None`: every
+        /// row when they fit the budget, else as many as fit, as the galaxy analysis samples).
+        #[serde(default)]
+        sample: Option<usize>,
         /// The tab's memory budget in bytes (`None`: wasm32's).
         #[serde(default)]
         budget: Option<u64>,

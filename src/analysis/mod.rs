@@ -242,6 +242,7 @@ impl LayerRow {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cloud {
     pub input: String,
+    /// The points shown (the rows of the sample, when there is one).
     pub n: usize,
     pub d: usize,
     /// Row i's coordinates on PC1..PC3.
@@ -253,6 +254,10 @@ pub struct Cloud {
     pub isotropic_points: Vec<[f32; 3]>,
     pub isotropic_explained_variance: Vec<f64>,
     pub seed: u64,
+    /// The rows shown, when a sample of them ([`RowSample::indices`]: point i is row
+    /// `indices()[i]`); `None`: every row, point i is row i.
+    #[serde(default)]
+    pub sample: Option<RowSample>,
 }
 
 /// Reads the matrix in `bytes` and projects it, and its isotropic Gaussian reference, onto their
@@ -300,6 +305,7 @@ pub fn cloud_of_matrix(
         isotropic_points,
         isotropic_explained_variance: iso_fit.explained_variance,
         seed,
+        sample: None,
     })
 }
 

@@ -460,10 +460,10 @@ pub fn run_sweep(group: String, layers: Vec<(usize, Source)>, tensor: Option<Str
 }
 
 /// Projects `source` and its isotropic reference onto their first three principal components.
-pub fn run_cloud(source: Source, file: Option<web_sys::File>, tensor: Option<String>, seed: u64) {
+pub fn run_cloud(source: Source, file: Option<web_sys::File>, tensor: Option<String>, seed: u64, sample: Option<usize>) {
     let Some(state) = state() else { return };
     let budget = Some(tab_budget(state).bytes);
-    let job = submit(|job| Request::Cloud { job, source, tensor, seed, budget }, file, String::new(), JobKind::Cloud);
+    let job = submit(|job| Request::Cloud { job, source, tensor, seed, sample, budget }, file, String::new(), JobKind::Cloud);
     state.cloud.set(CloudState::Running { job, stage: "starting".into(), fraction: 0.0 });
 }
 

@@ -34,7 +34,8 @@ pub fn CloudSection() -> impl IntoView {
     let run = move || {
         if let Some((source, file)) = selection_source(state) {
             let tensor = Some(state.tensor.get_untracked()).filter(|t| !t.trim().is_empty());
-            bridge::run_cloud(source, file, tensor, state.galaxy_params.get_untracked().seed);
+            let params = state.galaxy_params.get_untracked();
+            bridge::run_cloud(source, file, tensor, params.seed, params.sample);
         }
     };
 
@@ -71,10 +72,13 @@ pub fn CloudSection() -> impl IntoView {
                         let ev = cloud.explained_variance.clone();
                         let iso_ev = cloud.isotropic_explained_variance.clone();
                         let fmt_ev = |ev: &[f64]| ev.iter().map(|v| share(*v, total)).collect::<Vec<_>>().join(", ");
+                        // A sample of the rows: which feature each point is.
+                        let features = cloud.sample.as_ref().map(|s| s.indices().into_iter().map(|i| i as u32).collect::<Vec<u32>>());
+                        let rows = cloud.sample.as_ref().map_or(cloud.n, |s| s.of);
                         // Colour by lobe when the lobes page has lobes of this very decoder.
                         let labels = match state.lobes.get() {
                             LobesState::Done { run, .. } => run.reports.first()
-                                .filter(|r| r.decoder == cloud.input && r.agreement.labels_cooccurrence.len() == cloud.n)
+                                .filter(|r| r.decoder == cloud.input && r.agreement.labels_cooccurrence.len() == rows)
                                 .map(|r| r.agreement.labels_cooccurrence.clone()),
                             _ => None,
                         };
@@ -85,11 +89,18 @@ pub fn CloudSection() -> impl IntoView {
                                 <Cloud3dView points=cloud.points.clone() camera=camera colour="#1f5aa6" point_name="feature"
                                     title=format!("{}: {} points; PC1–3 carry {} of the variance{}", cloud.input, cloud.n, fmt_ev(&ev),
                                         if coloured { "; coloured by co-occurrence lobe (Lobes tab)" } else { "" })
-                                    testid="cloud-data" labels=labels.unwrap_or_default() selectable=true />
+                                    testid="cloud-data" labels=labels.unwrap_or_default() selectable=true features=features />
                                 <Cloud3dView points=cloud.isotropic_points.clone() camera=camera colour="#787878" point_name="point"
                                     title=format!("isotropic Gaussian, same N and d: PC1–3 carry {}", fmt_ev(&iso_ev))
                                     testid="cloud-isotropic" />
                             </div>
+                            {cloud.sample.as_ref().map(|s| view! {
+                                <p class="sample-note" data-testid="cloud-sample-note" data-rows=s.rows.to_string() data-of=s.of.to_string()>
+                                    {format!("A uniform random sample of {} of the {} features (numpy's RandomState({}).choice, the galaxy analysis's rows): \
+                                        all of them do not fit this tab's memory budget, or the Features box asks for a sample. \
+                                        Hover, selection and lobe colours name each point's own feature.", s.rows, s.of, s.seed)}
+                                </p>
+                            })}
                             <p class="muted">{format!("CPU (wasm): load {:.0} ms, PCA of both clouds {:.0} ms", timings.load_ms, timings.compute_ms)}</p>
                         }.into_any()
                     }

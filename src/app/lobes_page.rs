@@ -8,8 +8,9 @@ use super::bridge;
 use super::plots::lobe_map::LobeMap;
 use super::export::{provenance, stem_for, svg_of, ExportBar};
 use super::chart_canvas::ChartCanvas;
-use crate::chart_view::{ChartLayout, Zoom};
-use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_css, COMPARISON_ASPECT};
+use crate::chart_view::{tint, ChartLayout, Zoom};
+use super::plots::lobes::{comparison_chart, draw_affinity_comparison, draw_null, lobe_colour, lobe_css, COMPARISON_ASPECT};
+use plotters::style::RGBColor;
 use crate::analysis::export::{lobe_labels_csv, result_json};
 use super::state::{AppState, Datasets, FeatureSelection, LobesState, Selection, TsneState};
 use super::status::{error_line, error_line_with_retry, progress_line};
@@ -456,7 +457,7 @@ fn specialisation_table(s: SpecialisationReport) -> AnyView {
         <h3>"Lobe specialisation: share of held-out chunks each lobe wins, per category"</h3>
         <table class="heatmap" data-testid="specialisation">
             <thead><tr><th>"category"</th><th>"chunks"</th>
-                {(0..k).map(|l| view! { <th style=format!("color:{}", lobe_css(l))>{format!("lobe {l}")}</th> }).collect_view()}
+                {(0..k).map(|l| view! { <th style=format!("border-bottom:3px solid {}", lobe_css(l))>{format!("lobe {l}")}</th> }).collect_view()}
             </tr></thead>
             <tbody>
                 {s.categories.iter().enumerate().map(|(c, name)| {
@@ -464,7 +465,11 @@ fn specialisation_table(s: SpecialisationReport) -> AnyView {
                     view! { <tr data-category=name.clone()>
                         <th>{name.clone()}</th><td>{s.table.chunks[c]}</td>
                         {shares.into_iter().enumerate().map(|(l, v)| view! {
-                            <td data-value=v.to_string() style=format!("background:{}; background:color-mix(in srgb, {} {:.0}%, white)", "#fff", lobe_css(l), v * 100.0)>
+                            <td data-value=v.to_string() style={
+                                let RGBColor(r, g, b) = lobe_colour(l);
+                                let [r, g, b] = tint([r, g, b], v);
+                                format!("background:rgb({r},{g},{b})")
+                            }>
                                 {format!("{:.0}%", v * 100.0)}</td>
                         }).collect_view()}
                     </tr> }

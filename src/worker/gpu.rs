@@ -249,6 +249,41 @@ pub(crate) async fn crystals_on(
     Ok((done, used))
 }
 
+/// The rows of `source`'s matrix that the galaxy analysis (or the 3D view, whose peak is the
+/// same) takes: the sample `params` asks for, else every row when they fit `budget`, else a
+/// uniform random sample of as many as fit ([`sample_within`]); with the file's size and the
+/// sample. A large file is streamed ([`galaxy_stream`]); a small one read whole, then sampled.
+pub(crate) async fn rows_within(
+    source: &Source,
+    tensor: Option<&str>,
+    params: &GalaxyParams,
+    budget: MemoryBudget,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<(LoadedMatrix, u64, Option<RowSample>), ErrorReport> {
+    // A URL's first answer says whether its server reads ranges and how large the file is; when
+    // the file is not streamed, the download goes on from it.
+    let first = match source {
+        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
+        Source::File { .. } => None,
+    };
+    let url_size = first.as_ref().and_then(load::ranged_size);
+    if let Some(streamed) = galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
+        return Ok(streamed);
+    }
+    let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
+    progress.report("parsing", LOAD_SHARE);
+    let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
+    let size = bytes.len() as u64;
+    drop(bytes);
+    let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
+    let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
+    Ok(match sample {
+        Some(s) => (formats::rows::select_rows(&loaded, &s.indices()), size, Some(s)),
+        None => (loaded, size, None),
+    })
+}
+
 /// Loads `source` and runs the galaxy analysis on `choice`'s backend, with timings.
 pub(crate) async fn galaxy_job(
     choice: BackendChoice,
@@ -260,29 +295,7 @@ pub(crate) async fn galaxy_job(
     progress: &mut ProgressPoster,
 ) -> Result<(GalaxyReport, Timings, BackendUsed), ErrorReport> {
     let t0 = js_sys::Date::now();
-    // A URL's first answer says whether its server reads ranges and how large the file is; when
-    // the file is not streamed, the download goes on from it.
-    let first = match source {
-        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
-        Source::File { .. } => None,
-    };
-    let url_size = first.as_ref().and_then(load::ranged_size);
-    let (loaded, size, sample) = match galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
-        Some(streamed) => streamed,
-        None => {
-            let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
-            progress.report("parsing", LOAD_SHARE);
-            let loaded = formats::read_matrix(&bytes, source.name(), tensor).map_err(|e| report(e.into()))?;
-            let size = bytes.len() as u64;
-            drop(bytes);
-            let (n, d) = (loaded.matrix.rows(), loaded.matrix.cols());
-            let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
-            match sample {
-                Some(s) => (formats::rows::select_rows(&loaded, &s.indices()), size, Some(s)),
-                None => (loaded, size, None),
-            }
-        }
-    };
+    let (loaded, size, sample) = rows_within(source, tensor, params, budget, data, progress).await?;
     let t1 = js_sys::Date::now();
     // The report's parameters say which sample it is of, also when the budget chose it.
     let params = GalaxyParams { sample: sample.as_ref().map(|s| s.rows), ..params.clone() };
@@ -294,8 +307,7 @@ pub(crate) async fn galaxy_job(
     Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
 }
 
-/// The whole matrix of `source` for an analysis of every row (the 3D view, t-SNE, the crystal
-/// search), refused with what would fit when `refusal` (given the rows and columns) says it
+/// The whole matrix of `source` for an analysis of every row (t-SNE, the crystal search), refused with what would fit when `refusal` (given the rows and columns) says it
 /// exceeds the tab's budget. A large file (over [`load::STREAM_ABOVE`]) is refused from its
 /// header, before anything is allocated, and else read in ranges, never held whole; a small one
 /// is read whole, parsed and freed before the check.
@@ -334,13 +346,6 @@ pub(crate) async fn matrix_within(
         Some(why) => Err(too_large(source, why)),
         None => Ok(loaded),
     }
-}
-
-/// Why the 3D view of an `n x d` matrix does not fit `budget` (its peak is the galaxy's: the rows
-/// in f32, then the isotropic reference's, and the `d x d` work).
-pub(crate) fn cloud_refusal(n: usize, d: usize, budget: MemoryBudget) -> Option<String> {
-    budget::galaxy_refusal(n, d, budget)
-        .map(|why| format!("{why} (the 3D view shows every row: analyse a sample on the galaxy page)"))
 }
 
 fn too_large(source: &Source, why: String) -> ErrorReport {

@@ -14,11 +14,12 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::budget::{self, MemoryBudget};
 use crate::analysis::lobes::{cooccurrence_features, tsne_layout_of_matrix};
-use crate::analysis::{cloud_of_matrix, inspect_bundle, AnalysisError, LayerRow};
+use crate::analysis::{cloud_of_matrix, Cloud, inspect_bundle, AnalysisError, LayerRow};
 use crate::analysis::crystals::{
     crystal_search_of_matrix, crystal_view, read_crystal_set, read_vectors_with_vocabulary,
     with_task_files, CrystalData,
 };
+use crate::geometry::galaxy::GalaxyParams;
 use crate::matrix::Matrix;
 use crate::protocol::{CrystalWords, ErrorReport, Request, Response, Source, Timings};
 
@@ -163,14 +164,23 @@ async fn handle(data: JsValue) {
                 backend: used_names.join("; "),
             });
         }
-        Request::Cloud { job, source, tensor, seed, budget } => {
+        Request::Cloud { job, source, tensor, seed, sample, budget } => {
             let mut progress = ProgressPoster::new(job);
             let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
-            let refusal = |n, d| gpu::cloud_refusal(n, d, budget);
-            let result = load_and_run(&source, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
-                cloud_of_matrix(m, source.name(), seed, p)
-            })
-            .await;
+            // The rows the galaxy analysis takes of this file (its sample, when it has one).
+            let params = GalaxyParams { seed, sample, ..GalaxyParams::default() };
+            let t0 = js_sys::Date::now();
+            let result = match gpu::rows_within(&source, tensor.as_deref(), &params, budget, &data, &mut progress).await {
+                Ok((loaded, _, sample)) => {
+                    let t1 = js_sys::Date::now();
+                    cloud_of_matrix(loaded.matrix, source.name(), seed, &mut |stage, fraction| {
+                        progress.report(stage, LOAD_SHARE + (1.0 - LOAD_SHARE) * fraction)
+                    })
+                    .map(|cloud| (Cloud { sample, ..cloud }, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }))
+                    .map_err(|e| ErrorReport { kind: e.kind().into(), message: e.to_string() })
+                }
+                Err(error) => Err(error),
+            };
             post(&match result {
                 Ok((cloud, timings)) => Response::CloudDone { job, cloud: Box::new(cloud), timings },
                 Err(error) => Response::Failed { job, error },

@@ -12,9 +12,9 @@
 //    starts a fresh worker, and Try again gives the CLI's numbers.
 // 4. Cancel frees memory: a large job (a 30,000 × 1,024 f32 .npy) raises the renderer's resident
 //    memory; after Cancel it falls back near where it was, and the app runs the next job.
-// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits; so are the
-//    3D view of a file whose rows do not fit (the galaxy page samples it instead) and a crystal
-//    search among more features than fit (and the number it names then runs).
+// 5. A lobes input over the tab's memory budget (64 MiB) is refused, naming what fits, and so is a
+//    crystal search among more features than fit (the number it names then runs); the 3D view of a
+//    file whose rows do not fit shows the galaxy's disclosed sample, with each point's own feature.
 // 6. A WebGPU device lost mid-job (SwiftShader): the CPU redoes the job and says why; the next job
 //    opens a new device.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -237,15 +237,36 @@ try {
     while (32 * 2 ** 20 + 12 * fits * fits + 64 * fits > 64 * 2 ** 20) fits -= 1;
     check(shown && text.includes(`${n} features`) && text.includes(`at most ${fits} features fit`),
       `lobes of ${n} features over a 64 MiB budget are refused, naming what fits`, text.slice(0, 200));
-    // The 3D view shows every row: over the budget it is refused (the galaxy samples instead).
+    // The 3D view of rows over the budget shows the galaxy analysis's sample, disclosed: its PC
+    //  variances are the top eigenvalues of the CLI's `--sample` on the same rows, and hovering a
+    //  point names its own feature (a row of the sample, not its place in it).
     await small.getByTestId('tab-galaxy').click();
     await small.getByTestId('file-input').setInputFiles(big);
-    await small.locator('[data-testid=sample-note]').waitFor({ timeout: 600_000 });
+    const galaxyNote = small.locator('[data-testid=sample-note]');
+    await galaxyNote.waitFor({ timeout: 600_000 });
     await small.getByTestId('cloud-run').click();
-    const cloudRefused = small.locator('[data-testid=cloud-error][data-kind="too-large"]');
-    const said = await cloudRefused.waitFor({ timeout: 120_000 }).then(() => true, () => false);
-    check(said && /3D view shows every row/.test(await cloudRefused.textContent()) && /up to \d+ of the 30000/.test(await cloudRefused.textContent()),
-      'the 3D view of 30,000 rows over a 64 MiB budget is refused, naming what fits', said ? (await cloudRefused.textContent()).trim().slice(0, 200) : 'not refused');
+    const cloudNote = small.locator('[data-testid=cloud-sample-note]');
+    const sampled = await cloudNote.waitFor({ timeout: 600_000 }).then(() => true, () => false);
+    const rows = sampled ? Number(await cloudNote.getAttribute('data-rows')) : 0;
+    const explained = JSON.parse((await small.locator('[data-testid=clouds]').getAttribute('data-explained').catch(() => 'null')) || 'null');
+    const sampledTop3 = rows ? cli(['analyze', 'galaxy', big, '--no-entropy', '--sample', String(rows)]).eigenvalues.slice(0, 3) : [];
+    check(sampled && rows === 2048 && Number(await cloudNote.getAttribute('data-of')) === 30000 && /uniform random sample of 2048 of the 30000/.test(await cloudNote.textContent())
+      && explained && explained.every((v, i) => relClose(v, sampledTop3[i], 1e-8)),
+      'the 3D view of 30,000 rows over a 64 MiB budget shows a disclosed sample of 2,048, PC variances the CLI\'s --sample 2048 eigenvalues',
+      sampled ? `${rows} rows; ${explained} vs ${sampledTop3}` : (await small.locator('[data-testid=cloud-error]').textContent().catch(() => 'nothing shown')).trim().slice(0, 200));
+    // Hover points: each is named by its own feature (a row of the 30,000), not by its place in the
+    // sample (0..2047): the sample's rows spread over all 30,000, so some names are above 2047.
+    const cloudCanvas = small.getByTestId('cloud-data');
+    const box = await cloudCanvas.boundingBox();
+    const names = new Set();
+    for (let i = 0; i < 60 && names.size < 8; i++) {
+      await small.mouse.move(box.x + box.width * (0.25 + 0.5 * ((i * 7) % 60) / 60), box.y + box.height * (0.25 + 0.5 * ((i * 13) % 60) / 60));
+      const m = /^feature (\d+):/.exec((await small.getByTestId('cloud-hover').textContent()).trim());
+      if (m) names.add(Number(m[1]));
+    }
+    const named = [...names];
+    check(named.length >= 3 && named.every((f) => f < 30000) && named.some((f) => f >= 2048),
+      'hovering the sampled 3D view names each point\'s own feature', named.join(', '));
     // The crystal search's pairs grow as N^2: 4,096 features (8.4 million pairs) over the budget
     // are refused before the pairs are allocated, naming the N that fits; that N then runs.
     await small.getByTestId('tab-crystals').click();

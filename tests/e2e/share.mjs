@@ -244,6 +244,54 @@ async function exports(page, ref, shown) {
     'JSON export: the result shown, with its provenance and link', json.provenance.link);
 }
 
+/// Every visible text of `page` whose contrast against its background (computed from the page's
+/// styles, translucent backgrounds blended) is below WCAG 2 AA: 4.5:1, or 3:1 for large text.
+const contrast = (page) => page.evaluate(() => {
+  const rgba = (c) => {
+    const srgb = /color\(srgb ([^)]+)\)/.exec(c); // color-mix() computes to color(srgb r g b / a), 0..1
+    if (srgb) {
+      const p = srgb[1].split(/[\s/]+/).filter(Boolean).map(Number);
+      return { r: p[0] * 255, g: p[1] * 255, b: p[2] * 255, a: p.length > 3 ? p[3] : 1 };
+    }
+    const m = /rgba?\(([^)]+)\)/.exec(c);
+    if (!m) return null;
+    const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const over = (f, b) => ({ r: f.r * f.a + b.r * (1 - f.a), g: f.g * f.a + b.g * (1 - f.a), b: f.b * f.a + b.b * (1 - f.a), a: 1 });
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) layers.push(c);
+      if (c && c.a >= 1) break;
+    }
+    return layers.reverse().reduce((acc, c) => over(c, acc), { r: 255, g: 255, b: 255, a: 1 });
+  };
+  const lum = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let checked = 0;
+  const failing = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    // Decorative marks (a legend's colour swatch, aria-hidden) are not text.
+    if (el.closest('canvas, svg, option, script, style, [aria-hidden=true]') || el.matches(':disabled')) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none' || el.getClientRects().length === 0) continue;
+    const bg = background(el);
+    const fg = over(rgba(style.color), bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    checked += 1;
+    if (ratio < (large ? 3 : 4.5)) failing.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+  }
+  return { checked, failing };
+});
+
 async function open(query, viewport = { width: 1280, height: 900 }) {
   const page = await browser.newPage({ viewport });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -592,6 +640,25 @@ try {
     check(!(await page.locator('header.top').isVisible()) && !(await page.getByTestId('crystals-run').isVisible())
       && !(await page.getByTestId('search-run').isVisible()) && plot && plot.width > 560,
       'embed mode shows a crystals run alone: its silhouettes at the frame\'s width, no controls', plot && `${plot.width} px`);
+    const { checked, failing } = await contrast(page);
+    check(checked > 10 && failing.length === 0, `every text of a crystals result has WCAG AA contrast (${checked} checked)`, failing.slice(0, 4).join('; '));
+    await page.close();
+  }
+  // 6a'. Embed works for the lobes page: the linked run's lobes and numbers, without the controls.
+  {
+    const page = await open(`?page=lobes&sae=${BUNDLED_ID}&affinity=jaccard&k=3&trials=0&lobes-seed=7&embed=1`, { width: 640, height: 480 });
+    const summary = page.locator(`[data-testid=lobes-summary][data-k="3"]`);
+    const shown = await summary.waitFor({ timeout: 300_000 }).then(() => true, () => false);
+    const ref = cli(['analyze', 'lobes', BUNDLED_FILE, join(ROOT, `public/data/${BUNDLED_ID}-cooccurrence.safetensors`),
+      '--k', '3', '--affinity', 'jaccard', '--null-trials', '0', '--seed', '7']);
+    const ami = shown ? Number(await page.getByTestId('lobes-ami').getAttribute('data-value')) : NaN;
+    check(shown && !(await page.locator('header.top').isVisible()) && !(await page.getByTestId('lobes-run').isVisible())
+      && relClose(ami, ref.ami, 1e-9),
+      'embed mode shows a lobes run alone, with the CLI\'s AMI, no controls', `${ami} vs ${ref.ami}`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 640, 'the lobes embed fits its frame\'s width', `${width} px of 640`);
+    const { checked, failing } = await contrast(page);
+    check(checked > 10 && failing.length === 0, `every text of a lobes result has WCAG AA contrast (${checked} checked)`, failing.slice(0, 4).join('; '));
     await page.close();
   }
   // 6b. The file chooser takes each matrix format: a Gemma Scope params.npz (deflated and stored),
@@ -702,6 +769,57 @@ try {
     await page.close();
   }
 
+  // 6f. A phone's width (390 px): no page scrolls sideways (wide tables scroll inside themselves);
+  //     every visible text has a contrast of at least 4.5:1 against its background (3:1 for large
+  //     text; WCAG 2 AA), as computed from the page's styles; the keyboard reaches the page tabs,
+  //     the data and the Run button, each with a visible focus ring, and Enter opens a tab.
+  {
+    const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`, { width: 390, height: 844 });
+    await waitForCurrent(page, `${BUNDLED_ID}.safetensors`, 120_000);
+    for (const tab of ['galaxy', 'lobes', 'crystals', 'compute']) {
+      await page.getByTestId(`tab-${tab}`).click();
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      check(overflow <= 1, `at 390 px the ${tab} page does not scroll sideways`, `${overflow} px too wide`);
+      const { checked, failing } = await contrast(page);
+      check(checked > 10 && failing.length === 0, `every text of the ${tab} page has WCAG AA contrast (${checked} checked)`, failing.slice(0, 4).join('; '));
+    }
+    {
+      // A notice (a link's bad value) and an error (a missing file) are readable too.
+      const noticed = await open(`?dataset=${BUNDLED_ID}&entropy=off&seed=x&data=${base}missing.npy`, { width: 390, height: 844 });
+      await noticed.locator('[data-testid=error]').first().waitFor({ timeout: 60_000 }).catch(() => {});
+      const { checked, failing } = await contrast(noticed);
+      const shown = await noticed.locator('[data-testid=error]').count();
+      check(shown > 0 && failing.length === 0, `an error's text has WCAG AA contrast (${checked} checked)`, failing.slice(0, 4).join('; ') || `${shown} error(s) shown`);
+      await noticed.close();
+    }
+    // The keyboard alone: Tab from the top of the page reaches the page tabs, a dataset and Run.
+    await page.getByTestId('tab-galaxy').click();
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const reached = new Map();
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        const s = getComputedStyle(el);
+        const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1) || (s.boxShadow && s.boxShadow !== 'none');
+        return { id: el.getAttribute('data-testid') || el.tagName.toLowerCase(), ring };
+      });
+      if (f) reached.set(f.id, f.ring);
+    }
+    const want = ['tab-lobes', 'tab-crystals', `dataset-${BUNDLED_ID}`, 'run'];
+    const missing = want.filter((id) => !reached.has(id));
+    const noRing = [...reached].filter(([, ring]) => !ring).map(([id]) => id);
+    check(missing.length === 0 && noRing.length === 0, 'Tab reaches the page tabs, a dataset and Run, each with a visible focus ring',
+      `missing: ${missing.join(', ') || 'none'}; without a ring: ${noRing.join(', ') || 'none'}; ${reached.size} reached`);
+    await page.getByTestId('tab-lobes').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.search.includes('page=lobes'), null, { timeout: 5_000 }).catch(() => {});
+    check(page.url().includes('page=lobes'), 'Enter on a focused tab opens its page', page.url());
+    await page.close();
+  }
   // 7. Offline: after a visit, the app and its bundled data work with the app's server gone.
   {
     const page = await open(`?dataset=${BUNDLED_ID}&entropy=off`);

@@ -120,8 +120,22 @@ pub fn Cloud3dView(
     /// reference cloud).
     #[prop(optional)]
     selectable: bool,
+    /// The feature (row) each point is, increasing, when the points are a sample of the rows;
+    /// `None`: point i is feature i. `labels` and the selection are by feature.
+    #[prop(default = None)]
+    features: Option<Vec<u32>>,
 ) -> impl IntoView {
     let state = expect_context::<AppState>();
+    // Each point's lobe, when every point's feature has one.
+    let labels = match (labels, &features) {
+        (Some(l), Some(f)) => f.iter().map(|&x| l.get(x as usize).copied()).collect::<Option<Vec<u32>>>(),
+        (labels, None) => labels,
+        (None, Some(_)) => None,
+    };
+    let features = StoredValue::new(features);
+    let feature_of = move |i: usize| features.with_value(|f| f.as_ref().map_or(i as u32, |f| f[i]));
+    // The rows the selection's mask covers: every row up to the last point's.
+    let rows = features.with_value(|f| f.as_ref().map(|f| f.last().map_or(0, |&x| x as usize + 1)));
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<usize>);
     let drag = StoredValue::new(None::<(f64, f64, Camera)>);
@@ -135,7 +149,9 @@ pub fn Cloud3dView(
     Effect::new(move |_| {
         let (camera, hover, corners) = (camera.get(), hover.get(), boxing.get());
         let n = points.with_value(|p| p.len());
-        let mask = if selectable { FeatureSelection::mask(&state.feature_selection.get(), n) } else { None };
+        let mask = if selectable { FeatureSelection::mask(&state.feature_selection.get(), rows.unwrap_or(n)) } else { None };
+        // By point: the mask of each point's feature.
+        let mask = mask.map(|m| if rows.is_some() { (0..n).map(|i| m[feature_of(i) as usize]).collect() } else { m });
         if let Some(canvas) = canvas.get() {
             let css = canvas.client_width().max(200) as f64;
             canvas.set_width((css * ratio()) as u32);
@@ -178,7 +194,7 @@ pub fn Cloud3dView(
                     .iter()
                     .enumerate()
                     .filter(|(_, &(x, y, _))| x >= xa && x <= xb && y >= ya && y <= yb)
-                    .map(|(i, _)| i as u32)
+                    .map(|(i, _)| feature_of(i))
                     .collect()
             });
             if !features.is_empty() {
@@ -190,7 +206,8 @@ pub fn Cloud3dView(
         if let Some((x0, y0, _)) = drag.get_value() {
             let still = (ev.client_x() as f64 - x0).abs() + (ev.client_y() as f64 - y0).abs() < 3.0;
             if let (true, true, Some(i), "mouseup") = (selectable, still, hover.get_untracked(), ev.type_().as_str()) {
-                state.feature_selection.set(Some(FeatureSelection { features: vec![i as u32], what: format!("feature {i}, clicked in the 3D view") }));
+                let f = feature_of(i);
+                state.feature_selection.set(Some(FeatureSelection { features: vec![f], what: format!("feature {f}, clicked in the 3D view") }));
             }
         }
         drag.set_value(None)
@@ -226,7 +243,7 @@ pub fn Cloud3dView(
         hover.get().map(|i| {
             let p = points.with_value(|p| p[i]);
             let lobe = labels.with_value(|l| l.as_ref().and_then(|l| l.get(i)).map(|l| format!(", lobe {l}")).unwrap_or_default());
-            format!("{point_name} {i}: PC1 {:.3}, PC2 {:.3}, PC3 {:.3}{lobe}", p[0], p[1], p[2])
+            format!("{point_name} {}: PC1 {:.3}, PC2 {:.3}, PC3 {:.3}{lobe}", feature_of(i), p[0], p[1], p[2])
         })
     };
 

@@ -194,7 +194,7 @@ pub fn CrystalViewPlot(view: CrystalView, projection: Signal<Projection>, quads:
         v.tasks
             .iter()
             .enumerate()
-            .map(|(t, name)| view! { <span class="legend-item" style=format!("color:{}", lobe_css(t))>{format!("■ {name}")}</span> })
+            .map(|(t, name)| view! { <span class="legend-item"><span aria-hidden="true" style=format!("color:{}", lobe_css(t))>"■"</span>{format!(" {name}")}</span> })
             .collect_view()
     });
 
