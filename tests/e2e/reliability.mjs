@@ -257,11 +257,14 @@ try {
     // Hover points: each is named by its own feature (a row of the 30,000), not by its place in the
     // sample (0..2047): the sample's rows spread over all 30,000, so some names are above 2047.
     const cloudCanvas = small.getByTestId('cloud-data');
+    await cloudCanvas.scrollIntoViewIfNeeded();
     const box = await cloudCanvas.boundingBox();
     const names = new Set();
-    for (let i = 0; i < 60 && names.size < 8; i++) {
-      await small.mouse.move(box.x + box.width * (0.25 + 0.5 * ((i * 7) % 60) / 60), box.y + box.height * (0.25 + 0.5 * ((i * 13) % 60) / 60));
-      const m = /^feature (\d+):/.exec((await small.getByTestId('cloud-hover').textContent()).trim());
+    for (let i = 0; i < 120 && names.size < 8; i++) {
+      // A spiral out from the centre, where the points are.
+      const [r, a] = [0.02 + 0.3 * i / 120, i * 2.4];
+      await small.mouse.move(box.x + box.width * (0.5 + r * Math.cos(a)), box.y + box.height * (0.5 + r * Math.sin(a)));
+      const m = /^feature (\d+):/.exec((await small.getByTestId('cloud-hover').first().textContent()).trim());
       if (m) names.add(Number(m[1]));
     }
     const named = [...names];
