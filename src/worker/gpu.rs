@@ -249,6 +249,21 @@ pub(crate) async fn crystals_on(
     Ok((done, used))
 }
 
+/// A URL's first answer ([`load::first_answer`]) and the file's size when its server reads ranges
+/// (`None` for a local file): it says whether the file can be streamed, and when it is not, the
+/// download goes on from it.
+async fn first_answer_of(
+    source: &Source,
+    progress: &mut ProgressPoster,
+) -> Result<(Option<web_sys::Response>, Option<u64>), ErrorReport> {
+    let first = match source {
+        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
+        Source::File { .. } => None,
+    };
+    let size = first.as_ref().and_then(load::ranged_size);
+    Ok((first, size))
+}
+
 /// The rows of `source`'s matrix that the galaxy analysis (or the 3D view, whose peak is the
 /// same) takes: the sample `params` asks for, else every row when they fit `budget`, else a
 /// uniform random sample of as many as fit ([`sample_within`]); with the file's size and the
@@ -261,13 +276,7 @@ pub(crate) async fn rows_within(
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<(LoadedMatrix, u64, Option<RowSample>), ErrorReport> {
-    // A URL's first answer says whether its server reads ranges and how large the file is; when
-    // the file is not streamed, the download goes on from it.
-    let first = match source {
-        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
-        Source::File { .. } => None,
-    };
-    let url_size = first.as_ref().and_then(load::ranged_size);
+    let (first, url_size) = first_answer_of(source, progress).await?;
     if let Some(streamed) = galaxy_stream(source, url_size, tensor, params, budget, data, progress)? {
         return Ok(streamed);
     }
@@ -318,11 +327,7 @@ pub(crate) async fn matrix_within(
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<LoadedMatrix, ErrorReport> {
-    let first = match source {
-        Source::Url { url, .. } => Some(load::first_answer(url, progress).await?),
-        Source::File { .. } => None,
-    };
-    let url_size = first.as_ref().and_then(load::ranged_size);
+    let (first, url_size) = first_answer_of(source, progress).await?;
     if let Some((len, mut reader)) = load::range_reader(source, url_size, data)? {
         if len > load::STREAM_ABOVE {
             progress.report("reading the header", 0.0);
