@@ -30,11 +30,17 @@ fn first_panel(layout: RwSignal<ChartLayout>, show: impl Fn(&crate::chart_view::
 
 /// Ties the chart `name`'s `zoom` to the address: a zoom the opened link asked for is taken once,
 /// by the first chart of that name shown; from then on the chart's zoom is in
-/// [`AppState::chart_zooms`] (which the address follows) while it is zoomed.
+/// [`AppState::chart_zooms`] (which the address follows) while it is shown and zoomed. When the
+/// chart goes, its zoom leaves the address; a page's own zoom that outlives the chart comes back
+/// with the next chart shown (its effect runs after this cleanup).
 fn follow_the_address(state: AppState, zoom: RwSignal<Zoom>, name: String) {
     if let Some(linked) = state.linked_zooms.try_update_value(|m| m.remove(&name)).flatten() {
         zoom.set(linked);
     }
+    let gone = name.clone();
+    on_cleanup(move || {
+        state.chart_zooms.try_update(|m| m.remove(&gone));
+    });
     Effect::new(move |_| {
         let now = zoom.get();
         let known = state.chart_zooms.with_untracked(|m| m.get(&name).cloned());

@@ -604,10 +604,20 @@ try {
     await linkedBar.waitFor({ timeout: 60_000 });
     check(Number(await linkedBar.getAttribute('data-count')) === lobe1.length, 'a link with selected features selects them', await linkedBar.getAttribute('data-count'));
     await linked.close();
+    // A zoomed null plot is in the address while it is shown; a run without nulls takes it out.
+    const nullPlot = page.getByTestId('null-ami');
+    await nullPlot.scrollIntoViewIfNeeded();
+    await nullPlot.focus();
+    await page.keyboard.press('+');
+    await page.waitForFunction(() => location.search.includes('zoom.null-ami='), null, { timeout: 5_000 }).catch(() => {});
+    const nullZoomed = page.url().includes('zoom.null-ami=');
     await page.getByTestId('lobes-trials').fill('0');
     await page.getByTestId('lobes-run').click();
     await page.waitForFunction(() => location.search.includes('trials=0'), null, { timeout: 10_000 }).catch(() => {});
     check(page.url().includes('trials=0') && page.url().includes('affinity=jaccard'), 'the address follows the lobes run', page.url());
+    await page.locator('[data-testid=lobes-summary]').waitFor({ timeout: 120_000 }).catch(() => {});
+    await page.waitForFunction(() => !location.search.includes('zoom.null-ami='), null, { timeout: 10_000 }).catch(() => {});
+    check(nullZoomed && !page.url().includes('zoom.'), 'a zoomed chart is in the address while shown, and leaves it with the chart', page.url());
     await page.close();
   }
 
