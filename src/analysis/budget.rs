@@ -32,6 +32,11 @@ impl MemoryBudget {
         MemoryBudget { bytes: bytes.clamp(64 * MIB, Self::WASM32.bytes) }
     }
 
+    /// The budget a request carries, in bytes (`None`: [`Self::WASM32`]).
+    pub fn of_request(bytes: Option<u64>) -> MemoryBudget {
+        bytes.map_or(Self::WASM32, |bytes| MemoryBudget { bytes })
+    }
+
     /// The budget in MB (10^6 bytes), for messages.
     pub fn megabytes(&self) -> f64 {
         self.bytes as f64 / 1e6

@@ -97,7 +97,7 @@ pub fn CloudSection() -> impl IntoView {
                             {cloud.sample.as_ref().map(|s| view! {
                                 <p class="sample-note" data-testid="cloud-sample-note" data-rows=s.rows.to_string() data-of=s.of.to_string()>
                                     {format!("A uniform random sample of {} of the {} features (numpy's RandomState({}).choice, the galaxy analysis's rows): \
-                                        all of them do not fit this tab's memory budget, or the Features box asks for a sample. \
+                                        the rows do not all fit this tab's memory budget, or the Features box asks for a sample. \
                                         Hover, selection and lobe colours name each point's own feature.", s.rows, s.of, s.seed)}
                                 </p>
                             })}

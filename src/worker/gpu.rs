@@ -316,10 +316,11 @@ pub(crate) async fn galaxy_job(
     Ok((r, Timings { load_ms: t1 - t0, compute_ms: js_sys::Date::now() - t1 }, used))
 }
 
-/// The whole matrix of `source` for an analysis of every row (t-SNE, the crystal search), refused with what would fit when `refusal` (given the rows and columns) says it
-/// exceeds the tab's budget. A large file (over [`load::STREAM_ABOVE`]) is refused from its
-/// header, before anything is allocated, and else read in ranges, never held whole; a small one
-/// is read whole, parsed and freed before the check.
+/// The whole matrix of `source` for an analysis of every row (t-SNE, the crystal search),
+/// refused with what would fit when `refusal` (given the rows and columns) says it exceeds the
+/// tab's budget. A large file (over [`load::STREAM_ABOVE`]) is refused from its header, before
+/// anything is allocated, and else read in ranges, never held whole; a small one is read whole,
+/// parsed and freed before the check.
 pub(crate) async fn matrix_within(
     source: &Source,
     tensor: Option<&str>,
@@ -328,20 +329,13 @@ pub(crate) async fn matrix_within(
     progress: &mut ProgressPoster,
 ) -> Result<LoadedMatrix, ErrorReport> {
     let (first, url_size) = first_answer_of(source, progress).await?;
-    if let Some((len, mut reader)) = load::range_reader(source, url_size, data)? {
-        if len > load::STREAM_ABOVE {
-            progress.report("reading the header", 0.0);
-            let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
-            if let Some(why) = refusal(plan.features, plan.dims) {
-                return Err(too_large(source, why));
-            }
-            let every: Vec<usize> = (0..plan.features).collect();
-            let what = format!("streaming {}", plan.tensor);
-            return formats::rows::sample_rows_from(&mut reader, len, source.name(), &plan, &every, &mut |f| {
-                progress.report(&what, LOAD_SHARE * f)
-            })
-            .map_err(|e| report(e.into()));
+    if let Some(mut stream) = planned_stream(source, url_size, tensor, false, data, progress)? {
+        if let Some(why) = refusal(stream.plan.features, stream.plan.dims) {
+            return Err(too_large(source, why));
         }
+        let every: Vec<usize> = (0..stream.plan.features).collect();
+        let what = format!("streaming {}", stream.plan.tensor);
+        return stream.read_rows(source, &every, &what, progress);
     }
     let bytes = load::matrix_bytes_after(source, tensor, data, first, progress).await?;
     progress.report("parsing", LOAD_SHARE);
@@ -394,27 +388,58 @@ fn galaxy_stream(
     data: &JsValue,
     progress: &mut ProgressPoster,
 ) -> Result<Option<(LoadedMatrix, u64, Option<RowSample>)>, ErrorReport> {
-    let Some((len, mut reader)) = load::range_reader(source, url_size, data)? else { return Ok(None) };
-    if len <= load::STREAM_ABOVE && params.sample.is_none() {
+    let Some(mut stream) = planned_stream(source, url_size, tensor, params.sample.is_some(), data, progress)? else {
         return Ok(None);
-    }
-    progress.report("reading the header", 0.0);
-    let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
-    let (n, d) = (plan.features, plan.dims);
+    };
+    let (n, d) = (stream.plan.features, stream.plan.dims);
     let sample = sample_within(params, n, d, budget).map_err(|why| too_large(source, why))?;
     let keep: Vec<usize> = match &sample {
         Some(s) => s.indices(),
         None => (0..n).collect(),
     };
     let what = match &sample {
-        Some(s) => format!("streaming {} ({} of {n} rows)", plan.tensor, s.rows),
-        None => format!("streaming {}", plan.tensor),
+        Some(s) => format!("streaming {} ({} of {n} rows)", stream.plan.tensor, s.rows),
+        None => format!("streaming {}", stream.plan.tensor),
     };
-    let loaded = formats::rows::sample_rows_from(&mut reader, len, source.name(), &plan, &keep, &mut |f| {
-        progress.report(&what, LOAD_SHARE * f)
-    })
-    .map_err(|e| report(e.into()))?;
-    Ok(Some((loaded, len, sample)))
+    let loaded = stream.read_rows(source, &keep, &what, progress)?;
+    Ok(Some((loaded, stream.len, sample)))
+}
+
+/// A file read in ranges: its length, its reader and the plan of its matrix's rows.
+struct PlannedStream {
+    len: u64,
+    reader: crate::formats::range_reader::RangeReader<'static>,
+    plan: formats::rows::StreamPlan,
+}
+
+impl PlannedStream {
+    /// The rows `keep` (increasing), read in ranges; `what` names the stage in `progress`.
+    fn read_rows(&mut self, source: &Source, keep: &[usize], what: &str, progress: &mut ProgressPoster) -> Result<LoadedMatrix, ErrorReport> {
+        formats::rows::sample_rows_from(&mut self.reader, self.len, source.name(), &self.plan, keep, &mut |f| {
+            progress.report(what, LOAD_SHARE * f)
+        })
+        .map_err(|e| report(e.into()))
+    }
+}
+
+/// The header of `source`'s matrix, read in ranges, when the file is large (over
+/// [`load::STREAM_ABOVE`]) or `always`; `Ok(None)` when it is small or cannot be read in ranges
+/// (then it is read whole).
+fn planned_stream(
+    source: &Source,
+    url_size: Option<u64>,
+    tensor: Option<&str>,
+    always: bool,
+    data: &JsValue,
+    progress: &mut ProgressPoster,
+) -> Result<Option<PlannedStream>, ErrorReport> {
+    let Some((len, mut reader)) = load::range_reader(source, url_size, data)? else { return Ok(None) };
+    if len <= load::STREAM_ABOVE && !always {
+        return Ok(None);
+    }
+    progress.report("reading the header", 0.0);
+    let plan = formats::rows::plan_stream(&mut reader, len, source.name(), tensor).map_err(|e| report(e.into()))?;
+    Ok(Some(PlannedStream { len, reader, plan }))
 }
 
 /// Runs the kernel suite (and, with `scales`, the galaxy analysis of `real` on each backend) and

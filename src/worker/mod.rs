@@ -119,7 +119,7 @@ async fn handle(data: JsValue) {
     match request {
         Request::Galaxy { job, source, tensor, params, backend, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             let result = gpu::galaxy_job(backend, &source, tensor.as_deref(), &params, budget, &data, &mut progress).await;
             post(&match result {
                 Ok((report, timings, used)) => Response::GalaxyDone {
@@ -132,7 +132,7 @@ async fn handle(data: JsValue) {
             });
         }
         Request::GalaxyLayers { job, layers, tensor, params, backend, budget } => {
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             let (mut load_ms, mut compute_ms) = (0.0, 0.0);
             let mut used_names = Vec::new();
             let mut rows = Vec::with_capacity(layers.len());
@@ -166,7 +166,7 @@ async fn handle(data: JsValue) {
         }
         Request::Cloud { job, source, tensor, seed, sample, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             // The rows the galaxy analysis takes of this file (its sample, when it has one).
             let params = GalaxyParams { seed, sample, ..GalaxyParams::default() };
             let t0 = js_sys::Date::now();
@@ -197,7 +197,7 @@ async fn handle(data: JsValue) {
                 Ok(b) => b,
                 Err(error) => return post(&Response::Failed { job, error }),
             };
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             if let Some(why) = cooccurrence_features(&cooccurrence_bytes, cooccurrence.name())
                 .and_then(|n| budget::lobes_refusal(n, budget))
             {
@@ -233,7 +233,7 @@ async fn handle(data: JsValue) {
         }
         Request::Tsne { job, decoder, tensor, seed, pca_dims, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             let refusal = |n, d| budget::tsne_refusal(n, d, budget);
             let result = load_and_run(&decoder, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
                 tsne_layout_of_matrix(m, decoder.name(), seed, pca_dims, p)
@@ -281,7 +281,7 @@ async fn handle(data: JsValue) {
         }
         Request::CrystalSearch { job, decoder, tensor, features, params, budget } => {
             let mut progress = ProgressPoster::new(job);
-            let budget = budget.map_or(MemoryBudget::WASM32, |bytes| MemoryBudget { bytes });
+            let budget = MemoryBudget::of_request(budget);
             let refusal = |n, d| budget::crystal_search_refusal(n, d, features.len_within(n), budget);
             let result = load_and_run(&decoder, tensor.as_deref(), &refusal, &data, &mut progress, |m, p| {
                 crystal_search_of_matrix(&m, &features, &params, p, &|| false)
